@@ -1,0 +1,56 @@
+//! `dmgen`: the native command-line interface to the core.
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+dmgen: turn one robot demonstration into a physically validated dataset (DynaMimicGen)
+
+USAGE:
+    dmgen <COMMAND> [OPTIONS]
+
+COMMANDS:
+    segment DEMO_FILE [--demo-index I]      Print the automatic task spec (subtasks) as JSON
+    dmp TRAJ.csv [--goal x,y,z] [--start x,y,z] [--bases N] [--scaling axis|fixed|robust] [--out OUT.csv]
+                                            Fit a position DMP to t,x,y,z and write its rollout
+    generate --task T --episodes N --out FILE.hdf5 [--variant V] [--demo FILE] [--config FILE]
+             [--seed S] [--method dmg|mimicgen] [--threads K]
+                                            Generate a validated robomimic dataset
+    bench <dmp|sim|generate>                Print benchmark numbers
+
+OPTIONS:
+    -h, --help       Print this help
+    -V, --version    Print the version
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let Some(cmd) = args.first() else {
+        print!("{HELP}");
+        return Ok(());
+    };
+    let rest = &args[1..];
+    match cmd.as_str() {
+        "-h" | "--help" | "help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        "-V" | "--version" => {
+            println!("dmgen {}", dmgen::version());
+            Ok(())
+        }
+        other => {
+            let _ = rest;
+            Err(format!("unknown command '{other}' (see dmgen --help)"))
+        }
+    }
+}
