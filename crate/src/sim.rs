@@ -70,3 +70,24 @@ pub trait World {
     /// Flattened simulator state sufficient to restore the scene.
     fn state(&self) -> Vec<f64>;
 }
+
+/// A primitive a renderer draws; worlds list their bodies as these.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShapeKind {
+    /// Box with half extents along its local x, y, z (m).
+    Cuboid { half_extents: Vec3 },
+    /// Capsule along its local z axis: cylinder part of half height `half_height`, radius `radius` (m).
+    Capsule { half_height: f64, radius: f64 },
+    /// Cylinder along its local z axis (m).
+    Cylinder { half_height: f64, radius: f64 },
+    /// Sphere (m).
+    Sphere { radius: f64 },
+}
+
+/// One drawable primitive at a world pose, with an sRGB colour and alpha.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VisualShape {
+    pub kind: ShapeKind,
+    pub pose: Pose,
+    pub color: [u8; 4],
+}
