@@ -16,6 +16,11 @@ pub mod geom;
 pub mod rng;
 pub mod sim;
 
+#[cfg(target_arch = "wasm32")]
+mod render;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
 /// The core's version, reported by the CLI and by every web worker.
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

@@ -6,6 +6,8 @@
 
 use crate::geom::{Pose, Vec3};
 
+pub mod showcase;
+
 /// Control rate of every world: one [`World::step`] advances this many seconds.
 pub const CONTROL_DT: f64 = 0.05;
 

@@ -1,0 +1,129 @@
+import { expect, test, type Page } from '@playwright/test';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { decodePng, distinctColours } from './png.ts';
+
+const artifacts = 'tests/artifacts';
+const golden = JSON.parse(readFileSync('tests/fixtures/golden.json', 'utf8'));
+
+/** Collect console errors and uncaught page errors for the whole test. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(err.message));
+  return errors;
+}
+
+async function waitForScene(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window.__dmgenStatus?.framesDrawn ?? 0) > 10, null, {
+    timeout: 60_000,
+  });
+}
+
+test('page loads, renders the scene, and every worker answers', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('./?workers=3');
+  await waitForScene(page);
+
+  await page.waitForFunction(() => (window.__dmgenStatus?.workerVersions.length ?? 0) === 3, null, {
+    timeout: 60_000,
+  });
+  const status = await page.evaluate(() => window.__dmgenStatus!);
+  expect(status.coreReady).toBe(true);
+  expect(status.workersReady).toBe(3);
+  expect(status.workerVersions).toEqual([status.coreVersion, status.coreVersion, status.coreVersion]);
+  await expect(page.locator('#worker-status')).toHaveText('workers: 3/3 ready');
+
+  // The canvas shows a lit 3D scene, not a blank clear colour.
+  mkdirSync(artifacts, { recursive: true });
+  const shot = await page.locator('#scene').screenshot();
+  writeFileSync(`${artifacts}/scene.png`, shot);
+  const img = decodePng(shot);
+  expect(img.width).toBeGreaterThan(200);
+  expect(distinctColours(img)).toBeGreaterThan(40);
+
+  expect(status.panicked).toBe(false);
+  expect(errors).toEqual([]);
+});
+
+test('the camera orbits on drag and zooms on the wheel', async ({ page }) => {
+  await page.goto('./?workers=1');
+  await waitForScene(page);
+  const before = await page.evaluate(() => window.__dmgenStatus!.camera);
+  const box = (await page.locator('#scene').boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2 + 40, { steps: 6 });
+  await page.mouse.up();
+  await page.mouse.wheel(0, 300);
+  await page.waitForFunction((b) => {
+    const c = window.__dmgenStatus!.camera;
+    return c[0] !== b[0] && c[2] !== b[2];
+  }, before);
+  const after = await page.evaluate(() => window.__dmgenStatus!.camera);
+  expect(after[0]).not.toBeCloseTo(before[0]!, 3); // yaw changed
+  expect(after[2]).toBeGreaterThan(before[2]!); // zoomed out
+});
+
+test('physics in the browser is bit-identical to the native build', async ({ page }) => {
+  await page.goto('./?workers=1');
+  await page.waitForFunction(() => window.__dmgenStatus?.coreReady === true);
+  const g = golden.showcase;
+  const digest = await page.evaluate(
+    (g) => window.__dmgenCore!.showcase_digest(g.boxes, g.seed, g.steps),
+    g,
+  );
+  expect(digest).toBe(g.digest);
+});
+
+test('a panic in the core shows a readable banner instead of freezing', async ({ page }) => {
+  await page.goto('./?workers=1');
+  await waitForScene(page);
+  await page.evaluate(() => {
+    try {
+      window.__dmgenCore!.debug_panic('test');
+    } catch {
+      // The panic surfaces as a JS exception after the hook has reported it.
+    }
+  });
+  const banner = page.locator('#panic-banner');
+  await expect(banner).toBeVisible();
+  await expect(banner).toContainText('The simulation core crashed');
+  await expect(banner).toContainText('debug panic requested: test');
+  expect(await page.evaluate(() => window.__dmgenStatus!.panicked)).toBe(true);
+  await expect(page.locator('#core-status')).toHaveText('core: crashed');
+  // The page still responds: the banner can be dismissed.
+  await banner.getByRole('button', { name: 'Dismiss message' }).click();
+  await expect(banner).toHaveCount(0);
+});
+
+test('a browser without WebGL2 gets a clear message, not a blank canvas', async ({ page }) => {
+  await page.addInitScript(() => {
+    const original = HTMLCanvasElement.prototype.getContext;
+    const patched = function (this: HTMLCanvasElement, type: string, ...rest: unknown[]) {
+      if (type === 'webgl2') return null;
+      return (original as (...a: unknown[]) => unknown).call(this, type, ...rest);
+    };
+    HTMLCanvasElement.prototype.getContext = patched as typeof original;
+  });
+  await page.goto('./');
+  const fatal = page.locator('#fatal');
+  await expect(fatal).toBeVisible();
+  await expect(fatal).toContainText('WebGL2');
+  await expect(page.locator('#scene')).toBeHidden();
+});
+
+test('a browser without module workers gets a clear message', async ({ page }) => {
+  await page.addInitScript(() => {
+    // A Worker that ignores the `type` option, like browsers without module workers.
+    const Original = window.Worker;
+    window.Worker = class extends Original {
+      constructor(url: string | URL, _options?: WorkerOptions) {
+        super(url);
+      }
+    } as typeof Worker;
+  });
+  await page.goto('./');
+  await expect(page.locator('#fatal')).toContainText('module web workers');
+});

@@ -1,0 +1,11 @@
+/// <reference types="vite/client" />
+
+interface Window {
+  /** Test and debugging view of the page's state (read-only by convention). */
+  __dmgenStatus?: import('./status.ts').PageStatus;
+  /** The loaded core module, for the browser console and tests. */
+  __dmgenCore?: import('./core.ts').Core;
+}
+
+// eslint-disable-next-line no-var
+declare var __dmgenOnPanic: ((message: string) => void) | undefined;
