@@ -585,7 +585,7 @@ pub fn read_csv_demo(bytes: &[u8]) -> Result<Demo, DemoError> {
         }
     }
     let extra = &cols[CSV_BASE_COLUMNS.len()..];
-    if extra.len() % 7 != 0 {
+    if !extra.len().is_multiple_of(7) {
         return Err(DemoError::Csv {
             line: hline,
             msg: format!(

@@ -367,9 +367,9 @@ pub fn scaling_matrix(kind: Scaling, demo: Vec3, new: Vec3) -> [[f64; 3]; 3] {
         Scaling::Fixed => I3,
         Scaling::Axis => {
             let mut m3 = I3;
-            for i in 0..3 {
+            for (i, row) in m3.iter_mut().enumerate() {
                 if demo.0[i].abs() > SCALE_EPS {
-                    m3[i][i] = new.0[i] / demo.0[i];
+                    row[i] = new.0[i] / demo.0[i];
                 }
             }
             m3
@@ -394,14 +394,7 @@ pub fn scaling_matrix(kind: Scaling, demo: Vec3, new: Vec3) -> [[f64; 3]; 3] {
                 }
                 Quat::from_axis_angle(axis, std::f64::consts::PI)
             };
-            let r = q.to_mat3();
-            let mut m3 = [[0.0; 3]; 3];
-            for i in 0..3 {
-                for j in 0..3 {
-                    m3[i][j] = s * r[i][j];
-                }
-            }
-            m3
+            q.to_mat3().map(|row| row.map(|v| s * v))
         }
     }
 }

@@ -368,7 +368,7 @@ pub fn automatic_boundaries(demo: &Demo, p: &SegmentParams) -> Vec<usize> {
                 b = k;
             }
         }
-        if b >= prev + p.min_len && b + 1 <= n {
+        if b >= prev + p.min_len && b < n {
             out.push(b);
         }
     }
