@@ -6,9 +6,11 @@
 //!    shorter than `min_run` samples are merged into their neighbours, which
 //!    removes glitches. Each remaining open/closed change is an event.
 //! 2. **Boundaries.** Every event ends a subtask. If the demo carries MimicGen
-//!    `subtask_term_signals`, those are honoured instead: each subtask ends at the
+//!    `subtask_term_signals`, those are honoured first: each subtask ends at the
 //!    first 0 -> 1 transition after the previous end (signals ordered by that
-//!    transition).
+//!    transition); gripper events more than `refine_window` samples from every
+//!    signal boundary are kept too (MimicGen's stack has only a `grasp` signal,
+//!    yet the release must end the place subtask so the gripper opens there).
 //! 3. **Refinement** (automatic boundaries only). The operator usually stops, then
 //!    presses close/open. A boundary moves back, within `refine_window` samples, to
 //!    the first sample where the smoothed end-effector speed is within
@@ -308,30 +310,67 @@ fn nearest_object(demo: &Demo, p: Vec3, k: usize, exclude: Option<usize>) -> Opt
 }
 
 /// The automatic interior boundaries (before overrides).
+///
+/// Returns no boundaries for a demo whose series have different lengths
+/// ([`segment_with`] reports that as an error).
 pub fn automatic_boundaries(demo: &Demo, p: &SegmentParams) -> Vec<usize> {
     let n = demo.len();
-    if !demo.subtask_term_signals.is_empty() {
-        let mut firsts: Vec<Vec<usize>> = demo
-            .subtask_term_signals
-            .iter()
-            .map(|(_, s)| {
-                (1..s.len())
-                    .filter(|&k| s[k] == 1 && s[k - 1] == 0)
-                    .collect()
-            })
-            .collect();
-        firsts.sort_by_key(|v| v.first().copied().unwrap_or(usize::MAX));
-        let mut out: Vec<usize> = Vec::new();
-        for rises in firsts {
-            let prev = out.last().copied().unwrap_or(0);
-            if let Some(&k) = rises.iter().find(|&&k| k > prev) {
-                if k < n {
-                    out.push(k);
-                }
+    if !lengths_ok(demo) {
+        return Vec::new();
+    }
+    let events = event_boundaries(demo, p);
+    if demo.subtask_term_signals.is_empty() {
+        return events;
+    }
+    let signals = signal_boundaries(demo);
+    // Signals win; gripper events far from every signal boundary are kept so that
+    // e.g. the release after MimicGen's single `grasp` signal still ends a place.
+    let mut out = signals.clone();
+    out.extend(
+        events
+            .into_iter()
+            .filter(|&b| signals.iter().all(|&s| b.abs_diff(s) > p.refine_window)),
+    );
+    out.sort_unstable();
+    let mut kept: Vec<usize> = Vec::with_capacity(out.len());
+    for b in out {
+        let prev = kept.last().copied().unwrap_or(0);
+        if b >= prev + p.min_len && b + p.min_len <= n {
+            kept.push(b);
+        }
+    }
+    kept
+}
+
+/// MimicGen boundaries: each subtask ends at the first 0 -> 1 transition of its
+/// signal after the previous end; signals are ordered by their first transition.
+fn signal_boundaries(demo: &Demo) -> Vec<usize> {
+    let n = demo.len();
+    let mut firsts: Vec<Vec<usize>> = demo
+        .subtask_term_signals
+        .iter()
+        .map(|(_, s)| {
+            (1..s.len())
+                .filter(|&k| s[k] == 1 && s[k - 1] == 0)
+                .collect()
+        })
+        .collect();
+    firsts.sort_by_key(|v| v.first().copied().unwrap_or(usize::MAX));
+    let mut out: Vec<usize> = Vec::new();
+    for rises in firsts {
+        let prev = out.last().copied().unwrap_or(0);
+        if let Some(&k) = rises.iter().find(|&&k| k > prev) {
+            if k < n {
+                out.push(k);
             }
         }
-        return out;
     }
+    out
+}
+
+/// Boundaries from gripper events, refined to speed minima near the objects.
+fn event_boundaries(demo: &Demo, p: &SegmentParams) -> Vec<usize> {
+    let n = demo.len();
     let states = gripper_states(&demo.gripper, p);
     let speed = speeds(demo, p.smooth.max(1));
     let mut out: Vec<usize> = Vec::new();
@@ -379,6 +418,14 @@ pub fn automatic_boundaries(demo: &Demo, p: &SegmentParams) -> Vec<usize> {
     out
 }
 
+fn lengths_ok(demo: &Demo) -> bool {
+    let n = demo.len();
+    demo.eef.len() == n
+        && demo.gripper.len() == n
+        && demo.objects.iter().all(|o| o.poses.len() == n)
+        && demo.subtask_term_signals.iter().all(|(_, s)| s.len() == n)
+}
+
 fn check_boundaries(b: &[usize], n: usize) -> Result<(), SegmentError> {
     for (i, &k) in b.iter().enumerate() {
         if k == 0 || k >= n {
@@ -409,10 +456,15 @@ pub fn segment_with(
     overrides: Option<&SegmentOverrides>,
 ) -> Result<TaskSpec, SegmentError> {
     let n = demo.len();
-    if n == 0 || demo.eef.len() != n {
+    if n == 0 {
         return Err(SegmentError::EmptyDemo);
     }
-    if demo.objects.is_empty() || demo.objects.iter().any(|o| o.poses.len() != n) {
+    if !lengths_ok(demo) {
+        return Err(SegmentError::Mismatch(
+            "the demo's series have different lengths; run Demo::validate first".into(),
+        ));
+    }
+    if demo.objects.is_empty() {
         return Err(SegmentError::NoObjects);
     }
     let bounds = match overrides.and_then(|o| o.boundaries.clone()) {
@@ -618,9 +670,19 @@ mod tests {
     fn honours_mimicgen_term_signals() {
         let d = stack_demo_robosuite();
         let spec = segment(&d).unwrap();
-        assert_eq!(spec.boundaries(), vec![STACK_CLOSE_AT]);
-        assert_eq!(kinds(&spec), vec![SubtaskKind::Grasp, SubtaskKind::Place]);
+        // The grasp ends exactly on the signal; the release (no signal) still ends the place.
+        let b = spec.boundaries();
+        assert_eq!(b[0], STACK_CLOSE_AT);
+        assert!(b[1] <= STACK_OPEN_AT && b[1] + 6 >= STACK_OPEN_AT, "{b:?}");
+        assert_eq!(
+            kinds(&spec),
+            vec![SubtaskKind::Grasp, SubtaskKind::Place, SubtaskKind::Reach]
+        );
         assert_eq!(spec.subtasks[1].object, "cubeB");
+        // A signal that disagrees with the gripper by a few samples wins.
+        let mut d2 = stack_demo_robosuite();
+        d2.subtask_term_signals[0].1 = (0..d2.len()).map(|k| u8::from(k >= 47)).collect();
+        assert_eq!(segment(&d2).unwrap().boundaries()[0], 47);
     }
 
     #[test]
@@ -739,6 +801,9 @@ mod tests {
             subtask_term_signals: vec![],
         };
         assert_eq!(segment(&e), Err(SegmentError::EmptyDemo));
+        let mut d = stack_demo(&StackParams::default());
+        d.gripper.pop();
+        assert!(matches!(segment(&d), Err(SegmentError::Mismatch(_))));
     }
 
     #[test]
