@@ -1543,3 +1543,33 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod corrupt_input_tests {
+    use super::*;
+
+    /// Truncated or corrupted HDF5 files must give an error, not a panic.
+    #[test]
+    fn corrupted_hdf5_gives_errors() {
+        let good =
+            demo_to_mimicgen_hdf5(&synth::stack_demo(&synth::StackParams::default())).unwrap();
+        let mut rng = crate::rng::Rng::new(99);
+        let mut panics = 0;
+        for i in 0..300 {
+            let mut b = good.clone();
+            if i % 2 == 0 {
+                b.truncate(8 + rng.below(good.len() as u64 - 8) as usize);
+            } else {
+                for _ in 0..4 {
+                    let k = 8 + rng.below(good.len() as u64 - 8) as usize;
+                    b[k] = rng.next_u64() as u8;
+                }
+            }
+            let r = std::panic::catch_unwind(|| read_demo_auto(&b, None, 0));
+            if r.is_err() {
+                panics += 1;
+            }
+        }
+        assert_eq!(panics, 0);
+    }
+}
