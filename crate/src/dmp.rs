@@ -672,21 +672,51 @@ impl OrientationDmp {
             demo_start: q0,
             demo_goal: g,
         };
-        // Inverse of one control step (exact for substeps = 1; with sub-steps the
-        // forcing value is the one that gives the demo's mean angular velocity).
+        // Inverse of one control step. With one sub-step it is closed-form and exact;
+        // with several, a few Newton iterations on the landing error, using the
+        // (axis-independent) gain of the linearised step, make it exact to ~1e-9 rad.
         let tau = timing.tau;
         let dt = timing.dt;
+        let h = dt / timing.substeps as f64;
+        let gain = {
+            let mut s0 = OriState::at_rest(Quat::IDENTITY, Quat::IDENTITY);
+            let probe = 1e-6;
+            for _ in 0..timing.substeps {
+                ori_substep(&o, &mut s0, Vec3::new(probe, 0.0, 0.0), Quat::IDENTITY, h);
+            }
+            s0.q.to_rotvec().x() / probe
+        };
         let mut phases = Vec::with_capacity(qs.len() - 1);
         let mut targets = Vec::with_capacity(qs.len() - 1);
         let mut eta = Vec3::ZERO;
         let mut x = 1.0;
         for k in 0..aligned.len() - 1 {
             let eta_next = rot_err(aligned[k + 1], aligned[k]) * (tau / dt);
-            let f =
+            let mut f =
                 (eta_next - eta) * (tau / dt) - (rot_err(g, aligned[k]) * o.beta - eta) * o.alpha;
+            if timing.substeps == 1 {
+                eta = eta_next;
+            } else {
+                let land = |f: Vec3| {
+                    let mut st = OriState {
+                        q: aligned[k],
+                        eta,
+                        x,
+                        g,
+                    };
+                    for _ in 0..timing.substeps {
+                        ori_substep(&o, &mut st, f, g, h);
+                    }
+                    st
+                };
+                for _ in 0..4 {
+                    let miss = rot_err(aligned[k + 1], land(f).q);
+                    f += miss * (1.0 / gain);
+                }
+                eta = land(f).eta;
+            }
             phases.push(x);
             targets.push(f);
-            eta = eta_next;
             for _ in 0..timing.substeps {
                 x *= timing.decay;
             }
@@ -1168,6 +1198,22 @@ mod tests {
         let out = p.rollout(ys[0], Vec3::new(0.2, 0.1, 0.1), 40);
         assert!(out.iter().all(|y| y.is_finite() && y.norm() < 1.0));
         assert!((out[out.len() - 1] - Vec3::new(0.2, 0.1, 0.1)).norm() < 1e-3);
+    }
+
+    #[test]
+    fn short_orientation_segments_are_reproduced() {
+        let demo = yaw_demo(9, 0.3, 1.2);
+        let model = PoseDmp::fit(&demo, &DmpConfig::default()).unwrap();
+        assert!(model.ori.timing.substeps > 1);
+        let mut r = DmpRunner::new(model, demo[0], demo[8]);
+        for want in demo.iter().skip(1) {
+            let got = r.step();
+            assert!(
+                got.quat.angle_to(want.quat) < 0.01,
+                "{}",
+                got.quat.angle_to(want.quat)
+            );
+        }
     }
 
     #[test]

@@ -117,6 +117,24 @@ pub struct Subtask {
     pub object_frame_at_start: bool,
 }
 
+impl Subtask {
+    /// The end-effector goal in the world for this subtask, given the reference
+    /// object's pose now (or, when `object_frame_at_start`, its pose when the
+    /// subtask started): `object_pose * end_pose_in_object`.
+    pub fn goal_pose(&self, object_pose: &Pose) -> Pose {
+        object_pose.compose(&self.end_pose_in_object)
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// An ordered list of subtasks; round-trips through JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -586,6 +604,7 @@ mod tests {
     use crate::demo::synth::{
         stack_demo, stack_demo_robosuite, StackParams, STACK_CLOSE_AT, STACK_OPEN_AT,
     };
+    use crate::geom::Quat;
 
     fn kinds(spec: &TaskSpec) -> Vec<SubtaskKind> {
         spec.subtasks.iter().map(|s| s.kind).collect()
@@ -620,6 +639,16 @@ mod tests {
             "{:?}",
             g.end_pose_in_object
         );
+        // Re-targeting: the goal follows the object.
+        let moved = Pose::new(Vec3::new(0.6, 0.2, 0.025), Quat::from_yaw(1.0));
+        let goal = g.goal_pose(&moved);
+        assert!((goal.pos - moved.pos).norm() < 1e-9);
+        assert!(
+            goal.quat
+                .angle_to(d.eef[g.end - 1].quat.aligned_with(goal.quat))
+                > 0.5
+        );
+        assert_eq!(g.len(), g.end);
         // The place ends just above cubeB's top face.
         let pl = spec.subtasks[1].end_pose_in_object.pos;
         assert!((pl - Vec3::new(0.0, 0.0, 0.052)).norm() < 1e-6, "{pl:?}");
