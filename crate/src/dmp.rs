@@ -959,6 +959,26 @@ mod tests {
     }
 
     #[test]
+    fn noisy_demos_are_smoothed_not_amplified() {
+        let mut rng = Rng::new(21);
+        let clean = random_curve(&mut rng, 120);
+        let noisy: Vec<Vec3> = clean
+            .iter()
+            .map(|y| *y + Vec3::new(rng.normal(), rng.normal(), rng.normal()) * 0.001)
+            .collect();
+        let p = PositionDmp::fit(&noisy, &DmpConfig::default()).unwrap();
+        let out = p.rollout(noisy[0], noisy[119], 0);
+        // Within a few noise standard deviations of the clean curve everywhere.
+        let worst = out
+            .iter()
+            .zip(&clean)
+            .map(|(a, b)| (*a - *b).norm())
+            .fold(0.0, f64::max);
+        assert!(worst < 0.006, "worst deviation {worst}");
+        assert!(out.iter().all(|y| y.is_finite()));
+    }
+
+    #[test]
     fn reaches_new_goals_with_every_scaling() {
         let mut rng = Rng::new(12);
         for scaling in [Scaling::Axis, Scaling::Fixed, Scaling::Robust] {

@@ -444,7 +444,7 @@ fn lengths_ok(demo: &Demo) -> bool {
         && demo.subtask_term_signals.iter().all(|(_, s)| s.len() == n)
 }
 
-fn check_boundaries(b: &[usize], n: usize) -> Result<(), SegmentError> {
+fn check_boundaries(b: &[usize], n: usize, min_len: usize) -> Result<(), SegmentError> {
     for (i, &k) in b.iter().enumerate() {
         if k == 0 || k >= n {
             return Err(SegmentError::BadBoundaries(format!(
@@ -458,6 +458,15 @@ fn check_boundaries(b: &[usize], n: usize) -> Result<(), SegmentError> {
                 b[i - 1]
             )));
         }
+    }
+    let mut edges = vec![0];
+    edges.extend_from_slice(b);
+    edges.push(n);
+    if let Some(w) = edges.windows(2).position(|w| w[1] - w[0] < min_len) {
+        return Err(SegmentError::BadBoundaries(format!(
+            "subtask {w} would have {} samples, fewer than {min_len} (a DMP needs at least 3)",
+            edges[w + 1] - edges[w]
+        )));
     }
     Ok(())
 }
@@ -487,7 +496,7 @@ pub fn segment_with(
     }
     let bounds = match overrides.and_then(|o| o.boundaries.clone()) {
         Some(b) => {
-            check_boundaries(&b, n)?;
+            check_boundaries(&b, n, p.min_len.max(3))?;
             b
         }
         None => automatic_boundaries(demo, p),
