@@ -843,8 +843,14 @@ impl DmpRunner {
     /// The next `n` poses if the goal stays where it is (for drawing the planned
     /// path); does not change the runner.
     pub fn planned_path(&self, n: usize) -> Vec<Pose> {
-        let mut r = self.clone();
-        (0..n).map(|_| r.step()).collect()
+        let (mut pos, mut ori) = (self.pos, self.ori);
+        (0..n)
+            .map(|_| {
+                pos = position_step(&self.model.pos, &pos, self.start.pos, self.goal.pos);
+                ori = orientation_step(&self.model.ori, &ori, self.start.quat, self.goal.quat);
+                Pose::new(pos.y, ori.q)
+            })
+            .collect()
     }
 
     /// The poses until the end of the segment (`total_steps - steps_taken` poses).
