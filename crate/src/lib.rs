@@ -2,8 +2,8 @@
 //!
 //! The pipeline, one module per stage:
 //! 1. [`demo`]: read a demonstration (JSON, CSV, robomimic/MimicGen HDF5) and validate it.
-//! 2. `segment`: split it into object-centric subtasks (a task spec that round-trips through JSON).
-//! 3. `dmp`: encode each subtask as position + orientation Dynamic Movement Primitives.
+//! 2. [`segment`]: split it into object-centric subtasks (a task spec that round-trips through JSON).
+//! 3. [`dmp`]: encode each subtask as position + orientation Dynamic Movement Primitives.
 //! 4. [`sim`] and `task`: the rapier3d world (Panda-like arm, friction gripper) and the task suite.
 //! 5. `generate` and `baseline`: D-MG rollouts with live goal re-targeting, and the MimicGen baseline.
 //! 6. `export`: robomimic-compatible HDF5, identical bytes natively and in wasm32.
@@ -12,8 +12,10 @@
 //! The only file that knows about JavaScript is `wasm.rs` (wasm32 only).
 
 pub mod demo;
+pub mod dmp;
 pub mod geom;
 pub mod rng;
+pub mod segment;
 pub mod sim;
 
 #[cfg(target_arch = "wasm32")]

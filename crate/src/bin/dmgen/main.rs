@@ -2,6 +2,10 @@
 
 use std::process::ExitCode;
 
+mod bench_cmd;
+mod dmp_cmd;
+mod segment_cmd;
+
 const HELP: &str = "\
 dmgen: turn one robot demonstration into a physically validated dataset (DynaMimicGen)
 
@@ -48,6 +52,9 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("dmgen {}", dmgen::version());
             Ok(())
         }
+        "segment" => segment_cmd::run(rest),
+        "dmp" => dmp_cmd::run(rest),
+        "bench" => bench_cmd::run(rest),
         other => {
             let _ = rest;
             Err(format!("unknown command '{other}' (see dmgen --help)"))

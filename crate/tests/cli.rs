@@ -1,0 +1,162 @@
+//! Behaviour tests of the `dmgen` command line.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn dmgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dmgen"))
+        .args(args)
+        .output()
+        .expect("run dmgen")
+}
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dmgen-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn spec_of(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("task spec JSON on stdout")
+}
+
+#[test]
+fn segment_prints_a_task_spec_for_every_fixture_format() {
+    for name in ["stack.json", "stack.csv", "stack_mimicgen.hdf5"] {
+        let spec = spec_of(&dmgen(&["segment", &fixture(name)]));
+        assert_eq!(spec["format"], "dmgen-taskspec/1");
+        let subtasks = spec["subtasks"].as_array().unwrap();
+        assert!(subtasks.len() >= 2, "{name}: {spec}");
+        assert_eq!(subtasks[0]["name"], "grasp cubeA", "{name}");
+        assert_eq!(subtasks[1]["name"], "place on cubeB", "{name}");
+    }
+}
+
+#[test]
+fn segment_reports_bad_input_on_stderr_with_failure_status() {
+    let out = dmgen(&[
+        "segment",
+        &fixture("stack_mimicgen.hdf5"),
+        "--demo-index",
+        "3",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("demo index 3"), "{err}");
+    let out = dmgen(&["segment", "no-such-file.json"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+    let out = dmgen(&["segment", &fixture("stack.json"), "--frobnicate"]);
+    assert!(!out.status.success());
+}
+
+fn write_traj(path: &PathBuf, n: usize) {
+    let mut s = String::from("t,x,y,z\n");
+    for k in 0..n {
+        let u = k as f64 / (n - 1) as f64;
+        let mj = u * u * u * (10.0 - 15.0 * u + 6.0 * u * u);
+        s.push_str(&format!(
+            "{},{},{},{}\n",
+            0.05 * k as f64,
+            0.4 + 0.2 * mj,
+            -0.1 + 0.2 * mj,
+            0.1 + 0.1 * u * (1.0 - u)
+        ));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn read_rows(text: &str) -> Vec<[f64; 4]> {
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let v: Vec<f64> = l.split(',').map(|c| c.parse().unwrap()).collect();
+            [v[0], v[1], v[2], v[3]]
+        })
+        .collect()
+}
+
+#[test]
+fn dmp_rolls_out_to_a_new_goal_at_the_same_timestamps() {
+    let inp = scratch("traj.csv");
+    write_traj(&inp, 80);
+    let outp = scratch("out.csv");
+    let out = dmgen(&[
+        "dmp",
+        inp.to_str().unwrap(),
+        "--goal",
+        "0.7,0.2,0.15",
+        "--bases",
+        "40",
+        "--scaling",
+        "axis",
+        "--out",
+        outp.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = read_rows(&std::fs::read_to_string(&outp).unwrap());
+    let src = read_rows(&std::fs::read_to_string(&inp).unwrap());
+    assert_eq!(rows.len(), 80);
+    for (a, b) in rows.iter().zip(&src) {
+        assert_eq!(a[0], b[0]);
+    }
+    assert_eq!(&rows[0][1..], &src[0][1..]);
+    let end = rows[79];
+    let err = ((end[1] - 0.7).powi(2) + (end[2] - 0.2).powi(2) + (end[3] - 0.15).powi(2)).sqrt();
+    assert!(err < 1e-3, "end error {err}");
+    // Without options, stdout reproduces the input closely.
+    let out = dmgen(&["dmp", inp.to_str().unwrap()]);
+    let rows = read_rows(&String::from_utf8_lossy(&out.stdout));
+    let worst = rows
+        .iter()
+        .zip(&src)
+        .map(|(a, b)| (1..4).map(|i| (a[i] - b[i]).abs()).fold(0.0, f64::max))
+        .fold(0.0, f64::max);
+    assert!(worst < 2e-3, "reproduction error {worst}");
+}
+
+#[test]
+fn dmp_rejects_bad_options_and_files() {
+    let inp = scratch("traj2.csv");
+    write_traj(&inp, 30);
+    for args in [
+        vec!["dmp", inp.to_str().unwrap(), "--scaling", "sideways"],
+        vec!["dmp", inp.to_str().unwrap(), "--goal", "1,2"],
+        vec!["dmp", inp.to_str().unwrap(), "--bases", "0"],
+        vec!["dmp", "missing.csv"],
+    ] {
+        let out = dmgen(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with("error:"),
+            "{args:?}"
+        );
+    }
+    let bad = scratch("bad.csv");
+    std::fs::write(&bad, "t,x,y,z\n0,0,0,0\n0.05,1,1\n").unwrap();
+    let out = dmgen(&["dmp", bad.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3"));
+}
+
+#[test]
+fn bench_rejects_unknown_benchmarks() {
+    let out = dmgen(&["bench", "teleport"]);
+    assert!(!out.status.success());
+}
