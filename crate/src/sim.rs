@@ -6,7 +6,12 @@
 
 use crate::geom::{Pose, Vec3};
 
+pub mod ik;
+pub mod panda;
 pub mod showcase;
+pub mod world;
+
+pub use world::{PandaWorld, PhysicsSettings};
 
 /// Control rate of every world: one [`World::step`] advances this many seconds.
 pub const CONTROL_DT: f64 = 0.05;
