@@ -17,8 +17,8 @@
 pub mod dynamics;
 pub mod scripted;
 
-//pub use dynamics::{DynamicsConfig, DynamicsPlan, DynamicsVariant};
-//pub use scripted::scripted_demo;
+pub use dynamics::{DynamicsConfig, DynamicsPlan, DynamicsVariant};
+pub use scripted::scripted_demo;
 
 use crate::geom::{m, Pose, Quat, Vec3};
 use crate::rng::Rng;

@@ -1007,9 +1007,14 @@ impl World for PandaWorld {
         let sol = ik::solve(&target, &self.ik_q, &panda::Q_HOME, &self.ik_params);
         self.reachable = sol.reachable;
         self.ik_q = sol.q;
+        // Respect the joint speed limits by slowing the whole motion down
+        // uniformly, so the end-effector stays on its path.
+        let mut ratio: f64 = 1.0;
         for i in 0..DOF {
-            let step = panda::QD_MAX[i] * CONTROL_DT;
-            self.q_to[i] = self.q_from[i] + (sol.q[i] - self.q_from[i]).clamp(-step, step);
+            ratio = ratio.max((sol.q[i] - self.q_from[i]).abs() / (panda::QD_MAX[i] * CONTROL_DT));
+        }
+        for i in 0..DOF {
+            self.q_to[i] = self.q_from[i] + (sol.q[i] - self.q_from[i]) / ratio;
         }
         self.gripper_closed = gripper_closed;
         Ok(())
