@@ -305,19 +305,9 @@ pub struct PandaWorld {
 }
 
 impl PandaWorld {
-    /// A world for `task`, reset to its objects' nominal poses (the centres of
-    /// their reset ranges).
+    /// A world for `task` with its objects at the reset drawn from seed 0.
     pub fn new(task: &Task, settings: PhysicsSettings) -> Result<PandaWorld, SimError> {
-        let poses: Vec<Pose> = task
-            .reset
-            .iter()
-            .map(|r| {
-                Pose::new(
-                    Vec3::new(0.5 * (r.x[0] + r.x[1]), 0.5 * (r.y[0] + r.y[1]), r.z),
-                    Quat::from_yaw(0.5 * (r.yaw[0] + r.yaw[1])),
-                )
-            })
-            .collect();
+        let poses = task.sample_object_poses(&mut crate::rng::Rng::new(0));
         Self::with_poses(task, settings, &poses)
     }
 
@@ -1138,5 +1128,275 @@ impl World for PandaWorld {
             s.extend_from_slice(&w.0);
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn lift_world(cube: Pose) -> PandaWorld {
+        let task = Task::by_id("lift").unwrap();
+        PandaWorld::with_poses(&task, PhysicsSettings::default(), &[cube]).unwrap()
+    }
+
+    /// Minimum-jerk move between two poses, one command per control step;
+    /// `each` sees the world after every step.
+    fn go(
+        w: &mut PandaWorld,
+        from: Pose,
+        to: Pose,
+        secs: f64,
+        closed: bool,
+        mut each: impl FnMut(&PandaWorld),
+    ) {
+        let n = (secs / CONTROL_DT).round() as usize;
+        for k in 1..=n {
+            let u = k as f64 / n as f64;
+            let s = u * u * u * (10.0 - 15.0 * u + 6.0 * u * u);
+            w.command(&from.interpolate(&to, s), closed).unwrap();
+            w.step().unwrap();
+            each(w);
+        }
+    }
+
+    /// The top-down grasp yaw of a cube closest to the home yaw (0).
+    fn cube_grasp_yaw(cube: &Pose) -> f64 {
+        let q = std::f64::consts::FRAC_PI_2;
+        let y = cube.quat.yaw();
+        y - (y / q + 0.5).floor() * q
+    }
+
+    #[test]
+    fn grasp_lift_carry_place_holds_without_slip_over_20_seeds() {
+        for seed in 0..20u64 {
+            let mut rng = Rng::new(1000 + seed);
+            let cube = Pose::new(
+                Vec3::new(rng.range(0.45, 0.55), rng.range(-0.1, 0.1), 0.025),
+                Quat::from_yaw(rng.range(-3.14, 3.14)),
+            );
+            let dest = Vec3::new(rng.range(0.4, 0.6), rng.range(-0.25, 0.25), 0.0);
+            let turn = rng.range(-0.5, 0.5);
+            let mut w = lift_world(cube);
+            let yaw = cube_grasp_yaw(&cube);
+            let down = panda::down_orientation(yaw);
+            let home = w.eef_pose();
+            let above = Pose::new(cube.pos + Vec3::new(0.0, 0.0, 0.1), down);
+            let at = Pose::new(cube.pos, down);
+            let up = Pose::new(cube.pos + Vec3::new(0.0, 0.0, 0.2), down);
+            let down2 = panda::down_orientation(yaw + turn);
+            let over = Pose::new(dest + Vec3::new(0.0, 0.0, 0.2), down2);
+            let place = Pose::new(dest + Vec3::new(0.0, 0.0, 0.03), down2);
+            go(&mut w, home, above, 1.5, false, |_| {});
+            go(&mut w, above, at, 1.0, false, |_| {});
+            go(&mut w, at, at, 0.5, true, |_| {});
+            go(&mut w, at, up, 1.2, true, |_| {});
+            assert_eq!(w.grasped_object(), Some(0), "seed {seed}: not grasped");
+            let reference = w.object_poses()[0].relative_to(&w.eef_pose());
+            let mut slip: f64 = 0.0;
+            let mut turn_slip: f64 = 0.0;
+            let mut track = |w: &PandaWorld| {
+                let rel = w.object_poses()[0].relative_to(&w.eef_pose());
+                slip = slip.max((rel.pos - reference.pos).norm());
+                turn_slip = turn_slip.max(rel.quat.angle_to(reference.quat));
+            };
+            go(&mut w, up, over, 2.0, true, &mut track);
+            go(&mut w, over, place, 1.2, true, &mut track);
+            assert!(slip < 0.005, "seed {seed}: slipped {:.1} mm", slip * 1000.0);
+            assert!(turn_slip < 0.1, "seed {seed}: turned {turn_slip:.3} rad in the grip");
+            go(&mut w, place, place, 0.5, false, |_| {});
+            go(&mut w, place, over, 1.0, false, |_| {});
+            let p = w.object_poses()[0];
+            let d = Vec3::new(p.pos.x() - dest.x(), p.pos.y() - dest.y(), 0.0).norm();
+            assert!(d < 0.01, "seed {seed}: placed {:.1} mm off", d * 1000.0);
+            assert!((p.pos.z() - 0.025).abs() < 0.003, "seed {seed}: not resting flat");
+            assert_eq!(w.grasped_object(), None);
+        }
+    }
+
+    #[test]
+    fn arm_is_gravity_compensated_and_matches_pure_kinematics() {
+        let mut w = lift_world(Pose::from_pos(Vec3::new(0.5, 0.0, 0.025)));
+        let home = w.eef_pose();
+        assert!((home.pos - panda::fk(&panda::Q_HOME).pos).norm() < 1e-4);
+        for _ in 0..40 {
+            w.command(&home, false).unwrap();
+            w.step().unwrap();
+        }
+        let e = w.eef_pose();
+        assert!((e.pos - home.pos).norm() < 5e-4, "sagged to {:?}", e.pos);
+        // The physics link poses agree with the pure FK of the measured joints.
+        let fk = panda::fk(&w.joint_positions());
+        assert!((fk.pos - e.pos).norm() < 1e-4);
+        assert!(fk.quat.angle_to(e.quat) < 1e-3);
+        assert!((w.gripper_width() - 2.0 * FINGER_TRAVEL).abs() < 1e-3);
+    }
+
+    #[test]
+    fn fingers_close_symmetrically() {
+        let mut w = lift_world(Pose::from_pos(Vec3::new(0.6, 0.2, 0.025)));
+        let home = w.eef_pose();
+        for _ in 0..6 {
+            w.command(&home, true).unwrap();
+            w.step().unwrap();
+            assert!((w.coord(DOF) - w.coord(DOF + 1)).abs() < 1e-4);
+        }
+        assert!(w.gripper_width() < 0.002);
+    }
+
+    #[test]
+    fn drive_slides_object_by_physics_and_stops_when_released() {
+        let mut w = lift_world(Pose::from_pos(Vec3::new(0.5, 0.0, 0.025)));
+        let home = w.eef_pose();
+        let start = w.object_poses()[0];
+        w.set_object_drive(0, Some(Vec3::new(0.0, -0.05, 0.0)));
+        for _ in 0..20 {
+            w.command(&home, false).unwrap();
+            w.step().unwrap();
+        }
+        let moved = w.object_poses()[0].pos - start.pos;
+        assert!((moved.y() + 0.05).abs() < 0.004, "moved {moved:?}");
+        assert!(moved.x().abs() < 0.002 && moved.z().abs() < 0.002);
+        w.set_object_drive(0, None);
+        for _ in 0..4 {
+            w.command(&home, false).unwrap();
+            w.step().unwrap();
+        }
+        let v = w.object_velocities()[0].0;
+        assert!(v.norm() < 1e-3, "still moving at {v:?}");
+    }
+
+    #[test]
+    fn belt_carries_what_rests_on_it() {
+        let task = Task::by_id("conveyor").unwrap();
+        let mut w = PandaWorld::new(&task, PhysicsSettings::default()).unwrap();
+        let home = w.eef_pose();
+        let start = w.object_poses();
+        for _ in 0..20 {
+            w.command(&home, false).unwrap();
+            w.step().unwrap();
+        }
+        let end = w.object_poses();
+        let dx = end[0].pos.x() - start[0].pos.x();
+        assert!((dx + crate::task::BELT_SPEED).abs() < 0.004, "cube moved {dx}");
+        assert!((end[1].pos - start[1].pos).norm() < 1e-3, "the bin is off the belt");
+    }
+
+    #[test]
+    fn reset_rejects_unstable_configurations() {
+        let task = Task::by_id("stack").unwrap();
+        let mut w = PandaWorld::new(&task, PhysicsSettings::default()).unwrap();
+        let a = Pose::from_pos(Vec3::new(0.5, 0.0, 0.025));
+        let overlapping = Pose::from_pos(Vec3::new(0.52, 0.0, 0.03));
+        assert!(matches!(
+            w.reset(&[a, overlapping]),
+            Err(SimError::InvalidScene(_))
+        ));
+        let sunk = Pose::from_pos(Vec3::new(0.5, 0.2, 0.01));
+        assert!(matches!(w.reset(&[a, sunk]), Err(SimError::InvalidScene(_))));
+        let off = Pose::from_pos(Vec3::new(1.5, 0.0, 0.03));
+        assert!(matches!(w.reset(&[a, off]), Err(SimError::InvalidScene(_))));
+        let nan = Pose::from_pos(Vec3::new(f64::NAN, 0.0, 0.03));
+        assert!(matches!(w.reset(&[a, nan]), Err(SimError::NonFinite(_))));
+        assert!(w.reset(&[a]).is_err(), "wrong number of poses");
+        // Stacked (touching, not interpenetrating) is a valid start.
+        let on_top = Pose::from_pos(Vec3::new(0.5, 0.0, 0.05 + 0.03));
+        w.reset(&[a, on_top]).unwrap();
+        // A rejected reset leaves the previous scene intact.
+        assert!((w.object_poses()[1].pos - on_top.pos).norm() < 1e-6);
+    }
+
+    #[test]
+    fn command_rejects_nan_and_reports_unreachable_targets() {
+        let mut w = lift_world(Pose::from_pos(Vec3::new(0.5, 0.0, 0.025)));
+        let home = w.eef_pose();
+        let nan = Pose::new(Vec3::new(0.5, f64::NAN, 0.2), home.quat);
+        assert!(matches!(w.command(&nan, false), Err(SimError::NonFinite(_))));
+        let zero_quat = Pose::new(home.pos, Quat([0.0; 4]));
+        assert!(w.command(&zero_quat, false).is_err());
+        let far = Pose::new(Vec3::new(1.6, 0.0, 0.3), home.quat);
+        w.command(&far, false).unwrap();
+        assert!(!w.target_reachable());
+        for _ in 0..20 {
+            w.command(&far, false).unwrap();
+            w.step().unwrap();
+        }
+        assert!(!w.target_reachable());
+        assert!(panda::within_limits(&w.joint_positions()) || {
+            // Motors may overshoot a limit by a hair; never by much.
+            let q = w.joint_positions();
+            (0..DOF).all(|i| q[i] > panda::Q_MIN[i] - 0.02 && q[i] < panda::Q_MAX[i] + 0.02)
+        });
+        assert!(w.eef_pose().is_finite());
+        w.command(&home, false).unwrap();
+        assert!(w.target_reachable());
+    }
+
+    #[test]
+    fn same_seed_gives_bit_identical_state_in_every_task() {
+        for task in Task::all() {
+            let run = |seed: u64| {
+                let poses = task.sample_object_poses(&mut Rng::new(seed));
+                let mut w =
+                    PandaWorld::with_poses(&task, PhysicsSettings::default(), &poses).unwrap();
+                let target = Pose::new(
+                    poses[0].pos + Vec3::new(0.0, 0.0, 0.05),
+                    panda::down_orientation(0.3),
+                );
+                let start = w.eef_pose();
+                for k in 1..=30 {
+                    let s = k as f64 / 30.0;
+                    w.command(&start.interpolate(&target, s), k > 24).unwrap();
+                    w.step().unwrap();
+                }
+                (w.state_digest(), w.state())
+            };
+            let (a, sa) = run(5);
+            let (b, sb) = run(5);
+            assert_eq!(a, b, "{}: digests differ", task.id);
+            assert_eq!(sa, sb);
+            assert_ne!(a, run(6).0, "{}: digest ignores the state", task.id);
+        }
+    }
+
+    #[test]
+    fn visual_shapes_list_the_whole_scene() {
+        for task in Task::all() {
+            let w = PandaWorld::new(&task, PhysicsSettings::default()).unwrap();
+            let shapes = w.visual_shapes();
+            let parts: usize = task.objects.iter().map(|o| o.parts.len()).sum::<usize>()
+                + task.fixtures.iter().map(|f| f.parts.len()).sum::<usize>();
+            // table + pedestal + arm capsules + hand + 2 fingers + task parts
+            assert_eq!(shapes.len(), 2 + panda::LINK_CAPSULES.len() + 3 + parts);
+            assert!(shapes.iter().all(|s| s.pose.is_finite()));
+            // The fingers hang below the hand, near the end-effector.
+            let e = w.eef_pose();
+            let fingers = &shapes[2 + panda::LINK_CAPSULES.len() + 1..][..2];
+            for f in fingers {
+                assert!((f.pose.pos - e.pos).norm() < 0.06);
+            }
+        }
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        let task = Task::by_id("lift").unwrap();
+        let bad = PhysicsSettings {
+            dt: 0.0,
+            ..PhysicsSettings::default()
+        };
+        assert!(PandaWorld::new(&task, bad).is_err());
+        let nan = PhysicsSettings {
+            finger_force: f64::NAN,
+            ..PhysicsSettings::default()
+        };
+        assert!(matches!(
+            PandaWorld::new(&task, nan),
+            Err(SimError::NonFinite(_))
+        ));
+        let s: PhysicsSettings = serde_json::from_str(r#"{"dt": 0.005}"#).unwrap();
+        assert_eq!(s.solver_iterations, 4);
+        assert!(serde_json::from_str::<PhysicsSettings>(r#"{"dtt": 0.005}"#).is_err());
     }
 }
