@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+mod bench_sim;
+
 const HELP: &str = "\
 dmgen: turn one robot demonstration into a physically validated dataset (DynaMimicGen)
 
@@ -48,8 +50,12 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("dmgen {}", dmgen::version());
             Ok(())
         }
+        "bench" => match rest.first().map(String::as_str) {
+            Some("sim") => bench_sim::run(&rest[1..]),
+            Some(other) => Err(format!("unknown benchmark '{other}' (see dmgen --help)")),
+            None => Err("bench needs a benchmark name (see dmgen --help)".into()),
+        },
         other => {
-            let _ = rest;
             Err(format!("unknown command '{other}' (see dmgen --help)"))
         }
     }
