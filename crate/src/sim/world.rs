@@ -128,6 +128,8 @@ impl PhysicsSettings {
 pub const TABLE_X: [f64; 2] = [0.15, 1.0];
 pub const TABLE_Y: [f64; 2] = [-0.6, 0.6];
 const TABLE_THICKNESS: f64 = 0.04;
+/// Height of the room's floor (m): the table top stands 0.75 m above it.
+pub const FLOOR_Z: f64 = -0.75;
 /// Penetration tolerated between spawned bodies (m).
 const SPAWN_TOLERANCE: f64 = 0.0015;
 /// Contact distance below which a finger counts as touching (m).
@@ -379,6 +381,21 @@ impl PandaWorld {
             .collision_groups(groups(G_TABLE))
             .build(),
             table,
+            &mut phys.bodies,
+        ));
+
+        // The floor of the room: objects pushed off the table land here.
+        let floor = phys.bodies.insert(
+            RigidBodyBuilder::fixed()
+                .translation(Vector::new(0.5, 0.0, (FLOOR_Z - 0.05) as f32))
+                .build(),
+        );
+        static_colliders.push(phys.colliders.insert_with_parent(
+            ColliderBuilder::cuboid(3.0, 3.0, 0.05)
+                .friction(settings.table_friction as f32)
+                .collision_groups(groups(G_TABLE))
+                .build(),
+            floor,
             &mut phys.bodies,
         ));
 
@@ -850,11 +867,18 @@ impl PandaWorld {
             color: [205, 185, 155, 255],
         });
         out.push(VisualShape {
+            kind: ShapeKind::Cuboid {
+                half_extents: Vec3::new(3.0, 3.0, 0.05),
+            },
+            pose: Pose::from_pos(Vec3::new(0.5, 0.0, FLOOR_Z - 0.05)),
+            color: [150, 150, 155, 255],
+        });
+        out.push(VisualShape {
             kind: ShapeKind::Cylinder {
-                half_height: 0.35,
+                half_height: -0.5 * FLOOR_Z,
                 radius: 0.11,
             },
-            pose: Pose::from_pos(Vec3::new(0.0, 0.0, -0.35)),
+            pose: Pose::from_pos(Vec3::new(0.0, 0.0, 0.5 * FLOOR_Z)),
             color: [70, 72, 78, 255],
         });
         let white = [235, 235, 238, 255];
@@ -1367,12 +1391,12 @@ mod tests {
             let shapes = w.visual_shapes();
             let parts: usize = task.objects.iter().map(|o| o.parts.len()).sum::<usize>()
                 + task.fixtures.iter().map(|f| f.parts.len()).sum::<usize>();
-            // table + pedestal + arm capsules + hand + 2 fingers + task parts
-            assert_eq!(shapes.len(), 2 + panda::LINK_CAPSULES.len() + 3 + parts);
+            // table + floor + pedestal + arm capsules + hand + 2 fingers + task parts
+            assert_eq!(shapes.len(), 3 + panda::LINK_CAPSULES.len() + 3 + parts);
             assert!(shapes.iter().all(|s| s.pose.is_finite()));
             // The fingers hang below the hand, near the end-effector.
             let e = w.eef_pose();
-            let fingers = &shapes[2 + panda::LINK_CAPSULES.len() + 1..][..2];
+            let fingers = &shapes[3 + panda::LINK_CAPSULES.len() + 1..][..2];
             for f in fingers {
                 assert!((f.pose.pos - e.pos).norm() < 0.06);
             }

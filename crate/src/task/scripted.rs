@@ -13,7 +13,7 @@
 //! closed) applied during `[t_k, t_k+1)`. Replaying a demo open-loop therefore
 //! commands `(eef[k + 1], gripper[k])` at step `k` (see [`replay_open_loop`]).
 
-use super::{SubtaskKind, SuccessTracker, Task};
+use super::{DynamicsPlan, SubtaskKind, SuccessTracker, Task};
 use super::{NUT_HALF_THICKNESS, NUT_HANDLE_X, PEG_BASE_THICKNESS};
 use crate::demo::{Demo, ObjectTrack};
 use crate::geom::{Pose, Quat, Vec3};
@@ -22,6 +22,8 @@ use crate::sim::panda;
 use crate::sim::{PandaWorld, PhysicsSettings, SimError, World, CONTROL_DT};
 
 const PI: f64 = std::f64::consts::PI;
+/// Largest look-ahead added to a moving object's grasp pose (m).
+const MAX_LEAD: f64 = 0.01;
 
 /// Where the gripper takes an object: `local` is the end-effector position in the
 /// object's yaw frame (object origin, z up, x along the object's yaw), `yaw` the
@@ -74,6 +76,8 @@ pub enum Goal {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Phase {
     pub name: &'static str,
+    /// Index of the task subtask this phase belongs to.
+    pub subtask: usize,
     /// Seconds.
     pub duration: f64,
     pub gripper_closed: bool,
@@ -83,6 +87,7 @@ pub struct Phase {
 fn phase(name: &'static str, duration: f64, gripper_closed: bool, goal: Goal) -> Phase {
     Phase {
         name,
+        subtask: 0,
         duration,
         gripper_closed,
         goal,
@@ -149,7 +154,7 @@ pub fn script(task: &Task) -> Result<Vec<Phase>, SimError> {
     ];
     let Some(target) = task.place_target() else {
         phases.push(phase("hold", 1.0, true, Goal::Hold));
-        return Ok(phases);
+        return Ok(assign_subtasks(phases));
     };
     let target_spec = &task.objects[target];
     let (place, lower_time) = match task.id.as_str() {
@@ -207,7 +212,20 @@ pub fn script(task: &Task) -> Result<Vec<Phase>, SimError> {
         phase("release", 0.5, false, Goal::Hold),
         phase("retreat", 1.0, false, Goal::RaiseTo { z: 0.25 }),
     ]);
-    Ok(phases)
+    Ok(assign_subtasks(phases))
+}
+
+/// Phases up to closing the gripper make the grasp subtask (0), the rest the
+/// second subtask (lift or place).
+fn assign_subtasks(mut phases: Vec<Phase>) -> Vec<Phase> {
+    let mut sub = 0;
+    for p in &mut phases {
+        p.subtask = sub;
+        if p.name == "close" {
+            sub = 1;
+        }
+    }
+    phases
 }
 
 /// Wrap an angle to (-pi, pi].
@@ -241,6 +259,12 @@ struct Operator {
     yaw: f64,
     /// Object velocity captured at the phase start (for [`Goal::Drift`]).
     drift: Vec3,
+    /// For [`Goal::AtPlace`], captured at the phase start: the held object's
+    /// offset from the end-effector (world axes), its yaw, and the commanded
+    /// end-effector orientation.
+    held_offset: Vec3,
+    held_yaw: f64,
+    held_eef_quat: Quat,
     last_command: Pose,
 }
 
@@ -259,12 +283,35 @@ impl Operator {
             start,
             yaw: 0.0,
             drift: Vec3::ZERO,
+            held_offset: Vec3::ZERO,
+            held_yaw: 0.0,
+            held_eef_quat: start.quat,
             last_command: start,
         }
     }
 
     fn finished(&self) -> bool {
         self.index >= self.phases.len()
+    }
+
+    /// Current subtask and the phase within it in [0, 1].
+    fn progress(&self) -> (usize, f64) {
+        let Some(cur) = self.phases.get(self.index) else {
+            return (self.phases.last().map_or(0, |p| p.subtask), 1.0);
+        };
+        let (mut done, mut total) = (0usize, 0usize);
+        for (i, p) in self.phases.iter().enumerate() {
+            if p.subtask != cur.subtask {
+                continue;
+            }
+            let n = Self::steps_of(p);
+            total += n;
+            if i < self.index {
+                done += n;
+            }
+        }
+        done += self.step_in_phase;
+        (cur.subtask, done as f64 / total.max(1) as f64)
     }
 
     fn steps_of(p: &Phase) -> usize {
@@ -279,6 +326,11 @@ impl Operator {
         let eef = world.eef_pose();
         if self.step_in_phase == 0 {
             self.start = self.last_command;
+            if let Goal::AtPlace { object, .. } = p.goal {
+                self.held_offset = poses[object].pos - eef.pos;
+                self.held_yaw = poses[object].quat.yaw();
+                self.held_eef_quat = self.start.quat;
+            }
             self.drift = match p.goal {
                 Goal::Drift { object } => Vec3::new(vels[object].0.x(), vels[object].0.y(), 0.0),
                 _ => Vec3::ZERO,
@@ -320,7 +372,10 @@ impl Operator {
                 let o = poses[object];
                 let yaw_o = o.quat.yaw();
                 // Lead a moving object by the arm's tracking lag.
-                let lead = Vec3::new(vels[object].0.x(), vels[object].0.y(), 0.0) * 0.1;
+                let mut lead = Vec3::new(vels[object].0.x(), vels[object].0.y(), 0.0) * 0.1;
+                if lead.norm() > MAX_LEAD {
+                    lead = lead.normalized() * MAX_LEAD;
+                }
                 let pos = o.pos
                     + Quat::from_yaw(yaw_o).rotate(grasp.local)
                     + Vec3::new(0.0, 0.0, dz)
@@ -333,18 +388,15 @@ impl Operator {
                 Pose::new(pos, panda::down_orientation(yaw))
             }
             Goal::AtPlace {
-                object,
-                target,
-                place,
-                dz,
+                target, place, dz, ..
             } => {
-                let t = poses[target];
-                let desired = Pose::new(
-                    t.pos + Vec3::new(0.0, 0.0, place.height + dz),
-                    Quat::from_yaw(self.yaw),
-                );
-                let grasp = eef.relative_to(&poses[object]);
-                desired.compose(&grasp)
+                // Turn the gripper about the vertical by the yaw the object
+                // still needs, and put the object (at its in-hand offset measured
+                // when the phase started) above the live target pose.
+                let turn = wrap(self.yaw - self.held_yaw);
+                let rz = Quat::from_yaw(turn);
+                let obj_pos = poses[target].pos + Vec3::new(0.0, 0.0, place.height + dz);
+                Pose::new(obj_pos - rz.rotate(self.held_offset), rz * self.held_eef_quat)
             }
         };
         let n = Self::steps_of(&p);
@@ -448,6 +500,17 @@ pub fn scripted_demo_from(
     object_poses: &[Pose],
     settings: &PhysicsSettings,
 ) -> Result<Demo, SimError> {
+    scripted_demo_dynamic(task, object_poses, settings, &DynamicsPlan::none())
+}
+
+/// As [`scripted_demo_from`], with objects moving by `plan` (the script is
+/// closed-loop, so it follows them).
+pub fn scripted_demo_dynamic(
+    task: &Task,
+    object_poses: &[Pose],
+    settings: &PhysicsSettings,
+    plan: &DynamicsPlan,
+) -> Result<Demo, SimError> {
     let mut world = PandaWorld::with_poses(task, settings.clone(), object_poses)?;
     let mut op = Operator::new(script(task)?, world.eef_pose());
     let mut tracker = SuccessTracker::new(task);
@@ -455,6 +518,8 @@ pub fn scripted_demo_from(
     let mut after_success = 0;
     let mut extra = 0;
     loop {
+        let (subtask, phase) = op.progress();
+        plan.apply(&mut world, subtask, phase);
         let (cmd, closed) = match op.next(&world) {
             Some(c) => c,
             None => {
