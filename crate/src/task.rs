@@ -239,11 +239,9 @@ pub enum TaskError {
 impl std::fmt::Display for TaskError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TaskError::UnknownTask(id) => write!(
-                f,
-                "unknown task '{id}' (known: {})",
-                TASK_IDS.join(", ")
-            ),
+            TaskError::UnknownTask(id) => {
+                write!(f, "unknown task '{id}' (known: {})", TASK_IDS.join(", "))
+            }
             TaskError::UnknownObject(n) => write!(f, "the task has no object named '{n}'"),
         }
     }
@@ -289,10 +287,30 @@ fn bin(name: &str) -> ObjectSpec {
         name: name.into(),
         parts: vec![
             part(cuboid(outer, outer, floor), 0.0, 0.0, floor),
-            part(cuboid(0.5 * BIN_WALL, outer, wall_h), outer - 0.5 * BIN_WALL, 0.0, wall_h),
-            part(cuboid(0.5 * BIN_WALL, outer, wall_h), -outer + 0.5 * BIN_WALL, 0.0, wall_h),
-            part(cuboid(BIN_INNER, 0.5 * BIN_WALL, wall_h), 0.0, outer - 0.5 * BIN_WALL, wall_h),
-            part(cuboid(BIN_INNER, 0.5 * BIN_WALL, wall_h), 0.0, -outer + 0.5 * BIN_WALL, wall_h),
+            part(
+                cuboid(0.5 * BIN_WALL, outer, wall_h),
+                outer - 0.5 * BIN_WALL,
+                0.0,
+                wall_h,
+            ),
+            part(
+                cuboid(0.5 * BIN_WALL, outer, wall_h),
+                -outer + 0.5 * BIN_WALL,
+                0.0,
+                wall_h,
+            ),
+            part(
+                cuboid(BIN_INNER, 0.5 * BIN_WALL, wall_h),
+                0.0,
+                outer - 0.5 * BIN_WALL,
+                wall_h,
+            ),
+            part(
+                cuboid(BIN_INNER, 0.5 * BIN_WALL, wall_h),
+                0.0,
+                -outer + 0.5 * BIN_WALL,
+                wall_h,
+            ),
         ],
         mass: 1.0,
         friction: 0.8,
@@ -805,8 +823,7 @@ mod tests {
                         let d = poses[i].pos - poses[j].pos;
                         let d = m::sqrt(d.x() * d.x() + d.y() * d.y());
                         assert!(
-                            d >= t.objects[i].footprint_radius()
-                                + t.objects[j].footprint_radius(),
+                            d >= t.objects[i].footprint_radius() + t.objects[j].footprint_radius(),
                             "{}: objects overlap",
                             t.id
                         );

@@ -13,6 +13,9 @@
 //! definite at singular configurations, so the solver never divides by zero; the
 //! best iterate seen is returned with its residual error.
 
+// Small dense linear algebra reads best with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 use super::panda::{self, Frame, DOF, Q_MAX, Q_MIN};
 use crate::geom::{Pose, Quat, Vec3};
 
@@ -179,12 +182,7 @@ fn err_norms(e: &[f64; 6]) -> (f64, f64) {
 /// starting from `q_init`, with the null-space pulled toward `rest`.
 /// Never panics; non-finite inputs give an unreachable result at `q_init`
 /// (clamped to the limits).
-pub fn solve(
-    target: &Pose,
-    q_init: &[f64; DOF],
-    rest: &[f64; DOF],
-    p: &IkParams,
-) -> IkSolution {
+pub fn solve(target: &Pose, q_init: &[f64; DOF], rest: &[f64; DOF], p: &IkParams) -> IkSolution {
     let mut q = *q_init;
     if !q.iter().all(|v| v.is_finite()) {
         q = panda::Q_HOME;
@@ -192,12 +190,10 @@ pub fn solve(
     clamp_to_limits(&mut q, p.limit_margin);
     let target = Pose::new(target.pos, target.quat.normalized());
     if !target.is_finite() {
-        let e = pose_error(&Pose::IDENTITY, &panda::link_frames(&q)[DOF]);
-        let (pe, re) = err_norms(&e);
         return IkSolution {
             q,
-            pos_err: pe.max(f64::MAX),
-            rot_err: re,
+            pos_err: f64::INFINITY,
+            rot_err: f64::INFINITY,
             iterations: 0,
             reachable: false,
         };
@@ -283,7 +279,12 @@ mod tests {
             Vec3::new(0.0, 0.0, 2.0),
             Vec3::new(-1.2, 0.8, 0.0),
         ] {
-            let sol = solve(&Pose::new(pos, down), &panda::Q_HOME, &panda::Q_HOME, &params);
+            let sol = solve(
+                &Pose::new(pos, down),
+                &panda::Q_HOME,
+                &panda::Q_HOME,
+                &params,
+            );
             assert!(!sol.reachable, "{pos:?} reported reachable");
             assert!(sol.q.iter().all(|v| v.is_finite()));
             assert!(panda::within_limits(&sol.q));

@@ -41,7 +41,9 @@ pub const TCP_OFFSET: f64 = 0.1034;
 pub const HAND_YAW: f64 = -std::f64::consts::FRAC_PI_4;
 
 /// Lower joint limits (rad).
-pub const Q_MIN: [f64; DOF] = [-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973];
+pub const Q_MIN: [f64; DOF] = [
+    -2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973,
+];
 /// Upper joint limits (rad).
 pub const Q_MAX: [f64; DOF] = [2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973];
 /// Joint velocity limits (rad/s).
@@ -51,7 +53,15 @@ pub const TAU_MAX: [f64; DOF] = [87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0];
 
 /// Home configuration: gripper pointing straight down about 0.3 m above the
 /// table at x ~ 0.45 m, elbow up, wrist well inside its limits.
-pub const Q_HOME: [f64; DOF] = [0.0, -0.12, 0.0, -2.3, 0.0, 2.18, std::f64::consts::FRAC_PI_4];
+pub const Q_HOME: [f64; DOF] = [
+    0.0,
+    -0.12,
+    0.0,
+    -2.3,
+    0.0,
+    2.18,
+    std::f64::consts::FRAC_PI_4,
+];
 
 /// Link masses (kg) of links 1..7 (link 7 includes the hand), close to the
 /// published Panda values.

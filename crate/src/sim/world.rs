@@ -252,8 +252,7 @@ impl PhysicsHooks for SurfaceHooks {
             (self.drive_of(ctx.rigid_body2), dynamic(ctx.rigid_body1))
         {
             v
-        } else if let (Some(v), false) =
-            (self.drive_of(ctx.rigid_body1), dynamic(ctx.rigid_body2))
+        } else if let (Some(v), false) = (self.drive_of(ctx.rigid_body1), dynamic(ctx.rigid_body2))
         {
             -v
         } else if let Some(v) = self.belt_of(ctx.collider1) {
@@ -370,19 +369,21 @@ impl PandaWorld {
                 ))
                 .build(),
         );
-        static_colliders.push(phys.colliders.insert_with_parent(
-            ColliderBuilder::cuboid(
-                (0.5 * (TABLE_X[1] - TABLE_X[0])) as f32,
-                (0.5 * (TABLE_Y[1] - TABLE_Y[0])) as f32,
-                (0.5 * TABLE_THICKNESS) as f32,
-            )
-            .friction(settings.table_friction as f32)
-            .contact_skin(skin)
-            .collision_groups(groups(G_TABLE))
-            .build(),
-            table,
-            &mut phys.bodies,
-        ));
+        static_colliders.push(
+            phys.colliders.insert_with_parent(
+                ColliderBuilder::cuboid(
+                    (0.5 * (TABLE_X[1] - TABLE_X[0])) as f32,
+                    (0.5 * (TABLE_Y[1] - TABLE_Y[0])) as f32,
+                    (0.5 * TABLE_THICKNESS) as f32,
+                )
+                .friction(settings.table_friction as f32)
+                .contact_skin(skin)
+                .collision_groups(groups(G_TABLE))
+                .build(),
+                table,
+                &mut phys.bodies,
+            ),
+        );
 
         // The floor of the room: objects pushed off the table land here.
         let floor = phys.bodies.insert(
@@ -390,14 +391,16 @@ impl PandaWorld {
                 .translation(Vector::new(0.5, 0.0, (FLOOR_Z - 0.05) as f32))
                 .build(),
         );
-        static_colliders.push(phys.colliders.insert_with_parent(
-            ColliderBuilder::cuboid(3.0, 3.0, 0.05)
-                .friction(settings.table_friction as f32)
-                .collision_groups(groups(G_TABLE))
-                .build(),
-            floor,
-            &mut phys.bodies,
-        ));
+        static_colliders.push(
+            phys.colliders.insert_with_parent(
+                ColliderBuilder::cuboid(3.0, 3.0, 0.05)
+                    .friction(settings.table_friction as f32)
+                    .collision_groups(groups(G_TABLE))
+                    .build(),
+                floor,
+                &mut phys.bodies,
+            ),
+        );
 
         // Fixtures (belts).
         let mut hooks = SurfaceHooks::default();
@@ -624,18 +627,20 @@ impl PandaWorld {
             let mut colliders = Vec::new();
             for p in &spec.parts {
                 let mass = spec.mass * p.shape.volume() / vol.max(1e-12);
-                colliders.push(phys.colliders.insert_with_parent(
-                    part_collider(&p.shape)
-                        .position(pose32(&p.offset) * shape_frame(&p.shape))
-                        .mass(mass as f32)
-                        .friction(spec.friction as f32)
-                        .contact_skin(skin)
-                        .collision_groups(groups(G_OBJECT))
-                        .active_hooks(ActiveHooks::MODIFY_SOLVER_CONTACTS)
-                        .build(),
-                    body,
-                    &mut phys.bodies,
-                ));
+                colliders.push(
+                    phys.colliders.insert_with_parent(
+                        part_collider(&p.shape)
+                            .position(pose32(&p.offset) * shape_frame(&p.shape))
+                            .mass(mass as f32)
+                            .friction(spec.friction as f32)
+                            .contact_skin(skin)
+                            .collision_groups(groups(G_OBJECT))
+                            .active_hooks(ActiveHooks::MODIFY_SOLVER_CONTACTS)
+                            .build(),
+                        body,
+                        &mut phys.bodies,
+                    ),
+                );
             }
             objects.push(ObjectBody { body, colliders });
         }
@@ -898,7 +903,11 @@ impl PandaWorld {
                     radius: *r,
                 },
                 pose: frame.compose(&local),
-                color: if *link == 0 || *link == 7 { dark } else { white },
+                color: if *link == 0 || *link == 7 {
+                    dark
+                } else {
+                    white
+                },
             });
         }
         let l7 = self.body_pose(self.links[DOF - 1]);
@@ -986,7 +995,7 @@ impl World for PandaWorld {
                 )));
             }
             let (x, y) = (p.pos.x(), p.pos.y());
-            if x < TABLE_X[0] || x > TABLE_X[1] || y < TABLE_Y[0] || y > TABLE_Y[1] {
+            if !(TABLE_X[0]..=TABLE_X[1]).contains(&x) || !(TABLE_Y[0]..=TABLE_Y[1]).contains(&y) {
                 return Err(SimError::InvalidScene(format!(
                     "'{}' at ({x:.3}, {y:.3}) is off the table",
                     names[i]
@@ -1043,16 +1052,11 @@ impl World for PandaWorld {
             }
         }
         let n = self.substeps;
-        let mut qd = [0.0; DOF];
-        for i in 0..DOF {
-            qd[i] = (self.q_to[i] - self.q_from[i]) / CONTROL_DT;
-        }
+        let (from, to) = (self.q_from, self.q_to);
+        let qd: [f64; DOF] = std::array::from_fn(|i| (to[i] - from[i]) / CONTROL_DT);
         for k in 1..=n {
             let s = k as f64 / n as f64;
-            let mut q = [0.0; DOF];
-            for i in 0..DOF {
-                q[i] = self.q_from[i] + s * (self.q_to[i] - self.q_from[i]);
-            }
+            let q: [f64; DOF] = std::array::from_fn(|i| from[i] + s * (to[i] - from[i]));
             self.set_motors(&q, &qd);
             self.phys.step_with_events(&self.hooks, &());
         }
@@ -1083,7 +1087,10 @@ impl World for PandaWorld {
     }
 
     fn object_poses(&self) -> Vec<Pose> {
-        self.objects.iter().map(|o| self.body_pose(o.body)).collect()
+        self.objects
+            .iter()
+            .map(|o| self.body_pose(o.body))
+            .collect()
     }
 
     fn object_velocities(&self) -> Vec<(Vec3, Vec3)> {
@@ -1133,7 +1140,7 @@ impl World for PandaWorld {
             .multibody()
             .map(|m| m.generalized_velocity().iter().map(|v| *v as f64).collect())
             .unwrap_or_else(|| vec![0.0; DOF + 2]);
-        let mut qd = vec![0.0; DOF + 2];
+        let mut qd = [0.0; DOF + 2];
         if let Some(mb) = self.multibody() {
             for (k, id) in self.link_ids.iter().enumerate() {
                 if let Some(l) = mb.link(*id) {
@@ -1198,7 +1205,7 @@ mod tests {
             let mut rng = Rng::new(1000 + seed);
             let cube = Pose::new(
                 Vec3::new(rng.range(0.45, 0.55), rng.range(-0.1, 0.1), 0.025),
-                Quat::from_yaw(rng.range(-3.14, 3.14)),
+                Quat::from_yaw(rng.range(-std::f64::consts::PI, std::f64::consts::PI)),
             );
             let dest = Vec3::new(rng.range(0.4, 0.6), rng.range(-0.25, 0.25), 0.0);
             let turn = rng.range(-0.5, 0.5);
@@ -1228,13 +1235,19 @@ mod tests {
             go(&mut w, up, over, 2.0, true, &mut track);
             go(&mut w, over, place, 1.2, true, &mut track);
             assert!(slip < 0.005, "seed {seed}: slipped {:.1} mm", slip * 1000.0);
-            assert!(turn_slip < 0.1, "seed {seed}: turned {turn_slip:.3} rad in the grip");
+            assert!(
+                turn_slip < 0.1,
+                "seed {seed}: turned {turn_slip:.3} rad in the grip"
+            );
             go(&mut w, place, place, 0.5, false, |_| {});
             go(&mut w, place, over, 1.0, false, |_| {});
             let p = w.object_poses()[0];
             let d = Vec3::new(p.pos.x() - dest.x(), p.pos.y() - dest.y(), 0.0).norm();
             assert!(d < 0.01, "seed {seed}: placed {:.1} mm off", d * 1000.0);
-            assert!((p.pos.z() - 0.025).abs() < 0.003, "seed {seed}: not resting flat");
+            assert!(
+                (p.pos.z() - 0.025).abs() < 0.003,
+                "seed {seed}: not resting flat"
+            );
             assert_eq!(w.grasped_object(), None);
         }
     }
@@ -1303,8 +1316,14 @@ mod tests {
         }
         let end = w.object_poses();
         let dx = end[0].pos.x() - start[0].pos.x();
-        assert!((dx + crate::task::BELT_SPEED).abs() < 0.004, "cube moved {dx}");
-        assert!((end[1].pos - start[1].pos).norm() < 1e-3, "the bin is off the belt");
+        assert!(
+            (dx + crate::task::BELT_SPEED).abs() < 0.004,
+            "cube moved {dx}"
+        );
+        assert!(
+            (end[1].pos - start[1].pos).norm() < 1e-3,
+            "the bin is off the belt"
+        );
     }
 
     #[test]
@@ -1318,7 +1337,10 @@ mod tests {
             Err(SimError::InvalidScene(_))
         ));
         let sunk = Pose::from_pos(Vec3::new(0.5, 0.2, 0.01));
-        assert!(matches!(w.reset(&[a, sunk]), Err(SimError::InvalidScene(_))));
+        assert!(matches!(
+            w.reset(&[a, sunk]),
+            Err(SimError::InvalidScene(_))
+        ));
         let off = Pose::from_pos(Vec3::new(1.5, 0.0, 0.03));
         assert!(matches!(w.reset(&[a, off]), Err(SimError::InvalidScene(_))));
         let nan = Pose::from_pos(Vec3::new(f64::NAN, 0.0, 0.03));
@@ -1336,7 +1358,10 @@ mod tests {
         let mut w = lift_world(Pose::from_pos(Vec3::new(0.5, 0.0, 0.025)));
         let home = w.eef_pose();
         let nan = Pose::new(Vec3::new(0.5, f64::NAN, 0.2), home.quat);
-        assert!(matches!(w.command(&nan, false), Err(SimError::NonFinite(_))));
+        assert!(matches!(
+            w.command(&nan, false),
+            Err(SimError::NonFinite(_))
+        ));
         let zero_quat = Pose::new(home.pos, Quat([0.0; 4]));
         assert!(w.command(&zero_quat, false).is_err());
         let far = Pose::new(Vec3::new(1.6, 0.0, 0.3), home.quat);
@@ -1347,11 +1372,13 @@ mod tests {
             w.step().unwrap();
         }
         assert!(!w.target_reachable());
-        assert!(panda::within_limits(&w.joint_positions()) || {
-            // Motors may overshoot a limit by a hair; never by much.
-            let q = w.joint_positions();
-            (0..DOF).all(|i| q[i] > panda::Q_MIN[i] - 0.02 && q[i] < panda::Q_MAX[i] + 0.02)
-        });
+        assert!(
+            panda::within_limits(&w.joint_positions()) || {
+                // Motors may overshoot a limit by a hair; never by much.
+                let q = w.joint_positions();
+                (0..DOF).all(|i| q[i] > panda::Q_MIN[i] - 0.02 && q[i] < panda::Q_MAX[i] + 0.02)
+            }
+        );
         assert!(w.eef_pose().is_finite());
         w.command(&home, false).unwrap();
         assert!(w.target_reachable());

@@ -78,7 +78,7 @@ impl Default for DynamicsConfig {
             speed: 0.05,
             window: [0.0, 0.5],
             push_speed: 0.15,
-            push_window: [0.3, 0.45],
+            push_window: [0.3, 0.4],
         }
     }
 }
@@ -139,10 +139,16 @@ impl DynamicsPlan {
             return DynamicsPlan { events };
         }
         let sub = |kind: SubtaskKind| task.subtasks.iter().position(|s| s.kind == kind);
-        let grasp = sub(SubtaskKind::Grasp)
-            .and_then(|i| task.object_index(&task.subtasks[i].object).ok().map(|o| (i, o)));
-        let place = sub(SubtaskKind::Place)
-            .and_then(|i| task.object_index(&task.subtasks[i].object).ok().map(|o| (i, o)));
+        let grasp = sub(SubtaskKind::Grasp).and_then(|i| {
+            task.object_index(&task.subtasks[i].object)
+                .ok()
+                .map(|o| (i, o))
+        });
+        let place = sub(SubtaskKind::Place).and_then(|i| {
+            task.object_index(&task.subtasks[i].object)
+                .ok()
+                .map(|o| (i, o))
+        });
         match config.variant {
             DynamicsVariant::Static => {}
             DynamicsVariant::Dmg | DynamicsVariant::MovingTarget => {
@@ -189,7 +195,10 @@ impl DynamicsPlan {
     pub fn drive_at(&self, object: usize, subtask: usize, phase: f64) -> Option<Vec3> {
         let mut v: Option<Vec3> = None;
         for e in &self.events {
-            if e.object == object && e.subtask == subtask && phase >= e.window[0] && phase < e.window[1]
+            if e.object == object
+                && e.subtask == subtask
+                && phase >= e.window[0]
+                && phase < e.window[1]
             {
                 v = Some(v.unwrap_or(Vec3::ZERO) + e.velocity);
             }
@@ -244,7 +253,10 @@ mod tests {
         let mut cfg = DynamicsConfig::of(DynamicsVariant::MovingTarget);
         cfg.probability = 1.0;
         let plan = DynamicsPlan::sample(&task, &cfg, &mut Rng::new(3));
-        assert!(plan.events.iter().any(|e| e.object == bin && e.subtask == 1));
+        assert!(plan
+            .events
+            .iter()
+            .any(|e| e.object == bin && e.subtask == 1));
         cfg.variant = DynamicsVariant::Push;
         let plan = DynamicsPlan::sample(&task, &cfg, &mut Rng::new(3));
         assert_eq!(plan.events.len(), 1);
@@ -252,6 +264,74 @@ mod tests {
         assert!((plan.events[0].velocity.norm() - cfg.push_speed).abs() < 1e-12);
         cfg.variant = DynamicsVariant::Static;
         assert!(!DynamicsPlan::sample(&task, &cfg, &mut Rng::new(3)).is_dynamic());
+    }
+
+    #[test]
+    fn dmg_plan_slides_the_object_by_physics_in_its_window_only() {
+        use crate::sim::{PandaWorld, PhysicsSettings};
+        let task = Task::by_id("lift").unwrap();
+        let mut w = PandaWorld::new(&task, PhysicsSettings::default()).unwrap();
+        let cfg = DynamicsConfig {
+            probability: 1.0,
+            ..DynamicsConfig::of(DynamicsVariant::Dmg)
+        };
+        let plan = DynamicsPlan::sample(&task, &cfg, &mut Rng::new(9));
+        let v = plan.events[0].velocity;
+        let home = w.eef_pose();
+        let start = w.object_poses()[0].pos;
+        let mut mid = start;
+        // A 2 s grasp subtask: 40 control steps, moving during the first 20.
+        for k in 0..40 {
+            plan.apply(&mut w, 0, k as f64 / 40.0);
+            w.command(&home, false).unwrap();
+            w.step().unwrap();
+            if k == 19 {
+                mid = w.object_poses()[0].pos;
+            }
+        }
+        let end = w.object_poses()[0].pos;
+        let moved = mid - start;
+        assert!(
+            (moved - v * 1.0).norm() < 0.004,
+            "moved {moved:?}, drive {v:?}"
+        );
+        assert!((end - mid).norm() < 0.002, "kept moving after the window");
+    }
+
+    #[test]
+    fn closed_loop_script_copes_with_each_variant() {
+        use crate::sim::PhysicsSettings;
+        use crate::task::scripted::scripted_demo_dynamic;
+        let cases = [
+            ("stack", DynamicsVariant::Dmg, 1),
+            ("lift", DynamicsVariant::Dmg, 2),
+            ("pick_place", DynamicsVariant::MovingTarget, 3),
+            ("stack", DynamicsVariant::Push, 4),
+        ];
+        for (id, variant, seed) in cases {
+            let task = Task::by_id(id).unwrap();
+            let cfg = DynamicsConfig {
+                probability: 1.0,
+                ..DynamicsConfig::of(variant)
+            };
+            let mut rng = Rng::new(seed);
+            let poses = task.sample_object_poses(&mut rng);
+            let plan = DynamicsPlan::sample(&task, &cfg, &mut rng);
+            assert!(plan.is_dynamic());
+            let demo = scripted_demo_dynamic(&task, &poses, &PhysicsSettings::default(), &plan)
+                .unwrap_or_else(|e| panic!("{id} {variant:?}: {e}"));
+            // The moving object really moved.
+            let e = &plan.events[0];
+            let track = &demo.objects[e.object].poses;
+            let shift = track
+                .iter()
+                .map(|p| (p.pos - track[0].pos).norm())
+                .fold(0.0, f64::max);
+            assert!(
+                shift > 0.01,
+                "{id} {variant:?}: object moved only {shift} m"
+            );
+        }
     }
 
     #[test]

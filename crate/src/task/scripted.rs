@@ -353,7 +353,9 @@ impl Operator {
                     place,
                     ..
                 } => match place.symmetry {
-                    Some(s) => closest_symmetric(poses[target].quat.yaw(), s, poses[object].quat.yaw()),
+                    Some(s) => {
+                        closest_symmetric(poses[target].quat.yaw(), s, poses[object].quat.yaw())
+                    }
                     None => poses[object].quat.yaw(),
                 },
                 _ => 0.0,
@@ -365,9 +367,10 @@ impl Operator {
                 self.start.pos + self.drift * ((self.step_in_phase + 1) as f64 * CONTROL_DT),
                 self.start.quat,
             ),
-            Goal::RaiseTo { z } => {
-                Pose::new(Vec3::new(self.start.pos.x(), self.start.pos.y(), z), self.start.quat)
-            }
+            Goal::RaiseTo { z } => Pose::new(
+                Vec3::new(self.start.pos.x(), self.start.pos.y(), z),
+                self.start.quat,
+            ),
             Goal::AtGrasp { object, grasp, dz } => {
                 let o = poses[object];
                 let yaw_o = o.quat.yaw();
@@ -396,7 +399,10 @@ impl Operator {
                 let turn = wrap(self.yaw - self.held_yaw);
                 let rz = Quat::from_yaw(turn);
                 let obj_pos = poses[target].pos + Vec3::new(0.0, 0.0, place.height + dz);
-                Pose::new(obj_pos - rz.rotate(self.held_offset), rz * self.held_eef_quat)
+                Pose::new(
+                    obj_pos - rz.rotate(self.held_offset),
+                    rz * self.held_eef_quat,
+                )
             }
         };
         let n = Self::steps_of(&p);
@@ -462,7 +468,9 @@ impl Recorder {
     fn record(&mut self, task: &Task, world: &PandaWorld, gripper_closed: bool) {
         self.demo.t.push(world.time());
         self.demo.eef.push(world.eef_pose());
-        self.demo.gripper.push(if gripper_closed { 1.0 } else { 0.0 });
+        self.demo
+            .gripper
+            .push(if gripper_closed { 1.0 } else { 0.0 });
         for (track, p) in self.demo.objects.iter_mut().zip(world.object_poses()) {
             track.poses.push(p);
         }
@@ -531,7 +539,10 @@ pub fn scripted_demo_dynamic(
                         task.id
                     )));
                 }
-                (op.last_command, op.phases.last().is_some_and(|p| p.gripper_closed))
+                (
+                    op.last_command,
+                    op.phases.last().is_some_and(|p| p.gripper_closed),
+                )
             }
         };
         rec.record(task, &world, closed);
@@ -619,7 +630,11 @@ mod tests {
             assert!(demo.eef.iter().all(|p| p.is_finite()));
             assert_eq!(demo.objects.len(), task.objects.len());
             assert!(demo.objects.iter().all(|o| o.poses.len() == n));
-            let closes = demo.gripper.windows(2).filter(|w| w[0] < 0.5 && w[1] > 0.5).count();
+            let closes = demo
+                .gripper
+                .windows(2)
+                .filter(|w| w[0] < 0.5 && w[1] > 0.5)
+                .count();
             assert_eq!(closes, 1, "{id}: one grasp");
             if task.place_target().is_some() {
                 assert_eq!(*demo.gripper.last().unwrap(), 0.0, "{id}: released");

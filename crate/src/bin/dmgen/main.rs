@@ -55,8 +55,6 @@ fn run(args: &[String]) -> Result<(), String> {
             Some(other) => Err(format!("unknown benchmark '{other}' (see dmgen --help)")),
             None => Err("bench needs a benchmark name (see dmgen --help)".into()),
         },
-        other => {
-            Err(format!("unknown command '{other}' (see dmgen --help)"))
-        }
+        other => Err(format!("unknown command '{other}' (see dmgen --help)")),
     }
 }
