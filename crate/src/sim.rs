@@ -3,6 +3,12 @@
 //! The generator and the MimicGen baseline see the world only through the
 //! narrow [`World`] trait, so they can be tested against a simple kinematic
 //! world as well as the rapier3d scene.
+//!
+//! - [`PandaWorld`] ([`world`]): the rapier3d scene (Panda-like arm, friction
+//!   gripper, table, task objects) with all settings in [`PhysicsSettings`];
+//! - [`panda`]: the arm's kinematic model (modified DH), limits and pure FK;
+//! - [`ik`]: damped-least-squares IK;
+//! - [`showcase`]: a minimal scene used as a cross-platform determinism check.
 
 use crate::geom::{Pose, Vec3};
 

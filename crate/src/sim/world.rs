@@ -319,8 +319,61 @@ impl PandaWorld {
         object_poses: &[Pose],
     ) -> Result<PandaWorld, SimError> {
         let substeps = settings.validate()?;
-        let mut w = Self::build(task, &settings, substeps, &[])?;
-        w.reset(object_poses)?;
+        Self::spawn(task, &settings, substeps, object_poses)
+    }
+
+    /// Check initial object poses (count, finite, unit quaternions, on the
+    /// table) and return them normalised.
+    fn validate_poses(task: &Task, object_poses: &[Pose]) -> Result<Vec<Pose>, SimError> {
+        let n = task.objects.len();
+        if object_poses.len() != n {
+            return Err(SimError::InvalidScene(format!(
+                "expected {n} object poses, got {}",
+                object_poses.len()
+            )));
+        }
+        let names = task.object_names();
+        let mut poses = Vec::with_capacity(n);
+        for (i, p) in object_poses.iter().enumerate() {
+            if !p.is_finite() {
+                return Err(SimError::NonFinite(format!("pose of '{}'", names[i])));
+            }
+            let qn = p.quat.norm();
+            if !(0.9..=1.1).contains(&qn) {
+                return Err(SimError::InvalidScene(format!(
+                    "orientation of '{}' is not a unit quaternion (norm {qn:.3})",
+                    names[i]
+                )));
+            }
+            let (x, y) = (p.pos.x(), p.pos.y());
+            if !(TABLE_X[0]..=TABLE_X[1]).contains(&x) || !(TABLE_Y[0]..=TABLE_Y[1]).contains(&y) {
+                return Err(SimError::InvalidScene(format!(
+                    "'{}' at ({x:.3}, {y:.3}) is off the table",
+                    names[i]
+                )));
+            }
+            if p.pos.z() > 1.0 {
+                return Err(SimError::InvalidScene(format!(
+                    "'{}' starts {:.2} m above the table",
+                    names[i],
+                    p.pos.z()
+                )));
+            }
+            poses.push(Pose::new(p.pos, p.quat.normalized()));
+        }
+        Ok(poses)
+    }
+
+    /// Build a fresh scene at `poses` and check nothing starts interpenetrating.
+    fn spawn(
+        task: &Task,
+        settings: &PhysicsSettings,
+        substeps: usize,
+        object_poses: &[Pose],
+    ) -> Result<PandaWorld, SimError> {
+        let poses = Self::validate_poses(task, object_poses)?;
+        let w = Self::build(task, settings, substeps, &poses)?;
+        w.check_spawn()?;
         Ok(w)
     }
 
@@ -974,45 +1027,7 @@ impl World for PandaWorld {
     }
 
     fn reset(&mut self, object_poses: &[Pose]) -> Result<(), SimError> {
-        let n = self.task.objects.len();
-        if object_poses.len() != n {
-            return Err(SimError::InvalidScene(format!(
-                "expected {n} object poses, got {}",
-                object_poses.len()
-            )));
-        }
-        let names = self.task.object_names();
-        let mut poses = Vec::with_capacity(n);
-        for (i, p) in object_poses.iter().enumerate() {
-            if !p.is_finite() {
-                return Err(SimError::NonFinite(format!("pose of '{}'", names[i])));
-            }
-            let qn = p.quat.norm();
-            if !(0.9..=1.1).contains(&qn) {
-                return Err(SimError::InvalidScene(format!(
-                    "orientation of '{}' is not a unit quaternion (norm {qn:.3})",
-                    names[i]
-                )));
-            }
-            let (x, y) = (p.pos.x(), p.pos.y());
-            if !(TABLE_X[0]..=TABLE_X[1]).contains(&x) || !(TABLE_Y[0]..=TABLE_Y[1]).contains(&y) {
-                return Err(SimError::InvalidScene(format!(
-                    "'{}' at ({x:.3}, {y:.3}) is off the table",
-                    names[i]
-                )));
-            }
-            if p.pos.z() > 1.0 {
-                return Err(SimError::InvalidScene(format!(
-                    "'{}' starts {:.2} m above the table",
-                    names[i],
-                    p.pos.z()
-                )));
-            }
-            poses.push(Pose::new(p.pos, p.quat.normalized()));
-        }
-        let fresh = Self::build(&self.task, &self.settings, self.substeps, &poses)?;
-        fresh.check_spawn()?;
-        *self = fresh;
+        *self = Self::spawn(&self.task, &self.settings, self.substeps, object_poses)?;
         Ok(())
     }
 
