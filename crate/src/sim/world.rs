@@ -57,6 +57,10 @@ pub struct PhysicsSettings {
     pub finger_stiffness: f64,
     pub finger_damping: f64,
     pub finger_force: f64,
+    /// Extra solver iterations for the island holding the fingers. The finger
+    /// coupling converges slowly under contact: a grasped cube ends up ~1.5 mm
+    /// off the tool centre point with 0, ~0.7 mm with 2 (at ~25% more cost).
+    pub finger_extra_iterations: usize,
     /// IK damping and iterations per control step.
     pub ik_damping: f64,
     pub ik_iterations: usize,
@@ -82,6 +86,7 @@ impl Default for PhysicsSettings {
             finger_stiffness: 1.0e4,
             finger_damping: 200.0,
             finger_force: 40.0,
+            finger_extra_iterations: 0,
             ik_damping: 0.02,
             ik_iterations: 20,
             max_speed: 20.0,
@@ -543,6 +548,7 @@ impl PandaWorld {
             let body = phys.bodies.insert(
                 RigidBodyBuilder::dynamic()
                     .pose(frame32(&pose))
+                    .additional_solver_iterations(settings.finger_extra_iterations)
                     .gravity_scale(0.0)
                     .can_sleep(false)
                     .additional_mass_properties(MassProperties::new(
