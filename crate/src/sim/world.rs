@@ -1247,7 +1247,11 @@ mod tests {
             assert_eq!(w.grasped_object(), Some(0), "seed {seed}: not grasped");
             let reference = w.object_poses()[0].relative_to(&w.eef_pose());
             // Centred between the pads (the coupling leaves ~1.5 mm of offset).
-            assert!(reference.pos.norm() < 0.004, "seed {seed}: {:?}", reference.pos);
+            assert!(
+                reference.pos.norm() < 0.004,
+                "seed {seed}: {:?}",
+                reference.pos
+            );
             let mut slip: f64 = 0.0;
             let mut turn_slip: f64 = 0.0;
             let mut track = |w: &PandaWorld| {
