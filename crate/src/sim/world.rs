@@ -14,6 +14,10 @@
 //!   [`World::set_object_drive`]) are contact-modification hooks that give the
 //!   contacts between an object and a fixed support a tangent velocity, so the
 //!   support's friction carries the object: motion by physics, never teleporting.
+//!   A drive acts only through contacts with fixed bodies (table, belt, floor):
+//!   it is inactive while the object is lifted, held or resting on another
+//!   object, and on the belt it replaces the belt's own velocity.
+//! - Objects pushed off the table land on the room's floor ([`FLOOR_Z`]).
 //!
 //! All physics settings live in [`PhysicsSettings`].
 
