@@ -577,11 +577,26 @@ pub fn replay_open_loop(
     demo: &Demo,
     settings: &PhysicsSettings,
 ) -> Result<ReplayOutcome, SimError> {
-    let initial: Vec<Pose> = demo
-        .objects
-        .iter()
-        .map(|o| o.poses.first().copied().unwrap_or_default())
-        .collect();
+    let n = demo.len();
+    if demo.eef.len() != n || demo.gripper.len() != n {
+        return Err(SimError::Other(format!(
+            "demo series lengths differ (t: {n}, eef: {}, gripper: {})",
+            demo.eef.len(),
+            demo.gripper.len()
+        )));
+    }
+    let mut initial = Vec::with_capacity(task.objects.len());
+    for spec in &task.objects {
+        let pose = demo
+            .objects
+            .iter()
+            .find(|o| o.name == spec.name)
+            .and_then(|o| o.poses.first())
+            .ok_or_else(|| {
+                SimError::InvalidScene(format!("the demo has no initial pose for '{}'", spec.name))
+            })?;
+        initial.push(*pose);
+    }
     let mut world = PandaWorld::with_poses(task, settings.clone(), &initial)?;
     let mut tracker = SuccessTracker::new(task);
     let mut dev: f64 = 0.0;
@@ -675,6 +690,17 @@ mod tests {
     #[test]
     fn conveyor_demo_succeeds_and_replays_open_loop() {
         demo_succeeds_and_replays("conveyor", &[1, 2]);
+    }
+
+    #[test]
+    fn replay_rejects_malformed_demos() {
+        let task = Task::by_id("lift").unwrap();
+        let mut demo = scripted_demo("lift", 0).unwrap();
+        demo.gripper.pop();
+        assert!(replay_open_loop(&task, &demo, &PhysicsSettings::default()).is_err());
+        let mut demo = scripted_demo("lift", 0).unwrap();
+        demo.objects[0].name = "ball".into();
+        assert!(replay_open_loop(&task, &demo, &PhysicsSettings::default()).is_err());
     }
 
     #[test]
