@@ -341,6 +341,37 @@ impl PandaWorld {
                 object_poses.len()
             )));
         }
+        for o in &task.objects {
+            let dims_ok = o.parts.iter().all(|p| {
+                p.offset.is_finite()
+                    && match &p.shape {
+                        PartShape::Cuboid { half_extents: h } => {
+                            h.is_finite() && h.0.iter().all(|v| *v > 0.0)
+                        }
+                        PartShape::Cylinder {
+                            half_height,
+                            radius,
+                        } => {
+                            half_height.is_finite()
+                                && radius.is_finite()
+                                && *half_height > 0.0
+                                && *radius > 0.0
+                        }
+                    }
+            });
+            if o.parts.is_empty() || !dims_ok || !(o.mass > 0.0 && o.mass.is_finite()) {
+                return Err(SimError::InvalidScene(format!(
+                    "object '{}' needs at least one part with positive sizes and a positive mass",
+                    o.name
+                )));
+            }
+            if !(o.friction >= 0.0 && o.friction.is_finite()) {
+                return Err(SimError::InvalidScene(format!(
+                    "object '{}' has an invalid friction {}",
+                    o.name, o.friction
+                )));
+            }
+        }
         let names = task.object_names();
         let mut poses = Vec::with_capacity(n);
         for (i, p) in object_poses.iter().enumerate() {
@@ -1374,6 +1405,9 @@ mod tests {
         ));
         let off = Pose::from_pos(Vec3::new(1.5, 0.0, 0.03));
         assert!(matches!(w.reset(&[a, off]), Err(SimError::InvalidScene(_))));
+        let mut massless = task.clone();
+        massless.objects[0].mass = 0.0;
+        assert!(PandaWorld::new(&massless, PhysicsSettings::default()).is_err());
         let nan = Pose::from_pos(Vec3::new(f64::NAN, 0.0, 0.03));
         assert!(matches!(w.reset(&[a, nan]), Err(SimError::NonFinite(_))));
         assert!(w.reset(&[a]).is_err(), "wrong number of poses");
