@@ -1496,6 +1496,12 @@ mod tests {
     }
 
     #[test]
+    fn worlds_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<PandaWorld>();
+    }
+
+    #[test]
     fn settings_are_validated() {
         let task = Task::by_id("lift").unwrap();
         let bad = PhysicsSettings {
