@@ -4,7 +4,8 @@
 //! 1. [`demo`]: read a demonstration (JSON, CSV, robomimic/MimicGen HDF5) and validate it.
 //! 2. [`segment`]: split it into object-centric subtasks (a task spec that round-trips through JSON).
 //! 3. [`dmp`]: encode each subtask as position + orientation Dynamic Movement Primitives.
-//! 4. [`sim`] and `task`: the rapier3d world (Panda-like arm, friction gripper) and the task suite.
+//! 4. [`sim`] and [`task`]: the rapier3d world (Panda-like arm, friction gripper) and the task
+//!    suite (objects, reset distributions, success, dynamic variants, scripted demos).
 //! 5. `generate` and `baseline`: D-MG rollouts with live goal re-targeting, and the MimicGen baseline.
 //! 6. `export`: robomimic-compatible HDF5, identical bytes natively and in wasm32.
 //!
@@ -17,6 +18,7 @@ pub mod geom;
 pub mod rng;
 pub mod segment;
 pub mod sim;
+pub mod task;
 
 #[cfg(target_arch = "wasm32")]
 mod render;

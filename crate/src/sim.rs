@@ -3,10 +3,21 @@
 //! The generator and the MimicGen baseline see the world only through the
 //! narrow [`World`] trait, so they can be tested against a simple kinematic
 //! world as well as the rapier3d scene.
+//!
+//! - [`PandaWorld`] ([`world`]): the rapier3d scene (Panda-like arm, friction
+//!   gripper, table, task objects) with all settings in [`PhysicsSettings`];
+//! - [`panda`]: the arm's kinematic model (modified DH), limits and pure FK;
+//! - [`ik`]: damped-least-squares IK;
+//! - [`showcase`]: a minimal scene used as a cross-platform determinism check.
 
 use crate::geom::{Pose, Vec3};
 
+pub mod ik;
+pub mod panda;
 pub mod showcase;
+pub mod world;
+
+pub use world::{PandaWorld, PhysicsSettings};
 
 /// Control rate of every world: one [`World::step`] advances this many seconds.
 pub const CONTROL_DT: f64 = 0.05;

@@ -65,7 +65,8 @@ pub fn run_dmp() -> Result<(), String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(|s| s.as_str()) {
         Some("dmp") => run_dmp(),
-        Some(other) => Err(format!("bench: unknown benchmark '{other}' (try: dmp)")),
-        None => Err("usage: dmgen bench dmp".into()),
+        Some("sim") => crate::bench_sim::run(&args[1..]),
+        Some(other) => Err(format!("bench: unknown benchmark '{other}' (try: dmp, sim)")),
+        None => Err("usage: dmgen bench <dmp|sim>".into()),
     }
 }

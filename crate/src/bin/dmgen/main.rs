@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 mod bench_cmd;
+mod bench_sim;
 mod dmp_cmd;
 mod segment_cmd;
 
@@ -55,9 +56,6 @@ fn run(args: &[String]) -> Result<(), String> {
         "segment" => segment_cmd::run(rest),
         "dmp" => dmp_cmd::run(rest),
         "bench" => bench_cmd::run(rest),
-        other => {
-            let _ = rest;
-            Err(format!("unknown command '{other}' (see dmgen --help)"))
-        }
+        other => Err(format!("unknown command '{other}' (see dmgen --help)")),
     }
 }

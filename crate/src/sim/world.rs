@@ -1,0 +1,1524 @@
+//! [`PandaWorld`]: the rapier3d scene every generated trajectory is validated in.
+//!
+//! - The arm is a reduced-coordinate multibody rooted at a fixed base at the
+//!   origin: seven revolute joints with acceleration-based position motors
+//!   (gravity compensated: the arm's links ignore gravity), and two prismatic
+//!   finger joints with force-limited motors whose coordinates are coupled
+//!   (`q_finger2 = q_finger1`), so the hand closes symmetrically.
+//! - [`World::command`] runs damped-least-squares IK ([`super::ik`]) at the
+//!   20 Hz control rate; [`World::step`] interpolates the joint targets linearly
+//!   over the physics steps of the control period (with the matching velocity as
+//!   feed-forward).
+//! - Objects are plain dynamic bodies: a grasp holds only by contact and
+//!   friction. Moving surfaces (the conveyor belt, object drives set by
+//!   [`World::set_object_drive`]) are contact-modification hooks that give the
+//!   contacts between an object and a fixed support a tangent velocity, so the
+//!   support's friction carries the object: motion by physics, never teleporting.
+//!   A drive acts only through contacts with fixed bodies (table, belt, floor):
+//!   it is inactive while the object is lifted, held or resting on another
+//!   object, and on the belt it replaces the belt's own velocity.
+//! - Objects pushed off the table land on the room's floor ([`FLOOR_Z`]).
+//!
+//! All physics settings live in [`PhysicsSettings`].
+
+use super::panda::{self, Frame, DOF, FINGER_TRAVEL};
+use super::{ik, ShapeKind, SimError, VisualShape, World, CONTROL_DT};
+use crate::geom::{m, Pose, Quat, Vec3};
+use crate::task::{PartShape, Task};
+use rapier3d::parry::query as pq;
+use rapier3d::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Every physics setting of the world in one place. Defaults were measured to
+/// hold friction grasps reliably (see the crate docs on grasping).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhysicsSettings {
+    /// Physics step (s). [`CONTROL_DT`] is split into `round(CONTROL_DT / dt)` steps.
+    pub dt: f64,
+    /// Solver iterations per step.
+    pub solver_iterations: usize,
+    /// Internal PGS iterations per solver iteration (2 makes held objects rotate).
+    pub pgs_iterations: usize,
+    /// Contact softness: natural frequency (Hz) and damping ratio. Soft contacts
+    /// (rapier's 30 Hz default) let the fingers sink into the object and slip.
+    pub contact_frequency: f64,
+    pub contact_damping_ratio: f64,
+    /// Reuse contacts of pairs that barely moved (off: stale contacts shake held objects).
+    pub contact_recycling: bool,
+    /// Collider skin (m).
+    pub contact_skin: f64,
+    /// Friction of the table top and of the finger pads.
+    pub table_friction: f64,
+    pub finger_friction: f64,
+    /// Gravity (m/s^2, pointing down).
+    pub gravity: f64,
+    /// Arm joint motors: acceleration gains (1/s^2, 1/s); torques are limited to
+    /// the Panda's (87 / 12 N m).
+    pub arm_stiffness: f64,
+    pub arm_damping: f64,
+    /// Finger motors: force gains (N/m, N s/m) and force limit per finger (N).
+    pub finger_stiffness: f64,
+    pub finger_damping: f64,
+    pub finger_force: f64,
+    /// Extra solver iterations for the island holding the fingers. The finger
+    /// coupling converges slowly under contact: a grasped cube ends up ~1.5 mm
+    /// off the tool centre point with 0, ~0.7 mm with 2 (at ~25% more cost).
+    pub finger_extra_iterations: usize,
+    /// IK damping and iterations per control step.
+    pub ik_damping: f64,
+    pub ik_iterations: usize,
+    /// Any body faster than this (m/s) means the simulation diverged.
+    pub max_speed: f64,
+}
+
+impl Default for PhysicsSettings {
+    fn default() -> Self {
+        PhysicsSettings {
+            dt: 1.0 / 240.0,
+            solver_iterations: 4,
+            pgs_iterations: 1,
+            contact_frequency: 300.0,
+            contact_damping_ratio: 1.0,
+            contact_recycling: false,
+            contact_skin: 0.0,
+            table_friction: 0.7,
+            finger_friction: 1.0,
+            gravity: 9.81,
+            arm_stiffness: 2.0e4,
+            arm_damping: 300.0,
+            finger_stiffness: 1.0e4,
+            finger_damping: 200.0,
+            finger_force: 40.0,
+            finger_extra_iterations: 0,
+            ik_damping: 0.02,
+            ik_iterations: 20,
+            max_speed: 20.0,
+        }
+    }
+}
+
+impl PhysicsSettings {
+    fn validate(&self) -> Result<usize, SimError> {
+        let finite = [
+            self.dt,
+            self.contact_frequency,
+            self.contact_damping_ratio,
+            self.contact_skin,
+            self.table_friction,
+            self.finger_friction,
+            self.gravity,
+            self.arm_stiffness,
+            self.arm_damping,
+            self.finger_stiffness,
+            self.finger_damping,
+            self.finger_force,
+            self.ik_damping,
+            self.max_speed,
+        ];
+        if finite.iter().any(|v| !v.is_finite()) {
+            return Err(SimError::NonFinite("physics settings".into()));
+        }
+        if !(self.dt > 0.0 && self.dt <= CONTROL_DT) {
+            return Err(SimError::Other(format!(
+                "physics dt must be in (0, {CONTROL_DT}] s, got {}",
+                self.dt
+            )));
+        }
+        if self.solver_iterations == 0 || self.pgs_iterations == 0 {
+            return Err(SimError::Other("solver iterations must be >= 1".into()));
+        }
+        let n = (CONTROL_DT / self.dt + 0.5) as usize;
+        Ok(n.clamp(1, 1000))
+    }
+}
+
+/// Table top extents (m); its surface is z = 0.
+pub const TABLE_X: [f64; 2] = [0.15, 1.0];
+pub const TABLE_Y: [f64; 2] = [-0.6, 0.6];
+const TABLE_THICKNESS: f64 = 0.04;
+/// Height of the room's floor (m): the table top stands 0.75 m above it.
+pub const FLOOR_Z: f64 = -0.75;
+/// Penetration tolerated between spawned bodies (m).
+const SPAWN_TOLERANCE: f64 = 0.0015;
+/// Contact distance below which a finger counts as touching (m).
+const TOUCH_DIST: f32 = 0.002;
+
+const G_TABLE: Group = Group::GROUP_1;
+const G_OBJECT: Group = Group::GROUP_2;
+const G_ARM: Group = Group::GROUP_3;
+const G_HAND: Group = Group::GROUP_4;
+
+fn groups(member: Group) -> InteractionGroups {
+    let filter = if member == G_TABLE {
+        G_OBJECT.union(G_HAND)
+    } else if member == G_OBJECT {
+        G_TABLE.union(G_OBJECT).union(G_ARM).union(G_HAND)
+    } else if member == G_ARM {
+        G_OBJECT
+    } else {
+        G_TABLE.union(G_OBJECT)
+    };
+    InteractionGroups::new(member, filter, InteractionTestMode::And)
+}
+
+fn v32(v: [f64; 3]) -> Vector {
+    Vector::new(v[0] as f32, v[1] as f32, v[2] as f32)
+}
+
+fn pose32(p: &Pose) -> rapier3d::math::Pose {
+    let q = p.quat.normalized().0;
+    rapier3d::math::Pose::from_parts(
+        v32(p.pos.0),
+        Rotation::from_xyzw(q[0] as f32, q[1] as f32, q[2] as f32, q[3] as f32),
+    )
+}
+
+fn pose64(p: &rapier3d::math::Pose) -> Pose {
+    let t = p.translation;
+    let r = p.rotation;
+    Pose::new(
+        Vec3::new(t.x as f64, t.y as f64, t.z as f64),
+        Quat([r.x as f64, r.y as f64, r.z as f64, r.w as f64]),
+    )
+}
+
+fn frame32(f: &Frame) -> rapier3d::math::Pose {
+    pose32(&f.to_pose())
+}
+
+/// Rotation taking the z axis onto `d` (any rotation if `d` is zero).
+fn quat_z_to(d: Vec3) -> Quat {
+    let n = d.normalized();
+    let z = Vec3::new(0.0, 0.0, 1.0);
+    let c = z.dot(n);
+    if c < -1.0 + 1e-12 {
+        return Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
+    }
+    let axis = z.cross(n);
+    if axis.norm() < 1e-12 {
+        return Quat::IDENTITY;
+    }
+    Quat::from_axis_angle(axis, m::acos(c))
+}
+
+fn part_collider(shape: &PartShape) -> ColliderBuilder {
+    match shape {
+        PartShape::Cuboid { half_extents: h } => {
+            ColliderBuilder::cuboid(h.x() as f32, h.y() as f32, h.z() as f32)
+        }
+        PartShape::Cylinder {
+            half_height,
+            radius,
+        } => ColliderBuilder::cylinder(*half_height as f32, *radius as f32),
+    }
+}
+
+fn part_visual(shape: &PartShape) -> ShapeKind {
+    match shape {
+        PartShape::Cuboid { half_extents } => ShapeKind::Cuboid {
+            half_extents: *half_extents,
+        },
+        PartShape::Cylinder {
+            half_height,
+            radius,
+        } => ShapeKind::Cylinder {
+            half_height: *half_height,
+            radius: *radius,
+        },
+    }
+}
+
+/// Contact-modification hook: moving surfaces (belts) and object drives.
+#[derive(Default)]
+struct SurfaceHooks {
+    /// Belt colliders and their surface velocity.
+    belts: Vec<(ColliderHandle, Vector)>,
+    /// Driven object bodies and their commanded velocity.
+    drives: Vec<(RigidBodyHandle, Vector)>,
+}
+
+impl SurfaceHooks {
+    fn drive_of(&self, body: Option<RigidBodyHandle>) -> Option<Vector> {
+        let b = body?;
+        self.drives.iter().find(|(h, _)| *h == b).map(|(_, v)| *v)
+    }
+    fn belt_of(&self, c: ColliderHandle) -> Option<Vector> {
+        self.belts.iter().find(|(h, _)| *h == c).map(|(_, v)| *v)
+    }
+}
+
+impl PhysicsHooks for SurfaceHooks {
+    fn modify_solver_contacts(&self, ctx: &mut ContactModificationContext) {
+        let dynamic = |b: Option<RigidBodyHandle>| {
+            b.and_then(|h| ctx.bodies.get(h))
+                .is_some_and(|rb| rb.is_dynamic())
+        };
+        // rapier's solver drives the relative tangent velocity of body 2 with
+        // respect to body 1 toward `tangent_velocity` (measured here: a positive
+        // value moves body 2 along it).
+        let rel = if let (Some(v), false) =
+            (self.drive_of(ctx.rigid_body2), dynamic(ctx.rigid_body1))
+        {
+            v
+        } else if let (Some(v), false) = (self.drive_of(ctx.rigid_body1), dynamic(ctx.rigid_body2))
+        {
+            -v
+        } else if let Some(v) = self.belt_of(ctx.collider1) {
+            v
+        } else if let Some(v) = self.belt_of(ctx.collider2) {
+            -v
+        } else {
+            return;
+        };
+        let Some(rigid) = ctx.rigid_mut() else {
+            return;
+        };
+        let n = *rigid.normal;
+        let t = rel - n * n.dot(rel);
+        for c in rigid.solver_contacts.iter_mut() {
+            c.tangent_velocity = t;
+        }
+    }
+}
+
+struct ObjectBody {
+    body: RigidBodyHandle,
+    colliders: Vec<ColliderHandle>,
+}
+
+/// The Panda world: arm, parallel-jaw gripper, table, fixtures and task objects.
+pub struct PandaWorld {
+    task: Task,
+    settings: PhysicsSettings,
+    substeps: usize,
+    phys: PhysicsWorld,
+    hooks: SurfaceHooks,
+    mb: MultibodyIndex,
+    /// Multibody link ids of links 1..7 then fingers 1, 2.
+    link_ids: [usize; DOF + 2],
+    links: [RigidBodyHandle; DOF],
+    fingers: [RigidBodyHandle; 2],
+    finger_colliders: [ColliderHandle; 2],
+    hand_collider: ColliderHandle,
+    arm_colliders: Vec<(usize, ColliderHandle)>,
+    static_colliders: Vec<ColliderHandle>,
+    objects: Vec<ObjectBody>,
+    q_from: [f64; DOF],
+    q_to: [f64; DOF],
+    ik_q: [f64; DOF],
+    ik_params: ik::IkParams,
+    gripper_closed: bool,
+    reachable: bool,
+    drives: Vec<Option<Vec3>>,
+    control_steps: u64,
+}
+
+impl PandaWorld {
+    /// A world for `task` with its objects at the reset drawn from seed 0.
+    pub fn new(task: &Task, settings: PhysicsSettings) -> Result<PandaWorld, SimError> {
+        let poses = task.sample_object_poses(&mut crate::rng::Rng::new(0));
+        Self::with_poses(task, settings, &poses)
+    }
+
+    /// A world for `task` with its objects at `object_poses`.
+    pub fn with_poses(
+        task: &Task,
+        settings: PhysicsSettings,
+        object_poses: &[Pose],
+    ) -> Result<PandaWorld, SimError> {
+        let substeps = settings.validate()?;
+        Self::spawn(task, &settings, substeps, object_poses)
+    }
+
+    /// Check initial object poses (count, finite, unit quaternions, on the
+    /// table) and return them normalised.
+    fn validate_poses(task: &Task, object_poses: &[Pose]) -> Result<Vec<Pose>, SimError> {
+        let n = task.objects.len();
+        if object_poses.len() != n {
+            return Err(SimError::InvalidScene(format!(
+                "expected {n} object poses, got {}",
+                object_poses.len()
+            )));
+        }
+        for o in &task.objects {
+            let dims_ok = o.parts.iter().all(|p| {
+                p.offset.is_finite()
+                    && match &p.shape {
+                        PartShape::Cuboid { half_extents: h } => {
+                            h.is_finite() && h.0.iter().all(|v| *v > 0.0)
+                        }
+                        PartShape::Cylinder {
+                            half_height,
+                            radius,
+                        } => {
+                            half_height.is_finite()
+                                && radius.is_finite()
+                                && *half_height > 0.0
+                                && *radius > 0.0
+                        }
+                    }
+            });
+            if o.parts.is_empty() || !dims_ok || !(o.mass > 0.0 && o.mass.is_finite()) {
+                return Err(SimError::InvalidScene(format!(
+                    "object '{}' needs at least one part with positive sizes and a positive mass",
+                    o.name
+                )));
+            }
+            if !(o.friction >= 0.0 && o.friction.is_finite()) {
+                return Err(SimError::InvalidScene(format!(
+                    "object '{}' has an invalid friction {}",
+                    o.name, o.friction
+                )));
+            }
+        }
+        let names = task.object_names();
+        let mut poses = Vec::with_capacity(n);
+        for (i, p) in object_poses.iter().enumerate() {
+            if !p.is_finite() {
+                return Err(SimError::NonFinite(format!("pose of '{}'", names[i])));
+            }
+            let qn = p.quat.norm();
+            if !(0.9..=1.1).contains(&qn) {
+                return Err(SimError::InvalidScene(format!(
+                    "orientation of '{}' is not a unit quaternion (norm {qn:.3})",
+                    names[i]
+                )));
+            }
+            let (x, y) = (p.pos.x(), p.pos.y());
+            if !(TABLE_X[0]..=TABLE_X[1]).contains(&x) || !(TABLE_Y[0]..=TABLE_Y[1]).contains(&y) {
+                return Err(SimError::InvalidScene(format!(
+                    "'{}' at ({x:.3}, {y:.3}) is off the table",
+                    names[i]
+                )));
+            }
+            if p.pos.z() > 1.0 {
+                return Err(SimError::InvalidScene(format!(
+                    "'{}' starts {:.2} m above the table",
+                    names[i],
+                    p.pos.z()
+                )));
+            }
+            poses.push(Pose::new(p.pos, p.quat.normalized()));
+        }
+        Ok(poses)
+    }
+
+    /// Build a fresh scene at `poses` and check nothing starts interpenetrating.
+    fn spawn(
+        task: &Task,
+        settings: &PhysicsSettings,
+        substeps: usize,
+        object_poses: &[Pose],
+    ) -> Result<PandaWorld, SimError> {
+        let poses = Self::validate_poses(task, object_poses)?;
+        let w = Self::build(task, settings, substeps, &poses)?;
+        w.check_spawn()?;
+        Ok(w)
+    }
+
+    /// The world's task.
+    pub fn task(&self) -> &Task {
+        &self.task
+    }
+
+    pub fn settings(&self) -> &PhysicsSettings {
+        &self.settings
+    }
+
+    /// Physics steps per control step.
+    pub fn substeps(&self) -> usize {
+        self.substeps
+    }
+
+    fn build(
+        task: &Task,
+        settings: &PhysicsSettings,
+        substeps: usize,
+        object_poses: &[Pose],
+    ) -> Result<PandaWorld, SimError> {
+        let mut phys = PhysicsWorld::new();
+        phys.gravity = Vector::new(0.0, 0.0, -settings.gravity as f32);
+        let ip = &mut phys.integration_parameters;
+        ip.dt = (CONTROL_DT / substeps as f64) as f32;
+        ip.num_solver_iterations = settings.solver_iterations;
+        ip.num_internal_pgs_iterations = settings.pgs_iterations;
+        ip.contact_softness = SpringCoefficients::new(
+            settings.contact_frequency as f32,
+            settings.contact_damping_ratio as f32,
+        );
+        ip.static_contact_softness = ip.contact_softness;
+        ip.contact_recycling = settings.contact_recycling;
+        let skin = settings.contact_skin as f32;
+
+        let mut static_colliders = Vec::new();
+        // Table.
+        let table = phys.bodies.insert(
+            RigidBodyBuilder::fixed()
+                .translation(Vector::new(
+                    (0.5 * (TABLE_X[0] + TABLE_X[1])) as f32,
+                    (0.5 * (TABLE_Y[0] + TABLE_Y[1])) as f32,
+                    (-0.5 * TABLE_THICKNESS) as f32,
+                ))
+                .build(),
+        );
+        static_colliders.push(
+            phys.colliders.insert_with_parent(
+                ColliderBuilder::cuboid(
+                    (0.5 * (TABLE_X[1] - TABLE_X[0])) as f32,
+                    (0.5 * (TABLE_Y[1] - TABLE_Y[0])) as f32,
+                    (0.5 * TABLE_THICKNESS) as f32,
+                )
+                .friction(settings.table_friction as f32)
+                .contact_skin(skin)
+                .collision_groups(groups(G_TABLE))
+                .build(),
+                table,
+                &mut phys.bodies,
+            ),
+        );
+
+        // The floor of the room: objects pushed off the table land here.
+        let floor = phys.bodies.insert(
+            RigidBodyBuilder::fixed()
+                .translation(Vector::new(0.5, 0.0, (FLOOR_Z - 0.05) as f32))
+                .build(),
+        );
+        static_colliders.push(
+            phys.colliders.insert_with_parent(
+                ColliderBuilder::cuboid(3.0, 3.0, 0.05)
+                    .friction(settings.table_friction as f32)
+                    .collision_groups(groups(G_TABLE))
+                    .build(),
+                floor,
+                &mut phys.bodies,
+            ),
+        );
+
+        // Fixtures (belts).
+        let mut hooks = SurfaceHooks::default();
+        for f in &task.fixtures {
+            let body = phys
+                .bodies
+                .insert(RigidBodyBuilder::fixed().pose(pose32(&f.pose)).build());
+            for p in &f.parts {
+                let c = phys.colliders.insert_with_parent(
+                    part_collider(&p.shape)
+                        .position(pose32(&p.offset) * shape_frame(&p.shape))
+                        .friction(f.friction as f32)
+                        .contact_skin(skin)
+                        .collision_groups(groups(G_TABLE))
+                        .active_hooks(ActiveHooks::MODIFY_SOLVER_CONTACTS)
+                        .build(),
+                    body,
+                    &mut phys.bodies,
+                );
+                static_colliders.push(c);
+                if f.surface_velocity.norm() > 0.0 {
+                    hooks.belts.push((c, v32(f.surface_velocity.0)));
+                }
+            }
+        }
+
+        // Arm: fixed base, 7 links, 2 fingers.
+        let q0 = panda::Q_HOME;
+        let frames = panda::link_frames(&q0);
+        let base = phys.bodies.insert(RigidBodyBuilder::fixed().build());
+        let mut arm_colliders = Vec::new();
+        let mut links = [base; DOF];
+        for i in 0..DOF {
+            let mass = MassProperties::new(
+                v32(panda::LINK_COM[i]),
+                panda::LINK_MASS[i] as f32,
+                v32(panda::LINK_INERTIA[i]),
+            );
+            links[i] = phys.bodies.insert(
+                RigidBodyBuilder::dynamic()
+                    .pose(frame32(&frames[i]))
+                    .gravity_scale(0.0)
+                    .can_sleep(false)
+                    .additional_mass_properties(mass)
+                    .build(),
+            );
+        }
+        for (li, (link, p0, p1, r)) in panda::LINK_CAPSULES.iter().enumerate() {
+            let parent = if *link == 0 { base } else { links[link - 1] };
+            let c = phys.colliders.insert_with_parent(
+                ColliderBuilder::capsule_from_endpoints(v32(*p0), v32(*p1), *r as f32)
+                    .density(0.0)
+                    .collision_groups(groups(G_ARM))
+                    .build(),
+                parent,
+                &mut phys.bodies,
+            );
+            arm_colliders.push((li, c));
+        }
+        // Hand housing on link 7.
+        let hand_frame = Frame {
+            rot: panda::link7_to_eef().rot,
+            pos: [0.0, 0.0, panda::FLANGE_OFFSET + panda::HAND_CENTER_Z],
+        };
+        let hh = panda::HAND_HALF;
+        let hand_collider = phys.colliders.insert_with_parent(
+            ColliderBuilder::cuboid(hh[0] as f32, hh[1] as f32, hh[2] as f32)
+                .position(frame32(&hand_frame))
+                .density(0.0)
+                .friction(settings.finger_friction as f32)
+                .contact_skin(skin)
+                .collision_groups(groups(G_HAND))
+                .build(),
+            links[DOF - 1],
+            &mut phys.bodies,
+        );
+        let t7e = panda::link7_to_eef();
+        let mut fingers = [base; 2];
+        let mut finger_colliders = [hand_collider; 2];
+        for (k, side) in [1.0f64, -1.0].iter().enumerate() {
+            let offset = Frame {
+                rot: Frame::IDENTITY.rot,
+                pos: [0.0, side * FINGER_TRAVEL, 0.0],
+            };
+            let pose = frames[DOF].mul(&offset);
+            let fh = panda::FINGER_HALF;
+            let body = phys.bodies.insert(
+                RigidBodyBuilder::dynamic()
+                    .pose(frame32(&pose))
+                    .additional_solver_iterations(settings.finger_extra_iterations)
+                    .gravity_scale(0.0)
+                    .can_sleep(false)
+                    .additional_mass_properties(MassProperties::new(
+                        Vector::new(0.0, (side * fh[1]) as f32, panda::FINGER_CENTER_Z as f32),
+                        panda::FINGER_MASS as f32,
+                        Vector::new(2e-6, 2e-6, 1e-6),
+                    ))
+                    .build(),
+            );
+            finger_colliders[k] = phys.colliders.insert_with_parent(
+                ColliderBuilder::cuboid(fh[0] as f32, fh[1] as f32, fh[2] as f32)
+                    .translation(Vector::new(
+                        0.0,
+                        (side * fh[1]) as f32,
+                        panda::FINGER_CENTER_Z as f32,
+                    ))
+                    .density(0.0)
+                    .friction(settings.finger_friction as f32)
+                    .contact_skin(skin)
+                    .collision_groups(groups(G_HAND))
+                    .build(),
+                body,
+                &mut phys.bodies,
+            );
+            fingers[k] = body;
+        }
+
+        // Joints.
+        let to_x = Quat::from_axis_angle(Vec3::new(0.0, 1.0, 0.0), -std::f64::consts::FRAC_PI_2);
+        let mut parent = base;
+        for i in 0..DOF {
+            let (a, d, sa, ca) = panda::MDH[i];
+            let rx = Quat::from_mat3(&[[1.0, 0.0, 0.0], [0.0, ca, -sa], [0.0, sa, ca]]);
+            let f1 = Pose::new(Vec3::new(a, -sa * d, ca * d), rx * to_x);
+            let f2 = Pose::new(Vec3::ZERO, to_x);
+            let joint = GenericJointBuilder::new(JointAxesMask::LOCKED_REVOLUTE_AXES)
+                .local_frame1(pose32(&f1))
+                .local_frame2(pose32(&f2))
+                .limits(
+                    JointAxis::AngX,
+                    [panda::Q_MIN[i] as f32, panda::Q_MAX[i] as f32],
+                )
+                .motor_model(JointAxis::AngX, MotorModel::AccelerationBased)
+                .set_motor(
+                    JointAxis::AngX,
+                    q0[i] as f32,
+                    0.0,
+                    settings.arm_stiffness as f32,
+                    settings.arm_damping as f32,
+                )
+                .motor_max_force(JointAxis::AngX, panda::TAU_MAX[i] as f32)
+                .contacts_enabled(false)
+                .build();
+            phys.multibody_joints
+                .insert(parent, links[i], joint, true)
+                .ok_or_else(|| SimError::Other("could not build the arm multibody".into()))?;
+            parent = links[i];
+        }
+        for (k, side) in [1.0f64, -1.0].iter().enumerate() {
+            let rz = Quat::from_yaw(side * std::f64::consts::FRAC_PI_2);
+            let f1 = t7e.to_pose().compose(&Pose::new(Vec3::ZERO, rz));
+            let f2 = Pose::new(Vec3::ZERO, rz);
+            let joint = GenericJointBuilder::new(JointAxesMask::LOCKED_PRISMATIC_AXES)
+                .local_frame1(pose32(&f1))
+                .local_frame2(pose32(&f2))
+                .limits(JointAxis::LinX, [0.0, FINGER_TRAVEL as f32])
+                .motor_model(JointAxis::LinX, MotorModel::ForceBased)
+                .set_motor(
+                    JointAxis::LinX,
+                    FINGER_TRAVEL as f32,
+                    0.0,
+                    settings.finger_stiffness as f32,
+                    settings.finger_damping as f32,
+                )
+                .motor_max_force(JointAxis::LinX, settings.finger_force as f32)
+                .contacts_enabled(false)
+                .build();
+            phys.multibody_joints
+                .insert(links[DOF - 1], fingers[k], joint, true)
+                .ok_or_else(|| SimError::Other("could not attach the fingers".into()))?;
+        }
+        let mb = phys
+            .multibody_joints
+            .rigid_body_link(links[0])
+            .map(|l| l.multibody)
+            .ok_or_else(|| SimError::Other("arm multibody missing".into()))?;
+        let mut link_ids = [0usize; DOF + 2];
+        for (i, h) in links.iter().chain(fingers.iter()).enumerate() {
+            link_ids[i] = phys
+                .multibody_joints
+                .rigid_body_link(*h)
+                .map(|l| l.id)
+                .ok_or_else(|| SimError::Other("arm link missing".into()))?;
+        }
+        {
+            let mbody = phys
+                .multibody_joints
+                .get_multibody_mut(mb)
+                .ok_or_else(|| SimError::Other("arm multibody missing".into()))?;
+            mbody.add_dof_coupling(MultibodyDofCoupling {
+                link1: link_ids[DOF],
+                dof1: 0,
+                axis1: 0,
+                link2: link_ids[DOF + 1],
+                dof2: 0,
+                axis2: 0,
+                coeff: 1.0,
+                offset: 0.0,
+            });
+            let mut disp = vec![0.0f32; mbody.ndofs()];
+            for (i, id) in link_ids.iter().enumerate() {
+                let q = if i < DOF { q0[i] } else { FINGER_TRAVEL };
+                if let Some(link) = mbody.link(*id) {
+                    if let Some(slot) = disp.get_mut(link.assembly_id()) {
+                        *slot = q as f32;
+                    }
+                }
+            }
+            mbody.apply_displacements(&disp);
+            mbody.forward_kinematics(&phys.bodies, false);
+            mbody.update_rigid_bodies(&mut phys.bodies, true);
+        }
+
+        // Objects.
+        let mut objects = Vec::new();
+        for (i, spec) in task.objects.iter().enumerate() {
+            let pose = object_poses.get(i).copied().unwrap_or(Pose::IDENTITY);
+            let body = phys.bodies.insert(
+                RigidBodyBuilder::dynamic()
+                    .pose(pose32(&pose))
+                    .can_sleep(false)
+                    .build(),
+            );
+            let vol: f64 = spec.parts.iter().map(|p| p.shape.volume()).sum();
+            let mut colliders = Vec::new();
+            for p in &spec.parts {
+                let mass = spec.mass * p.shape.volume() / vol.max(1e-12);
+                colliders.push(
+                    phys.colliders.insert_with_parent(
+                        part_collider(&p.shape)
+                            .position(pose32(&p.offset) * shape_frame(&p.shape))
+                            .mass(mass as f32)
+                            .friction(spec.friction as f32)
+                            .contact_skin(skin)
+                            .collision_groups(groups(G_OBJECT))
+                            .active_hooks(ActiveHooks::MODIFY_SOLVER_CONTACTS)
+                            .build(),
+                        body,
+                        &mut phys.bodies,
+                    ),
+                );
+            }
+            objects.push(ObjectBody { body, colliders });
+        }
+
+        let ik_params = ik::IkParams {
+            damping: settings.ik_damping,
+            max_iterations: settings.ik_iterations,
+            ..ik::IkParams::default()
+        };
+        Ok(PandaWorld {
+            task: task.clone(),
+            settings: settings.clone(),
+            substeps,
+            phys,
+            hooks,
+            mb,
+            link_ids,
+            links,
+            fingers,
+            finger_colliders,
+            hand_collider,
+            arm_colliders,
+            static_colliders,
+            objects,
+            q_from: q0,
+            q_to: q0,
+            ik_q: q0,
+            ik_params,
+            gripper_closed: false,
+            reachable: true,
+            drives: vec![None; task.objects.len()],
+            control_steps: 0,
+        })
+    }
+
+    /// Check spawned objects: on the table, not interpenetrating anything.
+    fn check_spawn(&self) -> Result<(), SimError> {
+        let names = self.object_names();
+        let col = |h: ColliderHandle| self.phys.colliders.get(h);
+        let mut others: Vec<(String, ColliderHandle)> = Vec::new();
+        for c in &self.static_colliders {
+            others.push(("the table or a fixture".into(), *c));
+        }
+        for (_, c) in &self.arm_colliders {
+            others.push(("the arm".into(), *c));
+        }
+        others.push(("the hand".into(), self.hand_collider));
+        for c in &self.finger_colliders {
+            others.push(("a finger".into(), *c));
+        }
+        for (i, o) in self.objects.iter().enumerate() {
+            for c1 in &o.colliders {
+                let Some(a) = col(*c1) else { continue };
+                let aabb = a.compute_aabb();
+                if (aabb.mins.z as f64) < -SPAWN_TOLERANCE {
+                    return Err(SimError::InvalidScene(format!(
+                        "'{}' reaches below the table top (z = {:.3} m)",
+                        names[i], aabb.mins.z
+                    )));
+                }
+                let check = |what: &str, c2: ColliderHandle| -> Result<(), SimError> {
+                    let Some(b) = col(c2) else { return Ok(()) };
+                    if let Ok(Some(c)) =
+                        pq::contact(a.position(), a.shape(), b.position(), b.shape(), 0.0)
+                    {
+                        if (c.dist as f64) < -SPAWN_TOLERANCE {
+                            return Err(SimError::InvalidScene(format!(
+                                "'{}' would start inside {what} ({:.1} mm deep)",
+                                names[i],
+                                -c.dist * 1000.0
+                            )));
+                        }
+                    }
+                    Ok(())
+                };
+                for (what, c2) in &others {
+                    check(what, *c2)?;
+                }
+                for (j, o2) in self.objects.iter().enumerate().skip(i + 1) {
+                    for c2 in &o2.colliders {
+                        check(&format!("'{}'", names[j]), *c2)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn multibody(&self) -> Option<&Multibody> {
+        self.phys.multibody_joints.get_multibody(self.mb)
+    }
+
+    fn coord(&self, k: usize) -> f64 {
+        let axis = if k < DOF { 3 } else { 0 };
+        self.multibody()
+            .and_then(|m| m.link(self.link_ids[k]))
+            .map(|l| l.joint().coords()[axis] as f64)
+            .unwrap_or(0.0)
+    }
+
+    fn body_pose(&self, h: RigidBodyHandle) -> Pose {
+        self.phys
+            .bodies
+            .get(h)
+            .map(|b| pose64(b.position()))
+            .unwrap_or_default()
+    }
+
+    /// Whether finger `k`'s collider touches any collider of `obj`.
+    fn finger_touches(&self, k: usize, obj: &ObjectBody) -> bool {
+        obj.colliders.iter().any(|c| {
+            self.phys
+                .narrow_phase
+                .contact_pair(self.finger_colliders[k], *c)
+                .is_some_and(|pair| {
+                    pair.manifolds().iter().any(|mf| {
+                        mf.points.iter().any(|p| p.dist < TOUCH_DIST)
+                            && !mf.data.solver_contacts.is_empty()
+                    })
+                })
+        })
+    }
+
+    fn set_motors(&mut self, q: &[f64; DOF], qd: &[f64; DOF]) {
+        let s = &self.settings;
+        let (k, d) = (s.arm_stiffness as f32, s.arm_damping as f32);
+        let (fk, fd) = (s.finger_stiffness as f32, s.finger_damping as f32);
+        let finger_target = if self.gripper_closed {
+            0.0
+        } else {
+            FINGER_TRAVEL as f32
+        };
+        let ids = self.link_ids;
+        let Some(mbody) = self.phys.multibody_joints.get_multibody_mut(self.mb) else {
+            return;
+        };
+        for i in 0..DOF {
+            if let Some(link) = mbody.link_mut(ids[i]) {
+                link.joint
+                    .data
+                    .set_motor(JointAxis::AngX, q[i] as f32, qd[i] as f32, k, d);
+            }
+        }
+        for id in &ids[DOF..] {
+            if let Some(link) = mbody.link_mut(*id) {
+                link.joint
+                    .data
+                    .set_motor(JointAxis::LinX, finger_target, 0.0, fk, fd);
+            }
+        }
+    }
+
+    fn check_stable(&self) -> Result<(), SimError> {
+        let max = self.settings.max_speed as f32;
+        let names = self.object_names();
+        for (i, o) in self.objects.iter().enumerate() {
+            if let Some(b) = self.phys.bodies.get(o.body) {
+                let p = b.position();
+                if !p.translation.is_finite() || !p.rotation.is_finite() {
+                    return Err(SimError::Unstable(format!("'{}' pose is NaN", names[i])));
+                }
+                if b.linvel().length() > max {
+                    return Err(SimError::Unstable(format!(
+                        "'{}' moves at {:.1} m/s",
+                        names[i],
+                        b.linvel().length()
+                    )));
+                }
+            }
+        }
+        for h in self.links.iter().chain(self.fingers.iter()) {
+            if let Some(b) = self.phys.bodies.get(*h) {
+                if !b.position().translation.is_finite() || b.linvel().length() > max {
+                    return Err(SimError::Unstable("the arm diverged".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The joint targets the motors are heading to at the end of this control period.
+    pub fn joint_targets(&self) -> [f64; DOF] {
+        self.q_to
+    }
+
+    /// Whether the gripper is commanded closed.
+    pub fn gripper_command(&self) -> bool {
+        self.gripper_closed
+    }
+
+    /// FNV-1a digest over the bits of every object pose, the arm joints and the
+    /// fingers: equal digests mean bit-identical simulations (natively and in wasm32).
+    pub fn state_digest(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |v: f64| {
+            for byte in v.to_bits().to_le_bytes() {
+                h ^= byte as u64;
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        for p in self.object_poses() {
+            for v in p.pos.0.iter().chain(p.quat.0.iter()) {
+                eat(*v);
+            }
+        }
+        for k in 0..DOF + 2 {
+            eat(self.coord(k));
+        }
+        h
+    }
+
+    /// Everything a renderer draws: table, pedestal, arm links, hand, fingers,
+    /// fixtures and objects, at their current poses.
+    pub fn visual_shapes(&self) -> Vec<VisualShape> {
+        let mut out = Vec::new();
+        out.push(VisualShape {
+            kind: ShapeKind::Cuboid {
+                half_extents: Vec3::new(
+                    0.5 * (TABLE_X[1] - TABLE_X[0]),
+                    0.5 * (TABLE_Y[1] - TABLE_Y[0]),
+                    0.5 * TABLE_THICKNESS,
+                ),
+            },
+            pose: Pose::from_pos(Vec3::new(
+                0.5 * (TABLE_X[0] + TABLE_X[1]),
+                0.5 * (TABLE_Y[0] + TABLE_Y[1]),
+                -0.5 * TABLE_THICKNESS,
+            )),
+            color: [205, 185, 155, 255],
+        });
+        out.push(VisualShape {
+            kind: ShapeKind::Cuboid {
+                half_extents: Vec3::new(3.0, 3.0, 0.05),
+            },
+            pose: Pose::from_pos(Vec3::new(0.5, 0.0, FLOOR_Z - 0.05)),
+            color: [150, 150, 155, 255],
+        });
+        out.push(VisualShape {
+            kind: ShapeKind::Cylinder {
+                half_height: -0.5 * FLOOR_Z,
+                radius: 0.11,
+            },
+            pose: Pose::from_pos(Vec3::new(0.0, 0.0, 0.5 * FLOOR_Z)),
+            color: [70, 72, 78, 255],
+        });
+        let white = [235, 235, 238, 255];
+        let dark = [60, 62, 68, 255];
+        for (link, p0, p1, r) in panda::LINK_CAPSULES.iter() {
+            let frame = if *link == 0 {
+                Pose::IDENTITY
+            } else {
+                self.body_pose(self.links[link - 1])
+            };
+            let a = Vec3(*p0);
+            let b = Vec3(*p1);
+            let local = Pose::new((a + b) * 0.5, quat_z_to(b - a));
+            out.push(VisualShape {
+                kind: ShapeKind::Capsule {
+                    half_height: 0.5 * (b - a).norm(),
+                    radius: *r,
+                },
+                pose: frame.compose(&local),
+                color: if *link == 0 || *link == 7 {
+                    dark
+                } else {
+                    white
+                },
+            });
+        }
+        let l7 = self.body_pose(self.links[DOF - 1]);
+        let hand = Pose::new(
+            Vec3::new(0.0, 0.0, panda::FLANGE_OFFSET + panda::HAND_CENTER_Z),
+            Quat::from_yaw(panda::HAND_YAW),
+        );
+        out.push(VisualShape {
+            kind: ShapeKind::Cuboid {
+                half_extents: Vec3(panda::HAND_HALF),
+            },
+            pose: l7.compose(&hand),
+            color: white,
+        });
+        for (k, side) in [1.0f64, -1.0].iter().enumerate() {
+            let fh = panda::FINGER_HALF;
+            let local = Pose::from_pos(Vec3::new(0.0, side * fh[1], panda::FINGER_CENTER_Z));
+            out.push(VisualShape {
+                kind: ShapeKind::Cuboid {
+                    half_extents: Vec3(fh),
+                },
+                pose: self.body_pose(self.fingers[k]).compose(&local),
+                color: dark,
+            });
+        }
+        for f in &self.task.fixtures {
+            for p in &f.parts {
+                out.push(VisualShape {
+                    kind: part_visual(&p.shape),
+                    pose: f.pose.compose(&p.offset),
+                    color: f.color,
+                });
+            }
+        }
+        for (spec, o) in self.task.objects.iter().zip(&self.objects) {
+            let pose = self.body_pose(o.body);
+            for p in &spec.parts {
+                out.push(VisualShape {
+                    kind: part_visual(&p.shape),
+                    pose: pose.compose(&p.offset),
+                    color: spec.color,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Local frame turning rapier's shape axis conventions into ours (cylinders
+/// along z instead of y).
+fn shape_frame(shape: &PartShape) -> rapier3d::math::Pose {
+    match shape {
+        PartShape::Cuboid { .. } => rapier3d::math::Pose::identity(),
+        PartShape::Cylinder { .. } => pose32(&Pose::new(
+            Vec3::ZERO,
+            Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::FRAC_PI_2),
+        )),
+    }
+}
+
+impl World for PandaWorld {
+    fn object_names(&self) -> Vec<String> {
+        self.task.object_names()
+    }
+
+    fn reset(&mut self, object_poses: &[Pose]) -> Result<(), SimError> {
+        *self = Self::spawn(&self.task, &self.settings, self.substeps, object_poses)?;
+        Ok(())
+    }
+
+    fn command(&mut self, target: &Pose, gripper_closed: bool) -> Result<(), SimError> {
+        if !target.is_finite() {
+            return Err(SimError::NonFinite("end-effector target".into()));
+        }
+        let qn = target.quat.norm();
+        if !(0.5..=2.0).contains(&qn) {
+            return Err(SimError::NonFinite(format!(
+                "end-effector target orientation has norm {qn:.3}"
+            )));
+        }
+        let target = Pose::new(target.pos, target.quat.normalized());
+        let sol = ik::solve(&target, &self.ik_q, &panda::Q_HOME, &self.ik_params);
+        self.reachable = sol.reachable;
+        self.ik_q = sol.q;
+        // Respect the joint speed limits by slowing the whole motion down
+        // uniformly, so the end-effector stays on its path.
+        let mut ratio: f64 = 1.0;
+        for i in 0..DOF {
+            ratio = ratio.max((sol.q[i] - self.q_from[i]).abs() / (panda::QD_MAX[i] * CONTROL_DT));
+        }
+        for i in 0..DOF {
+            self.q_to[i] = self.q_from[i] + (sol.q[i] - self.q_from[i]) / ratio;
+        }
+        self.gripper_closed = gripper_closed;
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<(), SimError> {
+        let grasped = self.grasped_object();
+        self.hooks.drives.clear();
+        for (i, d) in self.drives.iter().enumerate() {
+            if let (Some(v), true) = (d, grasped != Some(i)) {
+                self.hooks.drives.push((self.objects[i].body, v32(v.0)));
+            }
+        }
+        let n = self.substeps;
+        let (from, to) = (self.q_from, self.q_to);
+        let qd: [f64; DOF] = std::array::from_fn(|i| (to[i] - from[i]) / CONTROL_DT);
+        for k in 1..=n {
+            let s = k as f64 / n as f64;
+            let q: [f64; DOF] = std::array::from_fn(|i| from[i] + s * (to[i] - from[i]));
+            self.set_motors(&q, &qd);
+            self.phys.step_with_events(&self.hooks, &());
+        }
+        self.q_from = self.q_to;
+        self.control_steps += 1;
+        self.check_stable()
+    }
+
+    fn time(&self) -> f64 {
+        self.control_steps as f64 * CONTROL_DT
+    }
+
+    fn eef_pose(&self) -> Pose {
+        let l7 = self.body_pose(self.links[DOF - 1]);
+        l7.compose(&panda::link7_to_eef().to_pose())
+    }
+
+    fn joint_positions(&self) -> [f64; 7] {
+        let mut q = [0.0; DOF];
+        for (k, v) in q.iter_mut().enumerate() {
+            *v = self.coord(k);
+        }
+        q
+    }
+
+    fn gripper_width(&self) -> f64 {
+        self.coord(DOF) + self.coord(DOF + 1)
+    }
+
+    fn object_poses(&self) -> Vec<Pose> {
+        self.objects
+            .iter()
+            .map(|o| self.body_pose(o.body))
+            .collect()
+    }
+
+    fn object_velocities(&self) -> Vec<(Vec3, Vec3)> {
+        self.objects
+            .iter()
+            .map(|o| {
+                self.phys
+                    .bodies
+                    .get(o.body)
+                    .map(|b| {
+                        let v = b.linvel();
+                        let w = b.angvel();
+                        (
+                            Vec3::new(v.x as f64, v.y as f64, v.z as f64),
+                            Vec3::new(w.x as f64, w.y as f64, w.z as f64),
+                        )
+                    })
+                    .unwrap_or((Vec3::ZERO, Vec3::ZERO))
+            })
+            .collect()
+    }
+
+    fn grasped_object(&self) -> Option<usize> {
+        self.objects
+            .iter()
+            .position(|o| self.finger_touches(0, o) && self.finger_touches(1, o))
+    }
+
+    fn target_reachable(&self) -> bool {
+        self.reachable
+    }
+
+    fn set_object_drive(&mut self, object: usize, velocity: Option<Vec3>) {
+        if let Some(slot) = self.drives.get_mut(object) {
+            *slot = velocity
+                .filter(|v| v.is_finite())
+                .map(|v| Vec3::new(v.x(), v.y(), 0.0));
+        }
+    }
+
+    /// Layout: `[t, q(7), qd(7), finger q(2), finger qd(2)]` then per object
+    /// `[pos(3), quat xyzw(4), linvel(3), angvel(3)]`.
+    fn state(&self) -> Vec<f64> {
+        let mut s = vec![self.time()];
+        s.extend_from_slice(&self.joint_positions());
+        let vel = self
+            .multibody()
+            .map(|m| m.generalized_velocity().iter().map(|v| *v as f64).collect())
+            .unwrap_or_else(|| vec![0.0; DOF + 2]);
+        let mut qd = [0.0; DOF + 2];
+        if let Some(mb) = self.multibody() {
+            for (k, id) in self.link_ids.iter().enumerate() {
+                if let Some(l) = mb.link(*id) {
+                    qd[k] = vel.get(l.assembly_id()).copied().unwrap_or(0.0);
+                }
+            }
+        }
+        s.extend_from_slice(&qd[..DOF]);
+        s.push(self.coord(DOF));
+        s.push(self.coord(DOF + 1));
+        s.extend_from_slice(&qd[DOF..]);
+        for (p, (v, w)) in self.object_poses().iter().zip(self.object_velocities()) {
+            s.extend_from_slice(&p.pos.0);
+            s.extend_from_slice(&p.quat.0);
+            s.extend_from_slice(&v.0);
+            s.extend_from_slice(&w.0);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn lift_world(cube: Pose) -> PandaWorld {
+        let task = Task::by_id("lift").unwrap();
+        PandaWorld::with_poses(&task, PhysicsSettings::default(), &[cube]).unwrap()
+    }
+
+    /// Minimum-jerk move between two poses, one command per control step;
+    /// `each` sees the world after every step.
+    fn go(
+        w: &mut PandaWorld,
+        from: Pose,
+        to: Pose,
+        secs: f64,
+        closed: bool,
+        mut each: impl FnMut(&PandaWorld),
+    ) {
+        let n = (secs / CONTROL_DT).round() as usize;
+        for k in 1..=n {
+            let u = k as f64 / n as f64;
+            let s = u * u * u * (10.0 - 15.0 * u + 6.0 * u * u);
+            w.command(&from.interpolate(&to, s), closed).unwrap();
+            w.step().unwrap();
+            each(w);
+        }
+    }
+
+    /// The top-down grasp yaw of a cube closest to the home yaw (0).
+    fn cube_grasp_yaw(cube: &Pose) -> f64 {
+        let q = std::f64::consts::FRAC_PI_2;
+        let y = cube.quat.yaw();
+        y - (y / q + 0.5).floor() * q
+    }
+
+    #[test]
+    fn grasp_lift_carry_place_holds_without_slip_over_20_seeds() {
+        for seed in 0..20u64 {
+            let mut rng = Rng::new(1000 + seed);
+            let cube = Pose::new(
+                Vec3::new(rng.range(0.45, 0.55), rng.range(-0.1, 0.1), 0.025),
+                Quat::from_yaw(rng.range(-std::f64::consts::PI, std::f64::consts::PI)),
+            );
+            let dest = Vec3::new(rng.range(0.4, 0.6), rng.range(-0.25, 0.25), 0.0);
+            let turn = rng.range(-0.5, 0.5);
+            let mut w = lift_world(cube);
+            let yaw = cube_grasp_yaw(&cube);
+            let down = panda::down_orientation(yaw);
+            let home = w.eef_pose();
+            let above = Pose::new(cube.pos + Vec3::new(0.0, 0.0, 0.1), down);
+            let at = Pose::new(cube.pos, down);
+            let up = Pose::new(cube.pos + Vec3::new(0.0, 0.0, 0.2), down);
+            let down2 = panda::down_orientation(yaw + turn);
+            let over = Pose::new(dest + Vec3::new(0.0, 0.0, 0.2), down2);
+            let place = Pose::new(dest + Vec3::new(0.0, 0.0, 0.03), down2);
+            go(&mut w, home, above, 1.5, false, |_| {});
+            go(&mut w, above, at, 1.0, false, |_| {});
+            go(&mut w, at, at, 0.5, true, |_| {});
+            go(&mut w, at, up, 1.2, true, |_| {});
+            assert_eq!(w.grasped_object(), Some(0), "seed {seed}: not grasped");
+            let reference = w.object_poses()[0].relative_to(&w.eef_pose());
+            // Centred between the pads (the coupling leaves ~1.5 mm of offset).
+            assert!(
+                reference.pos.norm() < 0.004,
+                "seed {seed}: {:?}",
+                reference.pos
+            );
+            let mut slip: f64 = 0.0;
+            let mut turn_slip: f64 = 0.0;
+            let mut track = |w: &PandaWorld| {
+                let rel = w.object_poses()[0].relative_to(&w.eef_pose());
+                slip = slip.max((rel.pos - reference.pos).norm());
+                turn_slip = turn_slip.max(rel.quat.angle_to(reference.quat));
+            };
+            go(&mut w, up, over, 2.0, true, &mut track);
+            go(&mut w, over, place, 1.2, true, &mut track);
+            assert!(slip < 0.005, "seed {seed}: slipped {:.1} mm", slip * 1000.0);
+            assert!(
+                turn_slip < 0.1,
+                "seed {seed}: turned {turn_slip:.3} rad in the grip"
+            );
+            go(&mut w, place, place, 0.5, false, |_| {});
+            go(&mut w, place, over, 1.0, false, |_| {});
+            let p = w.object_poses()[0];
+            let d = Vec3::new(p.pos.x() - dest.x(), p.pos.y() - dest.y(), 0.0).norm();
+            assert!(d < 0.01, "seed {seed}: placed {:.1} mm off", d * 1000.0);
+            assert!(
+                (p.pos.z() - 0.025).abs() < 0.003,
+                "seed {seed}: not resting flat"
+            );
+            assert_eq!(w.grasped_object(), None);
+        }
+    }
+
+    #[test]
+    fn arm_is_gravity_compensated_and_matches_pure_kinematics() {
+        let mut w = lift_world(Pose::from_pos(Vec3::new(0.5, 0.0, 0.025)));
+        let home = w.eef_pose();
+        assert!((home.pos - panda::fk(&panda::Q_HOME).pos).norm() < 1e-4);
+        for _ in 0..40 {
+            w.command(&home, false).unwrap();
+            w.step().unwrap();
+        }
+        let e = w.eef_pose();
+        assert!((e.pos - home.pos).norm() < 5e-4, "sagged to {:?}", e.pos);
+        // The physics link poses agree with the pure FK of the measured joints.
+        let fk = panda::fk(&w.joint_positions());
+        assert!((fk.pos - e.pos).norm() < 1e-4);
+        assert!(fk.quat.angle_to(e.quat) < 1e-3);
+        assert!((w.gripper_width() - 2.0 * FINGER_TRAVEL).abs() < 1e-3);
+    }
+
+    #[test]
+    fn fingers_close_symmetrically() {
+        let mut w = lift_world(Pose::from_pos(Vec3::new(0.6, 0.2, 0.025)));
+        let home = w.eef_pose();
+        for _ in 0..6 {
+            w.command(&home, true).unwrap();
+            w.step().unwrap();
+            assert!((w.coord(DOF) - w.coord(DOF + 1)).abs() < 1e-4);
+        }
+        assert!(w.gripper_width() < 0.002);
+    }
+
+    #[test]
+    fn drive_slides_object_by_physics_and_stops_when_released() {
+        let mut w = lift_world(Pose::from_pos(Vec3::new(0.5, 0.0, 0.025)));
+        let home = w.eef_pose();
+        let start = w.object_poses()[0];
+        w.set_object_drive(0, Some(Vec3::new(0.0, -0.05, 0.0)));
+        for _ in 0..20 {
+            w.command(&home, false).unwrap();
+            w.step().unwrap();
+        }
+        let moved = w.object_poses()[0].pos - start.pos;
+        assert!((moved.y() + 0.05).abs() < 0.004, "moved {moved:?}");
+        assert!(moved.x().abs() < 0.002 && moved.z().abs() < 0.002);
+        w.set_object_drive(0, None);
+        for _ in 0..4 {
+            w.command(&home, false).unwrap();
+            w.step().unwrap();
+        }
+        let v = w.object_velocities()[0].0;
+        assert!(v.norm() < 1e-3, "still moving at {v:?}");
+    }
+
+    #[test]
+    fn belt_carries_what_rests_on_it() {
+        let task = Task::by_id("conveyor").unwrap();
+        let mut w = PandaWorld::new(&task, PhysicsSettings::default()).unwrap();
+        let home = w.eef_pose();
+        let start = w.object_poses();
+        for _ in 0..20 {
+            w.command(&home, false).unwrap();
+            w.step().unwrap();
+        }
+        let end = w.object_poses();
+        let dx = end[0].pos.x() - start[0].pos.x();
+        assert!(
+            (dx + crate::task::BELT_SPEED).abs() < 0.004,
+            "cube moved {dx}"
+        );
+        assert!(
+            (end[1].pos - start[1].pos).norm() < 1e-3,
+            "the bin is off the belt"
+        );
+    }
+
+    #[test]
+    fn reset_rejects_unstable_configurations() {
+        let task = Task::by_id("stack").unwrap();
+        let mut w = PandaWorld::new(&task, PhysicsSettings::default()).unwrap();
+        let a = Pose::from_pos(Vec3::new(0.5, 0.0, 0.025));
+        let overlapping = Pose::from_pos(Vec3::new(0.52, 0.0, 0.03));
+        assert!(matches!(
+            w.reset(&[a, overlapping]),
+            Err(SimError::InvalidScene(_))
+        ));
+        let sunk = Pose::from_pos(Vec3::new(0.5, 0.2, 0.01));
+        assert!(matches!(
+            w.reset(&[a, sunk]),
+            Err(SimError::InvalidScene(_))
+        ));
+        let off = Pose::from_pos(Vec3::new(1.5, 0.0, 0.03));
+        assert!(matches!(w.reset(&[a, off]), Err(SimError::InvalidScene(_))));
+        let mut massless = task.clone();
+        massless.objects[0].mass = 0.0;
+        assert!(PandaWorld::new(&massless, PhysicsSettings::default()).is_err());
+        let nan = Pose::from_pos(Vec3::new(f64::NAN, 0.0, 0.03));
+        assert!(matches!(w.reset(&[a, nan]), Err(SimError::NonFinite(_))));
+        assert!(w.reset(&[a]).is_err(), "wrong number of poses");
+        // Stacked (touching, not interpenetrating) is a valid start.
+        let on_top = Pose::from_pos(Vec3::new(0.5, 0.0, 0.05 + 0.03));
+        w.reset(&[a, on_top]).unwrap();
+        // A rejected reset leaves the previous scene intact.
+        assert!((w.object_poses()[1].pos - on_top.pos).norm() < 1e-6);
+    }
+
+    #[test]
+    fn command_rejects_nan_and_reports_unreachable_targets() {
+        let mut w = lift_world(Pose::from_pos(Vec3::new(0.5, 0.0, 0.025)));
+        let home = w.eef_pose();
+        let nan = Pose::new(Vec3::new(0.5, f64::NAN, 0.2), home.quat);
+        assert!(matches!(
+            w.command(&nan, false),
+            Err(SimError::NonFinite(_))
+        ));
+        let zero_quat = Pose::new(home.pos, Quat([0.0; 4]));
+        assert!(w.command(&zero_quat, false).is_err());
+        let far = Pose::new(Vec3::new(1.6, 0.0, 0.3), home.quat);
+        w.command(&far, false).unwrap();
+        assert!(!w.target_reachable());
+        for _ in 0..20 {
+            w.command(&far, false).unwrap();
+            w.step().unwrap();
+        }
+        assert!(!w.target_reachable());
+        assert!(
+            panda::within_limits(&w.joint_positions()) || {
+                // Motors may overshoot a limit by a hair; never by much.
+                let q = w.joint_positions();
+                (0..DOF).all(|i| q[i] > panda::Q_MIN[i] - 0.02 && q[i] < panda::Q_MAX[i] + 0.02)
+            }
+        );
+        assert!(w.eef_pose().is_finite());
+        w.command(&home, false).unwrap();
+        assert!(w.target_reachable());
+    }
+
+    #[test]
+    fn same_seed_gives_bit_identical_state_in_every_task() {
+        for task in Task::all() {
+            let run = |seed: u64| {
+                let poses = task.sample_object_poses(&mut Rng::new(seed));
+                let mut w =
+                    PandaWorld::with_poses(&task, PhysicsSettings::default(), &poses).unwrap();
+                let target = Pose::new(
+                    poses[0].pos + Vec3::new(0.0, 0.0, 0.05),
+                    panda::down_orientation(0.3),
+                );
+                let start = w.eef_pose();
+                for k in 1..=30 {
+                    let s = k as f64 / 30.0;
+                    w.command(&start.interpolate(&target, s), k > 24).unwrap();
+                    w.step().unwrap();
+                }
+                (w.state_digest(), w.state())
+            };
+            let (a, sa) = run(5);
+            let (b, sb) = run(5);
+            assert_eq!(a, b, "{}: digests differ", task.id);
+            assert_eq!(sa, sb);
+            assert_ne!(a, run(6).0, "{}: digest ignores the state", task.id);
+        }
+    }
+
+    #[test]
+    fn visual_shapes_list_the_whole_scene() {
+        for task in Task::all() {
+            let w = PandaWorld::new(&task, PhysicsSettings::default()).unwrap();
+            let shapes = w.visual_shapes();
+            let parts: usize = task.objects.iter().map(|o| o.parts.len()).sum::<usize>()
+                + task.fixtures.iter().map(|f| f.parts.len()).sum::<usize>();
+            // table + floor + pedestal + arm capsules + hand + 2 fingers + task parts
+            assert_eq!(shapes.len(), 3 + panda::LINK_CAPSULES.len() + 3 + parts);
+            assert!(shapes.iter().all(|s| s.pose.is_finite()));
+            // The fingers hang below the hand, near the end-effector.
+            let e = w.eef_pose();
+            let fingers = &shapes[3 + panda::LINK_CAPSULES.len() + 1..][..2];
+            for f in fingers {
+                assert!((f.pose.pos - e.pos).norm() < 0.06);
+            }
+        }
+    }
+
+    #[test]
+    fn worlds_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<PandaWorld>();
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        let task = Task::by_id("lift").unwrap();
+        let bad = PhysicsSettings {
+            dt: 0.0,
+            ..PhysicsSettings::default()
+        };
+        assert!(PandaWorld::new(&task, bad).is_err());
+        let nan = PhysicsSettings {
+            finger_force: f64::NAN,
+            ..PhysicsSettings::default()
+        };
+        assert!(matches!(
+            PandaWorld::new(&task, nan),
+            Err(SimError::NonFinite(_))
+        ));
+        let s: PhysicsSettings = serde_json::from_str(r#"{"dt": 0.005}"#).unwrap();
+        assert_eq!(s.solver_iterations, 4);
+        assert!(serde_json::from_str::<PhysicsSettings>(r#"{"dtt": 0.005}"#).is_err());
+    }
+}
