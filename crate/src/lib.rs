@@ -15,7 +15,7 @@
 
 pub mod config;
 pub mod demo;
-
+pub mod export;
 pub mod geom;
 pub mod rng;
 pub mod sim;

@@ -1,5 +1,7 @@
 //! `dmgen`: the native command-line interface to the core.
 
+mod export_cmd;
+
 use std::process::ExitCode;
 
 const HELP: &str = "\
@@ -48,6 +50,8 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("dmgen {}", dmgen::version());
             Ok(())
         }
+        // Hidden: a synthetic dataset for file-format checks (tests/python/check_dataset.py).
+        "export-sample" => export_cmd::run(rest),
         other => {
             let _ = rest;
             Err(format!("unknown command '{other}' (see dmgen --help)"))
