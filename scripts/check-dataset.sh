@@ -25,7 +25,7 @@ if [ "$#" -eq 0 ]; then
     else
         run=(cargo run --quiet --manifest-path "$root/Cargo.toml" --bin dmgen --)
     fi
-    "${run[@]}" export-sample "$out_dir/sample.hdf5" --episodes 12 --steps 40
+    "${run[@]}" export-sample "$out_dir/sample.hdf5" --episodes 12 --steps 40 --threads 2
     "${run[@]}" export-sample "$out_dir/sample_deflate.hdf5" --episodes 3 --steps 25 --deflate 6
     set -- "$out_dir/sample.hdf5" "$out_dir/sample_deflate.hdf5"
 fi

@@ -1,6 +1,7 @@
 //! `dmgen`: the native command-line interface to the core.
 
 mod export_cmd;
+mod parallel;
 
 use std::process::ExitCode;
 
