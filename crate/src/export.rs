@@ -25,9 +25,10 @@
 //!
 //! Memory: `add_episode` encodes the episode into the file builder at once (8 bytes per
 //! stored number), so the caller keeps no records; about
-//! `T * (160 + 32 * n_objects + S) * 8` bytes per episode of `T` steps, `n_objects`
-//! objects and state size `S` (a 200-step, 2-object episode with S = 40 is ~0.4 MB). The
-//! file image is assembled by [`DatasetWriter::finish`], which briefly holds it twice.
+//! `T * (81 + 30 * n_objects + n_subtasks + S) * 8` bytes per episode of `T` steps,
+//! `n_objects` objects, `n_subtasks` subtasks and state size `S` (a 200-step episode with
+//! 2 objects, 2 subtasks and S = 40 is ~0.3 MB), plus ~0.4 kB of HDF5 headers per dataset.
+//! The file image is assembled by [`DatasetWriter::finish`], which briefly holds it twice.
 //!
 //! Determinism: no clocks, threads or platform math; numbers are written little-endian as
 //! given, and the writer (hdf5-pure's `FileBuilder`) stores no timestamps. The same
@@ -877,8 +878,14 @@ pub fn synthetic_dataset(
 }
 
 /// sha256 of `synthetic_dataset(3, 20, ExportOptions::default())`; see
-/// `golden_digest_of_synthetic_dataset` for how to regenerate it.
+/// `golden_digest_of_synthetic_dataset` for how to regenerate it. A wasm32 build of this
+/// function produced the same digest (and the same for [`GOLDEN_SHA256_DEFLATE6`]); a test
+/// on the wasm side should assert these constants.
 pub const GOLDEN_SHA256: &str = "b66dd0424a63990f3c9eaf50f32cb895c64dfdf0fd0b1035bba7eaa7d6778ba8";
+
+/// sha256 of `synthetic_dataset(3, 20, ExportOptions { deflate_level: Some(6) })`.
+pub const GOLDEN_SHA256_DEFLATE6: &str =
+    "093396015473c955d447c84de8ad79b052ff8a974d13378599e24784f15def4c";
 
 #[cfg(test)]
 mod tests {
@@ -995,6 +1002,17 @@ mod tests {
             bytes.len()
         );
         assert_eq!(digest, GOLDEN_SHA256);
+        let z = synthetic_dataset(
+            3,
+            20,
+            ExportOptions {
+                deflate_level: Some(6),
+            },
+        )
+        .unwrap();
+        let zdigest = crate::config::sha256_hex(&z);
+        println!("deflate 6: {} bytes, sha256 {zdigest}", z.len());
+        assert_eq!(zdigest, GOLDEN_SHA256_DEFLATE6);
     }
 
     #[test]

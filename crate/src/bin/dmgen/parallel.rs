@@ -43,6 +43,19 @@ fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     }
 }
 
+/// Sets the stop flag and wakes every worker when dropped.
+struct StopOnDrop<'a> {
+    shared: &'a Mutex<Shared>,
+    wake: &'a Condvar,
+}
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        lock(self.shared).stop = true;
+        self.wake.notify_all();
+    }
+}
+
 struct Shared {
     next_to_take: u64,
     next_to_deliver: u64,
@@ -112,6 +125,11 @@ where
             });
         }
         drop(tx);
+        // Releases waiting workers however this block ends, a panic in `on_result` included.
+        let _stop = StopOnDrop {
+            shared: &shared,
+            wake: &wake,
+        };
 
         let mut pending: BTreeMap<u64, R> = BTreeMap::new();
         let mut next = 0u64;
@@ -260,6 +278,24 @@ mod tests {
         );
         assert!(max_ahead.load(Ordering::SeqCst) <= LOOKAHEAD_PER_THREAD * threads as u64);
         assert_eq!(started.load(Ordering::SeqCst), 200);
+    }
+
+    #[test]
+    fn a_panicking_consumer_does_not_hang_the_workers() {
+        let r = std::panic::catch_unwind(|| {
+            run_ordered(
+                2,
+                10_000,
+                |i| i,
+                |i, _| {
+                    if i == 3 {
+                        panic!("consumer failed");
+                    }
+                    Flow::Continue
+                },
+            )
+        });
+        assert!(r.is_err());
     }
 
     #[test]
