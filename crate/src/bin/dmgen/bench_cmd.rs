@@ -66,7 +66,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(|s| s.as_str()) {
         Some("dmp") => run_dmp(),
         Some("sim") => crate::bench_sim::run(&args[1..]),
-        Some(other) => Err(format!("bench: unknown benchmark '{other}' (try: dmp, sim)")),
+        Some(other) => Err(format!(
+            "bench: unknown benchmark '{other}' (try: dmp, sim)"
+        )),
         None => Err("usage: dmgen bench <dmp|sim>".into()),
     }
 }

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 mod bench_cmd;
 mod bench_sim;
 mod dmp_cmd;
+mod export_cmd;
+mod parallel;
 mod segment_cmd;
 
 const HELP: &str = "\
@@ -56,6 +58,8 @@ fn run(args: &[String]) -> Result<(), String> {
         "segment" => segment_cmd::run(rest),
         "dmp" => dmp_cmd::run(rest),
         "bench" => bench_cmd::run(rest),
+        // Hidden: a synthetic dataset for file-format checks (tests/python/check_dataset.py).
+        "export-sample" => export_cmd::run(rest),
         other => Err(format!("unknown command '{other}' (see dmgen --help)")),
     }
 }

@@ -1,0 +1,832 @@
+//! The typed generation configuration: everything that decides a dataset's bytes.
+//!
+//! A [`GenerationConfig`] is plain serde data. Every field has a default, so an
+//! old or minimal configuration (`{}` or `{"task": "stack"}`) keeps loading, and
+//! unknown keys are errors (a typo never silently falls back to a default).
+//! [`GenerationConfig::from_json`] parses *and* validates; [`GenerationConfig::validate`]
+//! returns the first problem as a [`ConfigError`] naming the field.
+//!
+//! [`GenerationConfig::to_canonical_json`] is the one serialisation used wherever the
+//! configuration is stored or hashed (the HDF5 attributes `dmgen_config` and
+//! `env_args.env_kwargs`, share links): object keys sorted by byte order, no
+//! whitespace, numbers in serde_json's shortest round-trip form. The same
+//! configuration therefore gives the same string on every platform.
+//!
+//! Example (every key optional):
+//! ```json
+//! {"task": "stack", "variant": "dmg", "method": "dmg", "episodes": 100, "seed": 7,
+//!  "dynamics": {"speed_mps": 0.05, "probability": 0.5},
+//!  "dmp": {"bases": 100, "alpha": 25.0, "goal_filter_alpha": 10.0, "scaling": "robust"},
+//!  "demo": {"kind": "builtin", "id": "stack"}}
+//! ```
+
+use crate::demo::Demo;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Largest number of kept episodes one configuration may ask for.
+pub const MAX_EPISODES: u32 = 1_000_000;
+
+/// Problems with a configuration, each naming the field and what would be accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigError {
+    /// The text is not valid JSON, has an unknown key, or a value of the wrong type.
+    Parse {
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    /// A field parsed but its value is out of range or inconsistent.
+    Invalid { field: String, message: String },
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Parse {
+                message,
+                line,
+                column,
+            } => write!(
+                f,
+                "configuration is not valid (line {line}, column {column}): {message}"
+            ),
+            ConfigError::Invalid { field, message } => {
+                write!(f, "configuration field '{field}': {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Which scene dynamics the generated episodes see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// Objects stay where the reset put them.
+    Static,
+    /// D-MG's dynamic setting: in a fraction of the episodes the picked object slides
+    /// during the first part of its pick subtask.
+    #[default]
+    Dmg,
+    /// The target (place) object moves while the robot approaches it.
+    MovingTarget,
+    /// Objects are pushed by an external body during execution.
+    Push,
+}
+
+impl Variant {
+    /// The serialised name (`static`, `dmg`, `moving_target`, `push`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Variant::Static => "static",
+            Variant::Dmg => "dmg",
+            Variant::MovingTarget => "moving_target",
+            Variant::Push => "push",
+        }
+    }
+}
+
+/// Which generator produces the trajectories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Method {
+    /// DynaMimicGen: DMP rollouts with live goal re-targeting.
+    #[default]
+    #[serde(rename = "dmg")]
+    Dmg,
+    /// The MimicGen baseline: rigid segment transform, read once per subtask.
+    #[serde(rename = "mimicgen")]
+    MimicGen,
+}
+
+impl Method {
+    /// The serialised name (`dmg`, `mimicgen`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Method::Dmg => "dmg",
+            Method::MimicGen => "mimicgen",
+        }
+    }
+}
+
+/// How moving objects move. The task side turns this into a per-episode plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DynamicsParams {
+    /// Object speed while driven, m/s (D-MG: 2.5 mm per 20 Hz step = 0.05 m/s). Range [0, 1].
+    pub speed_mps: f64,
+    /// Probability that an episode is dynamic at all. Range [0, 1].
+    pub probability: f64,
+    /// World axes the motion may follow (one is drawn per episode, with a random sign):
+    /// any non-empty subset of `"x"`, `"y"`, `"z"` without repeats.
+    pub axes: Vec<String>,
+    /// Fraction of the affected subtask during which the object moves, in (0, 1]
+    /// (D-MG: the first half of the pick subtask).
+    pub active_fraction: f64,
+}
+
+impl Default for DynamicsParams {
+    fn default() -> Self {
+        DynamicsParams {
+            speed_mps: 0.05,
+            probability: 0.5,
+            axes: vec!["x".into(), "y".into()],
+            active_fraction: 0.5,
+        }
+    }
+}
+
+/// How the DMP forcing term follows a new goal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DmpScaling {
+    /// Rotate and scale by the map from the demo's (g - y0) to the new one.
+    #[default]
+    Robust,
+    /// Textbook per-axis diag(g - y0) (Ijspeert et al. 2013).
+    Axis,
+    /// Frozen at the demo's value (what D-MG's code does).
+    Fixed,
+}
+
+/// Dynamic Movement Primitive parameters (see the method notes, section 2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DmpParams {
+    /// Number of Gaussian basis functions, 2..=1000 (D-MG: 100).
+    pub bases: u32,
+    /// Transformation-system gain alpha; beta = alpha / 4. Range (0, 1000] (D-MG: 25).
+    pub alpha: f64,
+    /// Goal filter gain alpha_g in tau*dg = alpha_g*(g_target - g); 0 disables the filter
+    /// (the goal jumps, as in D-MG). Range [0, 1000].
+    pub goal_filter_alpha: f64,
+    /// Forcing-term scaling.
+    pub scaling: DmpScaling,
+}
+
+impl Default for DmpParams {
+    fn default() -> Self {
+        DmpParams {
+            bases: 100,
+            alpha: 25.0,
+            goal_filter_alpha: 10.0,
+            scaling: DmpScaling::Robust,
+        }
+    }
+}
+
+/// Hand corrections to the automatic segmentation.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SegmentationOverride {
+    /// Sample indices where a new subtask starts, strictly increasing, all > 0
+    /// (`n` boundaries make `n + 1` subtasks). Empty keeps the automatic boundaries.
+    pub boundaries: Vec<usize>,
+    /// Reference object per subtask (`null` = keep the automatic choice). Empty, or one
+    /// entry per subtask.
+    pub objects: Vec<Option<String>>,
+}
+
+/// Which demonstration the run starts from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DemoRef {
+    /// A demonstration shipped with the playground, by id (e.g. `"stack"`).
+    Builtin { id: String },
+    /// The demonstration itself, inline (makes the configuration self-contained).
+    Embedded { demo: Box<Demo> },
+    /// A demonstration supplied separately (an upload), pinned by the lowercase hex
+    /// SHA-256 of its file bytes.
+    Sha256 {
+        sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+}
+
+impl Default for DemoRef {
+    fn default() -> Self {
+        DemoRef::Builtin { id: "stack".into() }
+    }
+}
+
+/// MimicGen baseline parameters (see the method notes, section 5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MimicGenParams {
+    /// Std of the Gaussian noise added to the normalised delta-pose actions, [0, 1].
+    pub action_noise: f64,
+    /// Interpolation steps bridging the current pose to each transformed segment, 0..=200.
+    pub bridge_steps: u32,
+}
+
+impl Default for MimicGenParams {
+    fn default() -> Self {
+        MimicGenParams {
+            action_noise: 0.05,
+            bridge_steps: 5,
+        }
+    }
+}
+
+/// Everything that determines a generated dataset. Defaults are listed per field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerationConfig {
+    /// Task id, lowercase `[a-z0-9_]`, e.g. `stack` (default). The task registry decides
+    /// whether the id exists.
+    pub task: String,
+    /// Scene dynamics (default `dmg`).
+    pub variant: Variant,
+    /// Moving-object parameters (used by the dynamic variants).
+    pub dynamics: DynamicsParams,
+    /// Generator (default `dmg`).
+    pub method: Method,
+    /// Successful episodes to keep, 1..=[`MAX_EPISODES`] (default 10).
+    pub episodes: u32,
+    /// Attempt budget; `None` (default) means [`GenerationConfig::attempt_budget`]'s rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Master seed (default 0); episode `i` uses `rng::episode_seed(seed, i)`.
+    pub seed: u64,
+    /// DMP parameters.
+    pub dmp: DmpParams,
+    /// Segmentation corrections (default none).
+    pub segmentation: SegmentationOverride,
+    /// Source demonstration (default the built-in `stack` demo).
+    pub demo: DemoRef,
+    /// MimicGen baseline parameters.
+    pub mimicgen: MimicGenParams,
+    /// Fraction of kept episodes listed in `mask/valid`, [0, 0.5] (default 0.1).
+    pub valid_fraction: f64,
+}
+
+impl Default for GenerationConfig {
+    fn default() -> Self {
+        GenerationConfig {
+            task: "stack".into(),
+            variant: Variant::default(),
+            dynamics: DynamicsParams::default(),
+            method: Method::default(),
+            episodes: 10,
+            max_attempts: None,
+            seed: 0,
+            dmp: DmpParams::default(),
+            segmentation: SegmentationOverride::default(),
+            demo: DemoRef::default(),
+            mimicgen: MimicGenParams::default(),
+            valid_fraction: 0.1,
+        }
+    }
+}
+
+fn check_range(field: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
+    if !v.is_finite() || v < lo || v > hi {
+        return Err(invalid(
+            field,
+            format!("{v} is out of range; expected a number in [{lo}, {hi}]"),
+        ));
+    }
+    Ok(())
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl GenerationConfig {
+    /// Parse JSON text and validate it.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let cfg: GenerationConfig = serde_json::from_str(text).map_err(|e| ConfigError::Parse {
+            message: e.to_string(),
+            line: e.line(),
+            column: e.column(),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The attempt budget: `max_attempts`, or `max(3 * episodes, episodes + 20)`.
+    pub fn attempt_budget(&self) -> u64 {
+        match self.max_attempts {
+            Some(n) => u64::from(n),
+            None => {
+                let e = u64::from(self.episodes);
+                (3 * e).max(e + 20)
+            }
+        }
+    }
+
+    /// Check every value; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !is_identifier(&self.task) {
+            return Err(invalid(
+                "task",
+                format!(
+                    "'{}' is not a task id; use 1-64 characters from a-z, 0-9 and _ (e.g. 'stack')",
+                    self.task
+                ),
+            ));
+        }
+        let d = &self.dynamics;
+        check_range("dynamics.speed_mps", d.speed_mps, 0.0, 1.0)?;
+        check_range("dynamics.probability", d.probability, 0.0, 1.0)?;
+        check_range("dynamics.active_fraction", d.active_fraction, 0.0, 1.0)?;
+        if d.active_fraction <= 0.0 {
+            return Err(invalid(
+                "dynamics.active_fraction",
+                "must be greater than 0 (use probability 0 to disable motion)",
+            ));
+        }
+        if d.axes.is_empty() {
+            return Err(invalid(
+                "dynamics.axes",
+                "needs at least one of \"x\", \"y\", \"z\"",
+            ));
+        }
+        for (i, a) in d.axes.iter().enumerate() {
+            if !matches!(a.as_str(), "x" | "y" | "z") {
+                return Err(invalid(
+                    "dynamics.axes",
+                    format!("'{a}' is not an axis; use \"x\", \"y\" or \"z\""),
+                ));
+            }
+            if d.axes[..i].contains(a) {
+                return Err(invalid("dynamics.axes", format!("'{a}' is listed twice")));
+            }
+        }
+        if self.episodes == 0 || self.episodes > MAX_EPISODES {
+            return Err(invalid(
+                "episodes",
+                format!(
+                    "{} is out of range; expected 1..={MAX_EPISODES}",
+                    self.episodes
+                ),
+            ));
+        }
+        if let Some(m) = self.max_attempts {
+            if m < self.episodes {
+                return Err(invalid(
+                    "max_attempts",
+                    format!(
+                        "{m} is smaller than episodes ({}); raise it or remove it to use the default budget",
+                        self.episodes
+                    ),
+                ));
+            }
+        }
+        let p = &self.dmp;
+        if p.bases < 2 || p.bases > 1000 {
+            return Err(invalid(
+                "dmp.bases",
+                format!("{} is out of range; expected 2..=1000", p.bases),
+            ));
+        }
+        check_range("dmp.alpha", p.alpha, 0.0, 1000.0)?;
+        if p.alpha <= 0.0 {
+            return Err(invalid("dmp.alpha", "must be greater than 0"));
+        }
+        check_range("dmp.goal_filter_alpha", p.goal_filter_alpha, 0.0, 1000.0)?;
+        let s = &self.segmentation;
+        if s.boundaries.first() == Some(&0) {
+            return Err(invalid(
+                "segmentation.boundaries",
+                "a boundary at sample 0 would make an empty first subtask",
+            ));
+        }
+        if s.boundaries.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(invalid(
+                "segmentation.boundaries",
+                "boundaries must be strictly increasing",
+            ));
+        }
+        if !s.objects.is_empty()
+            && !s.boundaries.is_empty()
+            && s.objects.len() != s.boundaries.len() + 1
+        {
+            return Err(invalid(
+                "segmentation.objects",
+                format!(
+                    "{} boundaries make {} subtasks but {} objects are given; give one per subtask (null keeps the automatic choice)",
+                    s.boundaries.len(),
+                    s.boundaries.len() + 1,
+                    s.objects.len()
+                ),
+            ));
+        }
+        for name in s.objects.iter().flatten() {
+            if name.is_empty() {
+                return Err(invalid(
+                    "segmentation.objects",
+                    "object names must not be empty (use null to keep the automatic choice)",
+                ));
+            }
+        }
+        match &self.demo {
+            DemoRef::Builtin { id } => {
+                if !is_identifier(id) {
+                    return Err(invalid(
+                        "demo.id",
+                        format!("'{id}' is not a built-in demo id (a-z, 0-9 and _)"),
+                    ));
+                }
+            }
+            DemoRef::Embedded { demo } => {
+                if demo.t.len() < 2 {
+                    return Err(invalid(
+                        "demo.demo",
+                        "an embedded demonstration needs at least 2 samples",
+                    ));
+                }
+                let n = demo.t.len();
+                if demo.eef.len() != n
+                    || demo.gripper.len() != n
+                    || demo.objects.iter().any(|o| o.poses.len() != n)
+                {
+                    return Err(invalid(
+                        "demo.demo",
+                        format!("every series of the embedded demonstration must have {n} samples (the length of t)"),
+                    ));
+                }
+            }
+            DemoRef::Sha256 { sha256, .. } => {
+                if sha256.len() != 64
+                    || !sha256
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                {
+                    return Err(invalid(
+                        "demo.sha256",
+                        "expected 64 lowercase hexadecimal characters (the SHA-256 of the demo file)",
+                    ));
+                }
+            }
+        }
+        check_range(
+            "mimicgen.action_noise",
+            self.mimicgen.action_noise,
+            0.0,
+            1.0,
+        )?;
+        if self.mimicgen.bridge_steps > 200 {
+            return Err(invalid(
+                "mimicgen.bridge_steps",
+                format!(
+                    "{} is out of range; expected 0..=200",
+                    self.mimicgen.bridge_steps
+                ),
+            ));
+        }
+        check_range("valid_fraction", self.valid_fraction, 0.0, 0.5)?;
+        Ok(())
+    }
+
+    /// The configuration as a JSON value (field names as in the file format).
+    pub fn to_json_value(&self) -> Result<serde_json::Value, ConfigError> {
+        serde_json::to_value(self).map_err(|e| invalid("(all)", e.to_string()))
+    }
+
+    /// Canonical JSON: sorted keys, no whitespace. Fails only on non-finite numbers
+    /// (which [`validate`](Self::validate) rejects).
+    pub fn to_canonical_json(&self) -> Result<String, ConfigError> {
+        Ok(canonical_json(&self.to_json_value()?))
+    }
+
+    /// Lowercase hex SHA-256 of [`to_canonical_json`](Self::to_canonical_json).
+    pub fn digest(&self) -> Result<String, ConfigError> {
+        Ok(sha256_hex(self.to_canonical_json()?.as_bytes()))
+    }
+}
+
+/// Lowercase hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in d.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Serialise a JSON value with object keys sorted by byte order and no whitespace,
+/// whatever map implementation serde_json was built with.
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                // A string always serialises.
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_field(r: Result<GenerationConfig, ConfigError>) -> String {
+        match r {
+            Err(ConfigError::Invalid { field, .. }) => field,
+            Err(ConfigError::Parse { message, .. }) => format!("parse: {message}"),
+            Ok(_) => "accepted".into(),
+        }
+    }
+
+    #[test]
+    fn empty_object_gives_documented_defaults() {
+        let c = GenerationConfig::from_json("{}").unwrap();
+        assert_eq!(c, GenerationConfig::default());
+        assert_eq!(c.task, "stack");
+        assert_eq!(c.seed, 0);
+        assert_eq!(c.dynamics.speed_mps, 0.05);
+        assert_eq!(c.mimicgen.bridge_steps, 5);
+        assert_eq!(c.attempt_budget(), 30);
+    }
+
+    #[test]
+    fn attempt_budget_rule() {
+        let mut c = GenerationConfig {
+            episodes: 100,
+            ..Default::default()
+        };
+        assert_eq!(c.attempt_budget(), 300);
+        c.episodes = 2;
+        assert_eq!(c.attempt_budget(), 22);
+        c.max_attempts = Some(5);
+        assert_eq!(c.attempt_budget(), 5);
+    }
+
+    #[test]
+    fn json_roundtrip_every_field() {
+        let c = GenerationConfig {
+            task: "square".into(),
+            variant: Variant::MovingTarget,
+            dynamics: DynamicsParams {
+                speed_mps: 0.1,
+                probability: 1.0,
+                axes: vec!["y".into()],
+                active_fraction: 0.25,
+            },
+            method: Method::MimicGen,
+            episodes: 50,
+            max_attempts: Some(400),
+            seed: u64::MAX,
+            dmp: DmpParams {
+                bases: 30,
+                alpha: 48.0,
+                goal_filter_alpha: 0.0,
+                scaling: DmpScaling::Fixed,
+            },
+            segmentation: SegmentationOverride {
+                boundaries: vec![40, 90],
+                objects: vec![Some("nut".into()), None, Some("peg".into())],
+            },
+            demo: DemoRef::Sha256 {
+                sha256: "ab".repeat(32),
+                name: Some("my_demo.hdf5".into()),
+            },
+            mimicgen: MimicGenParams {
+                action_noise: 0.0,
+                bridge_steps: 10,
+            },
+            valid_fraction: 0.2,
+        };
+        c.validate().unwrap();
+        let text = c.to_canonical_json().unwrap();
+        let back = GenerationConfig::from_json(&text).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(back.to_canonical_json().unwrap(), text);
+        // Pretty or compact, the canonical form does not change.
+        let pretty = serde_json::to_string_pretty(&c).unwrap();
+        assert_eq!(
+            GenerationConfig::from_json(&pretty)
+                .unwrap()
+                .to_canonical_json()
+                .unwrap(),
+            text
+        );
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_and_has_no_whitespace() {
+        let text = GenerationConfig::default().to_canonical_json().unwrap();
+        assert!(!text.contains(' ') && !text.contains('\n'));
+        let first_keys: Vec<usize> = [
+            "\"demo\"",
+            "\"dmp\"",
+            "\"dynamics\"",
+            "\"episodes\"",
+            "\"method\"",
+            "\"mimicgen\"",
+            "\"seed\"",
+            "\"segmentation\"",
+            "\"task\"",
+            "\"valid_fraction\"",
+            "\"variant\"",
+        ]
+        .iter()
+        .map(|k| {
+            text.find(k)
+                .unwrap_or_else(|| panic!("{k} missing in {text}"))
+        })
+        .collect();
+        assert!(first_keys.windows(2).all(|w| w[0] < w[1]), "{text}");
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":0,"y":1}],"c":2}}"#).unwrap();
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"c":2,"d":[1,{"y":1,"z":0}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn digest_changes_with_seed_only_when_seed_changes() {
+        let a = GenerationConfig::default();
+        let b = GenerationConfig::from_json(r#"{"seed": 0, "task": "stack"}"#).unwrap();
+        let c = GenerationConfig::from_json(r#"{"seed": 1}"#).unwrap();
+        assert_eq!(a.digest().unwrap(), b.digest().unwrap());
+        assert_ne!(a.digest().unwrap(), c.digest().unwrap());
+        assert_eq!(a.digest().unwrap().len(), 64);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_at_every_level() {
+        for text in [
+            r#"{"episdoes": 10}"#,
+            r#"{"dmp": {"basis": 10}}"#,
+            r#"{"dynamics": {"speed": 0.1}}"#,
+            r#"{"mimicgen": {"noise": 0.1}}"#,
+            r#"{"segmentation": {"bounds": [3]}}"#,
+            r#"{"demo": {"kind": "builtin", "id": "stack", "extra": 1}}"#,
+        ] {
+            let e = GenerationConfig::from_json(text).unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Parse { message, .. } if message.contains("unknown field")),
+                "{text}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_enum_values_and_types_are_rejected() {
+        assert!(
+            err_field(GenerationConfig::from_json(r#"{"variant": "fast"}"#)).starts_with("parse")
+        );
+        assert!(
+            err_field(GenerationConfig::from_json(r#"{"method": "DMG"}"#)).starts_with("parse")
+        );
+        assert!(err_field(GenerationConfig::from_json(r#"{"episodes": -1}"#)).starts_with("parse"));
+        assert!(err_field(GenerationConfig::from_json(
+            r#"{"dmp": {"scaling": "log"}}"#
+        ))
+        .starts_with("parse"));
+        assert!(err_field(GenerationConfig::from_json(
+            r#"{"demo": {"kind": "url", "id": "x"}}"#
+        ))
+        .starts_with("parse"));
+        assert!(err_field(GenerationConfig::from_json("{")).starts_with("parse"));
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_field() {
+        let cases = [
+            (r#"{"task": "Stack!"}"#, "task"),
+            (r#"{"task": ""}"#, "task"),
+            (r#"{"episodes": 0}"#, "episodes"),
+            (r#"{"episodes": 10, "max_attempts": 9}"#, "max_attempts"),
+            (r#"{"dynamics": {"speed_mps": -0.1}}"#, "dynamics.speed_mps"),
+            (
+                r#"{"dynamics": {"probability": 1.5}}"#,
+                "dynamics.probability",
+            ),
+            (r#"{"dynamics": {"axes": []}}"#, "dynamics.axes"),
+            (r#"{"dynamics": {"axes": ["x", "x"]}}"#, "dynamics.axes"),
+            (r#"{"dynamics": {"axes": ["w"]}}"#, "dynamics.axes"),
+            (
+                r#"{"dynamics": {"active_fraction": 0}}"#,
+                "dynamics.active_fraction",
+            ),
+            (r#"{"dmp": {"bases": 1}}"#, "dmp.bases"),
+            (r#"{"dmp": {"alpha": 0}}"#, "dmp.alpha"),
+            (
+                r#"{"dmp": {"goal_filter_alpha": -1}}"#,
+                "dmp.goal_filter_alpha",
+            ),
+            (
+                r#"{"segmentation": {"boundaries": [0, 5]}}"#,
+                "segmentation.boundaries",
+            ),
+            (
+                r#"{"segmentation": {"boundaries": [9, 5]}}"#,
+                "segmentation.boundaries",
+            ),
+            (
+                r#"{"segmentation": {"boundaries": [5], "objects": ["a"]}}"#,
+                "segmentation.objects",
+            ),
+            (
+                r#"{"demo": {"kind": "sha256", "sha256": "xyz"}}"#,
+                "demo.sha256",
+            ),
+            (r#"{"demo": {"kind": "builtin", "id": ""}}"#, "demo.id"),
+            (
+                r#"{"mimicgen": {"action_noise": 2}}"#,
+                "mimicgen.action_noise",
+            ),
+            (
+                r#"{"mimicgen": {"bridge_steps": 500}}"#,
+                "mimicgen.bridge_steps",
+            ),
+            (r#"{"valid_fraction": 0.9}"#, "valid_fraction"),
+        ];
+        for (text, field) in cases {
+            assert_eq!(
+                err_field(GenerationConfig::from_json(text)),
+                field,
+                "{text}"
+            );
+        }
+        // The message is something a person can act on.
+        let msg = GenerationConfig::from_json(r#"{"episodes": 10, "max_attempts": 9}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("max_attempts") && msg.contains("smaller than episodes"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn embedded_demo_roundtrips_and_is_checked() {
+        use crate::demo::{Demo, ObjectTrack};
+        use crate::geom::Pose;
+        let demo = Demo {
+            task: Some("stack".into()),
+            t: vec![0.0, 0.05, 0.1],
+            eef: vec![Pose::IDENTITY; 3],
+            gripper: vec![0.0, 0.5, 1.0],
+            objects: vec![ObjectTrack {
+                name: "cubeA".into(),
+                poses: vec![Pose::IDENTITY; 3],
+            }],
+            subtask_term_signals: vec![],
+        };
+        let c = GenerationConfig {
+            demo: DemoRef::Embedded {
+                demo: Box::new(demo.clone()),
+            },
+            ..Default::default()
+        };
+        let text = c.to_canonical_json().unwrap();
+        assert!(text.contains(r#""kind":"embedded""#), "{text}");
+        assert_eq!(GenerationConfig::from_json(&text).unwrap(), c);
+        let mut short = demo;
+        short.gripper.pop();
+        let bad = GenerationConfig {
+            demo: DemoRef::Embedded {
+                demo: Box::new(short),
+            },
+            ..Default::default()
+        };
+        assert_eq!(err_field(bad.validate().map(|_| bad.clone())), "demo.demo");
+    }
+}

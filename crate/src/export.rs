@@ -1,0 +1,1220 @@
+//! robomimic-compatible HDF5 datasets, built in memory, identical bytes natively and in wasm32.
+//!
+//! The generator fills one [`EpisodeRecord`] per kept episode (one [`StepRecord`] per 20 Hz
+//! control step plus the observation after the last action) and hands it to a
+//! [`DatasetWriter`]:
+//!
+//! ```no_run
+//! # use dmgen::{config::GenerationConfig, export::*};
+//! # fn episodes() -> Vec<EpisodeRecord> { vec![] }
+//! let config = GenerationConfig::default();
+//! let mut writer = DatasetWriter::new(&config)?;
+//! for episode in episodes() {
+//!     writer.add_episode(&episode)?; // encoded now; `episode` can be dropped
+//! }
+//! let stats = GenerationStats::default();
+//! let bytes: Vec<u8> = writer.finish(&stats)?;
+//! # Ok::<(), ExportError>(())
+//! ```
+//!
+//! The file layout, with shapes, dtypes and units, is documented in `docs/dataset.md`.
+//! Summary: `data` (attrs `total`, `env_args`, `dmgen_config`, `dmgen_stats`), one group
+//! `data/demo_<i>` per episode in the order added (attr `num_samples`; datasets `actions`,
+//! `actions_abs`, `states`, `rewards`, `dones`, `obs/*`, `next_obs/*`, `datagen_info/*`),
+//! and `mask/train`, `mask/valid`.
+//!
+//! Memory: `add_episode` encodes the episode into the file builder at once (8 bytes per
+//! stored number), so the caller keeps no records; about
+//! `T * (81 + 30 * n_objects + n_subtasks + S) * 8` bytes per episode of `T` steps,
+//! `n_objects` objects, `n_subtasks` subtasks and state size `S` (a 200-step episode with
+//! 2 objects, 2 subtasks and S = 40 is ~0.3 MB), plus ~0.4 kB of HDF5 headers per dataset.
+//! The file image is assembled by [`DatasetWriter::finish`], which briefly holds it twice.
+//!
+//! Determinism: no clocks, threads or platform math; numbers are written little-endian as
+//! given, and the writer (hdf5-pure's `FileBuilder`) stores no timestamps. The same
+//! inputs give the same bytes on every platform (see the golden digest test).
+
+use crate::config::{canonical_json, ConfigError, GenerationConfig};
+use crate::geom::{m, Pose, Quat, Vec3};
+use hdf5_pure::{AttrValue, FileBuilder, GroupBuilder};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Metres of end-effector motion that a normalised position action of 1.0 asks for
+/// (robosuite OSC_POSE `output_max` for position).
+pub const POS_ACTION_SCALE: f64 = 0.05;
+/// Radians of rotation that a normalised rotation action of 1.0 asks for
+/// (robosuite OSC_POSE `output_max` for orientation).
+pub const ROT_ACTION_SCALE: f64 = 0.5;
+/// robomimic's `EnvType.ROBOSUITE_TYPE`, written as `env_args.type`: the observation keys
+/// follow robosuite's names. See `docs/dataset.md` for what this does and does not imply.
+pub const ENV_TYPE_ROBOSUITE: i64 = 1;
+/// Largest relative deviation from unit norm accepted for a quaternion before it is
+/// rejected (smaller deviations are normalised away).
+pub const QUAT_NORM_TOLERANCE: f64 = 1e-3;
+
+/// Problems while building a dataset, naming the episode and step involved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportError {
+    /// The generation configuration is invalid.
+    Config(ConfigError),
+    /// The episode has no steps.
+    EmptyEpisode { episode: usize },
+    /// A value is NaN or infinite.
+    NonFinite {
+        episode: usize,
+        step: usize,
+        field: &'static str,
+    },
+    /// Sizes or indices that do not agree (object count, state length, subtask index...).
+    Inconsistent { episode: usize, message: String },
+    /// An object or subtask name cannot be an HDF5 link name.
+    BadName { name: String, message: String },
+    /// Values outside what the format can hold (e.g. an attempt index above i64::MAX).
+    OutOfRange(String),
+    /// The HDF5 writer refused the file (a bug in this module if it ever happens).
+    Hdf5(String),
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportError::Config(e) => write!(f, "{e}"),
+            ExportError::EmptyEpisode { episode } => write!(
+                f,
+                "episode {episode} has no steps; only add episodes that ran at least one control step"
+            ),
+            ExportError::NonFinite {
+                episode,
+                step,
+                field,
+            } => write!(
+                f,
+                "episode {episode}, step {step}: {field} is NaN or infinite; the simulation probably diverged, drop this episode"
+            ),
+            ExportError::Inconsistent { episode, message } => {
+                write!(f, "episode {episode}: {message}")
+            }
+            ExportError::BadName { name, message } => write!(f, "name '{name}': {message}"),
+            ExportError::OutOfRange(s) => write!(f, "{s}"),
+            ExportError::Hdf5(s) => write!(f, "the HDF5 writer failed: {s}"),
+        }
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+impl From<ConfigError> for ExportError {
+    fn from(e: ConfigError) -> Self {
+        ExportError::Config(e)
+    }
+}
+
+fn hdf5_err(e: impl std::fmt::Display) -> ExportError {
+    ExportError::Hdf5(e.to_string())
+}
+
+/// What the robot and the scene look like at one instant.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct Observation {
+    /// End-effector (gripper centre point) pose in the scene frame (m; unit quaternion).
+    pub eef: Pose,
+    /// The two finger joint positions (m), robosuite order: `[+w/2, -w/2]` for opening `w`
+    /// (see [`finger_qpos_from_width`]).
+    pub finger_qpos: [f64; 2],
+    /// Arm joint positions (rad).
+    pub joint_pos: [f64; 7],
+    /// Object poses, in the episode's `object_names` order.
+    pub objects: Vec<Pose>,
+    /// Flattened simulator state (`World::state`), the same length at every step.
+    pub state: Vec<f64>,
+}
+
+/// One control step: the observation before acting, and the command sent.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// Observation before the command.
+    pub obs: Observation,
+    /// End-effector target pose commanded at this step.
+    pub target: Pose,
+    /// Gripper command: `true` closes.
+    pub gripper_closed: bool,
+    /// Task reward after this step (robosuite sparse convention: 1.0 while the success
+    /// condition holds, else 0.0).
+    pub reward: f64,
+    /// Index into the episode's `subtask_names` of the subtask being executed.
+    pub subtask: usize,
+}
+
+/// One generated episode, as the generator records it.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct EpisodeRecord {
+    /// Attempt index (position in the generation run; its seed is `episode_seed(seed, attempt)`).
+    pub attempt: u64,
+    /// The episode's RNG seed.
+    pub seed: u64,
+    /// Whether the task succeeded (datasets normally hold successful episodes only).
+    pub success: bool,
+    /// Object names, fixing the order of every object array. At least one, unique.
+    pub object_names: Vec<String>,
+    /// Subtask names in execution order (e.g. `["grasp", "place"]`). At least one, unique.
+    pub subtask_names: Vec<String>,
+    /// The T control steps.
+    pub steps: Vec<StepRecord>,
+    /// Observation after the last step's command (the last `next_obs`).
+    pub final_obs: Observation,
+}
+
+/// Finger joint positions for an opening of `width` metres between the pads.
+pub fn finger_qpos_from_width(width: f64) -> [f64; 2] {
+    [0.5 * width, -0.5 * width]
+}
+
+/// Gripper action value: 1 closed, -1 open (robomimic / MimicGen convention).
+pub fn gripper_action(closed: bool) -> f64 {
+    if closed {
+        1.0
+    } else {
+        -1.0
+    }
+}
+
+/// The normalised delta-pose action (robosuite OSC_POSE with `input_type = "delta"`,
+/// world-frame rotations): `[dpos / 0.05, rotvec(target * inv(eef)) / 0.5, gripper]`,
+/// each of the first six components clipped to [-1, 1].
+pub fn delta_action(eef: &Pose, target: &Pose, gripper_closed: bool) -> [f64; 7] {
+    let dpos = (target.pos - eef.pos) * (1.0 / POS_ACTION_SCALE);
+    let drot = (target.quat * eef.quat.conj()).to_rotvec() * (1.0 / ROT_ACTION_SCALE);
+    let c = |v: f64| v.clamp(-1.0, 1.0);
+    [
+        c(dpos.0[0]),
+        c(dpos.0[1]),
+        c(dpos.0[2]),
+        c(drot.0[0]),
+        c(drot.0[1]),
+        c(drot.0[2]),
+        gripper_action(gripper_closed),
+    ]
+}
+
+/// The absolute action: `[target position (m), target rotation vector (rad), gripper]`.
+pub fn absolute_action(target: &Pose, gripper_closed: bool) -> [f64; 7] {
+    let r = target.quat.to_rotvec();
+    [
+        target.pos.0[0],
+        target.pos.0[1],
+        target.pos.0[2],
+        r.0[0],
+        r.0[1],
+        r.0[2],
+        gripper_action(gripper_closed),
+    ]
+}
+
+/// Which of `n` kept episodes go to `mask/valid`: `k = round(n * fraction)` of them, at
+/// least 1 when `fraction > 0` and `n >= 2`, at most `n - 1`, evenly spread:
+/// episode `floor((j + 1) * n / k) - 1` for `j = 0..k` (with 0.1: the 10th, 20th, ...).
+pub fn valid_split(n: usize, fraction: f64) -> Vec<bool> {
+    let mut out = vec![false; n];
+    if n < 2 || fraction.is_nan() || fraction <= 0.0 {
+        return out;
+    }
+    let k = ((n as f64 * fraction).round() as usize).clamp(1, n - 1);
+    for j in 0..k {
+        out[(j + 1) * n / k - 1] = true;
+    }
+    out
+}
+
+/// Attempt and success counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    pub attempts: u64,
+    pub successes: u64,
+}
+
+/// What a generation run did; stored as the `dmgen_stats` attribute.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerationStats {
+    /// Attempts run (successful or not).
+    pub attempts: u64,
+    /// Successful attempts.
+    pub successes: u64,
+    /// Episodes written to the dataset (the first `episodes` successes in attempt order).
+    pub kept: u64,
+    /// Counts per method label (`dmg`, `mimicgen`).
+    pub by_method: BTreeMap<String, Counts>,
+    /// Counts per variant label (e.g. `static`, `dmg/dynamic`).
+    pub by_variant: BTreeMap<String, Counts>,
+    /// Failure reason -> number of failed attempts.
+    pub failure_reasons: BTreeMap<String, u64>,
+    /// Wall-clock seconds of the run, as measured by the caller (the library has no clock).
+    pub seconds: f64,
+}
+
+impl GenerationStats {
+    /// Count one attempt; `failure` is `None` on success, else a short reason
+    /// (e.g. `"object dropped"`).
+    pub fn record(&mut self, method: &str, variant: &str, failure: Option<&str>) {
+        let ok = failure.is_none();
+        self.attempts += 1;
+        self.successes += u64::from(ok);
+        for c in [
+            self.by_method.entry(method.to_string()).or_default(),
+            self.by_variant.entry(variant.to_string()).or_default(),
+        ] {
+            c.attempts += 1;
+            c.successes += u64::from(ok);
+        }
+        if let Some(reason) = failure {
+            *self.failure_reasons.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Successes / attempts (0 when nothing ran).
+    pub fn success_rate(&self) -> f64 {
+        if self.attempts == 0 {
+            0.0
+        } else {
+            self.successes as f64 / self.attempts as f64
+        }
+    }
+
+    /// Canonical JSON (sorted keys, no whitespace). A non-finite `seconds` is written as 0.
+    pub fn to_canonical_json(&self) -> String {
+        let mut s = self.clone();
+        if !s.seconds.is_finite() {
+            s.seconds = 0.0;
+        }
+        match serde_json::to_value(&s) {
+            Ok(v) => canonical_json(&v),
+            // Unreachable: every field is plain data with finite numbers.
+            Err(_) => "{}".into(),
+        }
+    }
+}
+
+/// The `env_args` JSON robomimic reads: `{"env_name": task, "type": 1, "env_kwargs": config}`.
+pub fn env_args_json(config: &GenerationConfig) -> Result<String, ConfigError> {
+    let v = serde_json::json!({
+        "env_name": config.task,
+        "type": ENV_TYPE_ROBOSUITE,
+        "env_kwargs": config.to_json_value()?,
+    });
+    Ok(canonical_json(&v))
+}
+
+/// Options that change the file encoding (not its content).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ExportOptions {
+    /// gzip (deflate) level 1..=9 for every numeric dataset; `None` stores them contiguous
+    /// and uncompressed (the default: fastest, and readable by every HDF5 reader).
+    pub deflate_level: Option<u32>,
+}
+
+/// Builds one robomimic HDF5 file, an episode at a time.
+pub struct DatasetWriter {
+    file: FileBuilder,
+    data: GroupBuilder,
+    env_args: String,
+    config_json: String,
+    valid_fraction: f64,
+    options: ExportOptions,
+    names: Vec<String>,
+    total: u64,
+    object_names: Option<Vec<String>>,
+    state_len: Option<usize>,
+}
+
+impl std::fmt::Debug for DatasetWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetWriter")
+            .field("episodes", &self.names.len())
+            .field("total", &self.total)
+            .finish()
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ExportError> {
+    let bad = |message: &str| {
+        Err(ExportError::BadName {
+            name: name.to_string(),
+            message: message.to_string(),
+        })
+    };
+    if name.is_empty() || name == "." || name == ".." {
+        return bad("names must be non-empty and not '.' or '..'");
+    }
+    if name.contains('/') || name.contains('\0') {
+        return bad("names must not contain '/' or NUL (they become HDF5 group members)");
+    }
+    Ok(())
+}
+
+fn check_unique(names: &[String], what: &str, episode: usize) -> Result<(), ExportError> {
+    if names.is_empty() {
+        return Err(ExportError::Inconsistent {
+            episode,
+            message: format!("at least one {what} name is required"),
+        });
+    }
+    for (i, n) in names.iter().enumerate() {
+        check_name(n)?;
+        if names[..i].contains(n) {
+            return Err(ExportError::Inconsistent {
+                episode,
+                message: format!("{what} name '{n}' appears twice"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn unit_quat(
+    q: &Quat,
+    episode: usize,
+    step: usize,
+    field: &'static str,
+) -> Result<Quat, ExportError> {
+    if !q.is_finite() {
+        return Err(ExportError::NonFinite {
+            episode,
+            step,
+            field,
+        });
+    }
+    let n = q.norm();
+    if (n - 1.0).abs() > QUAT_NORM_TOLERANCE {
+        return Err(ExportError::Inconsistent {
+            episode,
+            message: format!(
+                "step {step}: {field} quaternion has norm {n}; poses must carry unit quaternions"
+            ),
+        });
+    }
+    Ok(q.normalized())
+}
+
+fn finite_pose(
+    p: &Pose,
+    episode: usize,
+    step: usize,
+    field: &'static str,
+) -> Result<Pose, ExportError> {
+    if !p.pos.is_finite() {
+        return Err(ExportError::NonFinite {
+            episode,
+            step,
+            field,
+        });
+    }
+    Ok(Pose::new(p.pos, unit_quat(&p.quat, episode, step, field)?))
+}
+
+fn finite_all(
+    v: &[f64],
+    episode: usize,
+    step: usize,
+    field: &'static str,
+) -> Result<(), ExportError> {
+    if v.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err(ExportError::NonFinite {
+            episode,
+            step,
+            field,
+        })
+    }
+}
+
+/// Column buffers for one observation series (`obs` or `next_obs`).
+#[derive(Default)]
+struct ObsColumns {
+    eef_pos: Vec<f64>,
+    eef_quat: Vec<f64>,
+    gripper_qpos: Vec<f64>,
+    joint_pos: Vec<f64>,
+    object: Vec<f64>,
+}
+
+impl ObsColumns {
+    fn push(&mut self, eef: &Pose, o: &Observation, objects: &[Pose]) {
+        self.eef_pos.extend_from_slice(&eef.pos.0);
+        self.eef_quat.extend_from_slice(&eef.quat.0);
+        self.gripper_qpos.extend_from_slice(&o.finger_qpos);
+        self.joint_pos.extend_from_slice(&o.joint_pos);
+        for p in objects {
+            self.object.extend_from_slice(&p.pos.0);
+            self.object.extend_from_slice(&p.quat.0);
+        }
+    }
+}
+
+/// A checked observation: normalised quaternions, validated sizes.
+struct CleanObs<'a> {
+    raw: &'a Observation,
+    eef: Pose,
+    objects: Vec<Pose>,
+}
+
+impl DatasetWriter {
+    /// A writer for a run of `config` (validated here) with default options.
+    pub fn new(config: &GenerationConfig) -> Result<Self, ExportError> {
+        Self::with_options(config, ExportOptions::default())
+    }
+
+    /// A writer with explicit encoding options.
+    pub fn with_options(
+        config: &GenerationConfig,
+        options: ExportOptions,
+    ) -> Result<Self, ExportError> {
+        config.validate()?;
+        if let Some(level) = options.deflate_level {
+            if !(1..=9).contains(&level) {
+                return Err(ExportError::OutOfRange(format!(
+                    "deflate level {level} is out of range; use 1..=9 or None"
+                )));
+            }
+        }
+        let mut file = FileBuilder::new();
+        let data = file.create_group("data");
+        Ok(DatasetWriter {
+            file,
+            data,
+            env_args: env_args_json(config)?,
+            config_json: config.to_canonical_json()?,
+            valid_fraction: config.valid_fraction,
+            options,
+            names: Vec::new(),
+            total: 0,
+            object_names: None,
+            state_len: None,
+        })
+    }
+
+    /// Episodes added so far.
+    pub fn episodes(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Samples (control steps) added so far.
+    pub fn total_samples(&self) -> u64 {
+        self.total
+    }
+
+    fn clean_obs<'a>(
+        &self,
+        o: &'a Observation,
+        episode: usize,
+        step: usize,
+        n_objects: usize,
+        state_len: usize,
+    ) -> Result<CleanObs<'a>, ExportError> {
+        let eef = finite_pose(&o.eef, episode, step, "eef pose")?;
+        finite_all(&o.finger_qpos, episode, step, "finger qpos")?;
+        finite_all(&o.joint_pos, episode, step, "joint positions")?;
+        finite_all(&o.state, episode, step, "state")?;
+        if o.objects.len() != n_objects {
+            return Err(ExportError::Inconsistent {
+                episode,
+                message: format!(
+                    "step {step} has {} object poses but the episode names {n_objects} objects",
+                    o.objects.len()
+                ),
+            });
+        }
+        if o.state.len() != state_len {
+            return Err(ExportError::Inconsistent {
+                episode,
+                message: format!(
+                    "step {step} has a state of length {} but the first step's has length {state_len}; the flattened state must keep one size",
+                    o.state.len()
+                ),
+            });
+        }
+        let objects = o
+            .objects
+            .iter()
+            .map(|p| finite_pose(p, episode, step, "object pose"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CleanObs {
+            raw: o,
+            eef,
+            objects,
+        })
+    }
+
+    fn put_f64(&self, g: &mut GroupBuilder, name: &str, data: &[f64], shape: &[u64]) {
+        let d = g.create_dataset(name);
+        d.with_f64_data(data).with_shape(shape);
+        if let Some(level) = self.options.deflate_level {
+            d.with_chunks(shape).with_deflate(level);
+        }
+    }
+
+    fn put_i64(&self, g: &mut GroupBuilder, name: &str, data: &[i64], shape: &[u64]) {
+        let d = g.create_dataset(name);
+        d.with_i64_data(data).with_shape(shape);
+        if let Some(level) = self.options.deflate_level {
+            d.with_chunks(shape).with_deflate(level);
+        }
+    }
+
+    /// Validate and encode one episode as `data/demo_<i>`, `i` = number of episodes added
+    /// before it. Returns `i`. On error nothing is added.
+    pub fn add_episode(&mut self, ep: &EpisodeRecord) -> Result<usize, ExportError> {
+        let index = self.names.len();
+        let t_len = ep.steps.len();
+        if t_len == 0 {
+            return Err(ExportError::EmptyEpisode { episode: index });
+        }
+        check_unique(&ep.object_names, "object", index)?;
+        check_unique(&ep.subtask_names, "subtask", index)?;
+        if let Some(names) = &self.object_names {
+            if *names != ep.object_names {
+                return Err(ExportError::Inconsistent {
+                    episode: index,
+                    message: format!(
+                        "object names {:?} differ from the first episode's {:?}; one dataset holds one task",
+                        ep.object_names, names
+                    ),
+                });
+            }
+        }
+        let state_len = ep.steps[0].obs.state.len();
+        if state_len == 0 {
+            return Err(ExportError::Inconsistent {
+                episode: index,
+                message: "the flattened state is empty; record World::state() at every step".into(),
+            });
+        }
+        if let Some(s) = self.state_len {
+            if s != state_len {
+                return Err(ExportError::Inconsistent {
+                    episode: index,
+                    message: format!(
+                        "state length {state_len} differs from the first episode's {s}"
+                    ),
+                });
+            }
+        }
+        let attempt = i64::try_from(ep.attempt).map_err(|_| {
+            ExportError::OutOfRange(format!("attempt index {} exceeds i64::MAX", ep.attempt))
+        })?;
+        let n_obj = ep.object_names.len();
+        let n_sub = ep.subtask_names.len();
+
+        // Check everything first, so that a bad episode leaves the writer untouched.
+        let mut clean = Vec::with_capacity(t_len + 1);
+        for (k, s) in ep.steps.iter().enumerate() {
+            clean.push(self.clean_obs(&s.obs, index, k, n_obj, state_len)?);
+            if !s.reward.is_finite() {
+                return Err(ExportError::NonFinite {
+                    episode: index,
+                    step: k,
+                    field: "reward",
+                });
+            }
+            if s.subtask >= n_sub {
+                return Err(ExportError::Inconsistent {
+                    episode: index,
+                    message: format!(
+                        "step {k} is in subtask {} but only {n_sub} subtask names are given",
+                        s.subtask
+                    ),
+                });
+            }
+        }
+        clean.push(self.clean_obs(&ep.final_obs, index, t_len, n_obj, state_len)?);
+        let mut targets = Vec::with_capacity(t_len);
+        for (k, s) in ep.steps.iter().enumerate() {
+            targets.push(finite_pose(&s.target, index, k, "target pose")?);
+        }
+
+        // Columns.
+        let t = t_len as u64;
+        let mut actions = Vec::with_capacity(t_len * 7);
+        let mut actions_abs = Vec::with_capacity(t_len * 7);
+        let mut states = Vec::with_capacity(t_len * state_len);
+        let mut rewards = Vec::with_capacity(t_len);
+        let mut dones = vec![0i64; t_len];
+        dones[t_len - 1] = 1;
+        let mut obs = ObsColumns::default();
+        let mut next_obs = ObsColumns::default();
+        let mut eef_pose = Vec::with_capacity(t_len * 16);
+        let mut target_pose = Vec::with_capacity(t_len * 16);
+        let mut gripper = Vec::with_capacity(t_len);
+        let mut object_poses = vec![Vec::with_capacity(t_len * 16); n_obj];
+        let mut signals = vec![vec![0i64; t_len]; n_sub];
+        for (k, s) in ep.steps.iter().enumerate() {
+            let c = &clean[k];
+            let next = &clean[k + 1];
+            actions.extend_from_slice(&delta_action(&c.eef, &targets[k], s.gripper_closed));
+            actions_abs.extend_from_slice(&absolute_action(&targets[k], s.gripper_closed));
+            states.extend_from_slice(&c.raw.state);
+            rewards.push(s.reward);
+            obs.push(&c.eef, c.raw, &c.objects);
+            next_obs.push(&next.eef, next.raw, &next.objects);
+            eef_pose.extend(c.eef.to_mat4().iter().flatten());
+            target_pose.extend(targets[k].to_mat4().iter().flatten());
+            gripper.push(gripper_action(s.gripper_closed));
+            for (j, p) in c.objects.iter().enumerate() {
+                object_poses[j].extend(p.to_mat4().iter().flatten());
+            }
+            for (j, sig) in signals.iter_mut().enumerate() {
+                sig[k] = i64::from(s.subtask > j);
+            }
+        }
+        if ep.success {
+            signals[n_sub - 1][t_len - 1] = 1;
+        }
+
+        let name = format!("demo_{index}");
+        let mut g = self.data.create_group(&name);
+        g.set_attr("num_samples", AttrValue::I64(t_len as i64));
+        g.set_attr("dmgen_attempt", AttrValue::I64(attempt));
+        g.set_attr("dmgen_seed", AttrValue::U64(ep.seed));
+        g.set_attr("dmgen_success", AttrValue::I64(i64::from(ep.success)));
+        g.set_attr(
+            "dmgen_object_names",
+            AttrValue::VarLenStringArray(ep.object_names.clone()),
+        );
+        g.set_attr(
+            "dmgen_subtask_names",
+            AttrValue::VarLenStringArray(ep.subtask_names.clone()),
+        );
+        self.put_f64(&mut g, "actions", &actions, &[t, 7]);
+        self.put_f64(&mut g, "actions_abs", &actions_abs, &[t, 7]);
+        self.put_f64(&mut g, "states", &states, &[t, state_len as u64]);
+        self.put_f64(&mut g, "rewards", &rewards, &[t]);
+        self.put_i64(&mut g, "dones", &dones, &[t]);
+        for (group_name, cols) in [("obs", &obs), ("next_obs", &next_obs)] {
+            let mut og = g.create_group(group_name);
+            self.put_f64(&mut og, "robot0_eef_pos", &cols.eef_pos, &[t, 3]);
+            self.put_f64(&mut og, "robot0_eef_quat", &cols.eef_quat, &[t, 4]);
+            self.put_f64(&mut og, "robot0_gripper_qpos", &cols.gripper_qpos, &[t, 2]);
+            self.put_f64(&mut og, "robot0_joint_pos", &cols.joint_pos, &[t, 7]);
+            self.put_f64(&mut og, "object", &cols.object, &[t, 7 * n_obj as u64]);
+            g.add_group(og.finish());
+        }
+        let mut dg = g.create_group("datagen_info");
+        self.put_f64(&mut dg, "eef_pose", &eef_pose, &[t, 4, 4]);
+        self.put_f64(&mut dg, "target_pose", &target_pose, &[t, 4, 4]);
+        self.put_f64(&mut dg, "gripper_action", &gripper, &[t, 1]);
+        let mut og = dg.create_group("object_poses");
+        for (j, n) in ep.object_names.iter().enumerate() {
+            self.put_f64(&mut og, n, &object_poses[j], &[t, 4, 4]);
+        }
+        dg.add_group(og.finish());
+        let mut sg = dg.create_group("subtask_term_signals");
+        for (j, n) in ep.subtask_names.iter().enumerate() {
+            self.put_i64(&mut sg, n, &signals[j], &[t]);
+        }
+        dg.add_group(sg.finish());
+        g.add_group(dg.finish());
+        self.data.add_group(g.finish());
+
+        self.names.push(name);
+        self.total += t;
+        if self.object_names.is_none() {
+            self.object_names = Some(ep.object_names.clone());
+        }
+        self.state_len = Some(state_len);
+        Ok(index)
+    }
+
+    /// The demo names that [`finish`](Self::finish) will list in `mask/train` and `mask/valid`.
+    pub fn split(&self) -> (Vec<String>, Vec<String>) {
+        let valid = valid_split(self.names.len(), self.valid_fraction);
+        let mut tr = Vec::new();
+        let mut va = Vec::new();
+        for (n, v) in self.names.iter().zip(valid) {
+            if v {
+                va.push(n.clone());
+            } else {
+                tr.push(n.clone());
+            }
+        }
+        (tr, va)
+    }
+
+    /// Write the `data` attributes and the masks, and return the file's bytes.
+    /// A run with no episodes gives a valid file with `total = 0` and empty masks.
+    pub fn finish(self, stats: &GenerationStats) -> Result<Vec<u8>, ExportError> {
+        let (train, valid) = self.split();
+        let total = i64::try_from(self.total)
+            .map_err(|_| ExportError::OutOfRange("more than i64::MAX samples".into()))?;
+        let DatasetWriter {
+            mut file,
+            mut data,
+            env_args,
+            config_json,
+            ..
+        } = self;
+        data.set_attr("total", AttrValue::I64(total));
+        data.set_attr("env_args", AttrValue::VarLenString(env_args));
+        data.set_attr("dmgen_config", AttrValue::VarLenString(config_json));
+        data.set_attr(
+            "dmgen_stats",
+            AttrValue::VarLenString(stats.to_canonical_json()),
+        );
+        file.add_group(data.finish());
+        let mut mask = file.create_group("mask");
+        for (key, names) in [("train", &train), ("valid", &valid)] {
+            let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+            // Fixed-width ASCII like robomimic's `np.array(names, dtype="S")`; the width
+            // fits the longest name (at least 1 byte, so an empty list is still valid).
+            let width = refs.iter().map(|s| s.len()).max().unwrap_or(1).max(1) as u32;
+            mask.create_dataset(key)
+                .with_ascii_strings_sized(&refs, width)
+                .map_err(hdf5_err)?;
+        }
+        file.add_group(mask.finish());
+        file.finish().map_err(hdf5_err)
+    }
+}
+
+/// A deterministic synthetic episode (a pick-and-place-like sweep over `steps` steps with
+/// two objects, `cube_a` and `cube_b`): for samples, tests and cross-platform digests.
+/// Not physically simulated.
+pub fn synthetic_episode(index: u64, steps: usize) -> EpisodeRecord {
+    let steps = steps.max(1);
+    let phase = index as f64 * 0.37;
+    let obs_at = |k: usize| -> Observation {
+        let s = k as f64 / steps as f64;
+        let a = 2.0 * std::f64::consts::PI * s + phase;
+        let eef = Pose::new(
+            Vec3::new(0.1 * m::cos(a), 0.1 * m::sin(a), 0.2 - 0.1 * s),
+            Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI)
+                * Quat::from_yaw(0.3 * m::sin(a)),
+        );
+        let width = if s < 0.5 { 0.08 } else { 0.05 };
+        let cube_a = Pose::new(
+            Vec3::new(0.05 + 0.02 * phase.fract(), -0.05, 0.025),
+            Quat::from_yaw(0.2 * phase),
+        );
+        let cube_b = Pose::new(
+            Vec3::new(-0.05, 0.05 + 0.01 * s, 0.025),
+            Quat::from_yaw(-0.4),
+        );
+        let joint_pos = [
+            0.0,
+            0.2 * s,
+            0.0,
+            -2.0 + 0.1 * s,
+            0.0,
+            2.2,
+            0.78 + 0.3 * m::sin(a),
+        ];
+        let mut state = vec![s];
+        state.extend_from_slice(&joint_pos);
+        state.extend_from_slice(&cube_a.pos.0);
+        state.extend_from_slice(&cube_a.quat.0);
+        state.extend_from_slice(&cube_b.pos.0);
+        state.extend_from_slice(&cube_b.quat.0);
+        Observation {
+            eef,
+            finger_qpos: finger_qpos_from_width(width),
+            joint_pos,
+            objects: vec![cube_a, cube_b],
+            state,
+        }
+    };
+    let step_list = (0..steps)
+        .map(|k| {
+            let obs = obs_at(k);
+            let next = obs_at(k + 1);
+            // The target leads the next pose a little, so some actions saturate.
+            let target = Pose::new(
+                next.eef.pos + (next.eef.pos - obs.eef.pos) * 2.0,
+                next.eef.quat,
+            );
+            let s = k as f64 / steps as f64;
+            StepRecord {
+                obs,
+                target,
+                gripper_closed: s >= 0.5,
+                reward: if k + 1 == steps { 1.0 } else { 0.0 },
+                subtask: usize::from(s >= 0.5),
+            }
+        })
+        .collect();
+    EpisodeRecord {
+        attempt: index,
+        seed: crate::rng::episode_seed(0, index),
+        success: true,
+        object_names: vec!["cube_a".into(), "cube_b".into()],
+        subtask_names: vec!["grasp".into(), "place".into()],
+        steps: step_list,
+        final_obs: obs_at(steps),
+    }
+}
+
+/// A complete synthetic dataset of `episodes` episodes of `steps` steps (default config
+/// with `episodes` kept), as file bytes.
+pub fn synthetic_dataset(
+    episodes: u32,
+    steps: usize,
+    options: ExportOptions,
+) -> Result<Vec<u8>, ExportError> {
+    let config = GenerationConfig {
+        episodes: episodes.max(1),
+        ..Default::default()
+    };
+    let mut w = DatasetWriter::with_options(&config, options)?;
+    let mut stats = GenerationStats::default();
+    for i in 0..u64::from(episodes) {
+        if i % 4 == 3 {
+            stats.record("dmg", "dmg/dynamic", Some("object dropped"));
+        }
+        stats.record("dmg", "dmg/static", None);
+        w.add_episode(&synthetic_episode(i, steps))?;
+    }
+    stats.kept = u64::from(episodes);
+    stats.seconds = 1.5;
+    w.finish(&stats)
+}
+
+/// sha256 of `synthetic_dataset(3, 20, ExportOptions::default())`; see
+/// `golden_digest_of_synthetic_dataset` for how to regenerate it. A wasm32 build of this
+/// function produced the same digest (and the same for [`GOLDEN_SHA256_DEFLATE6`]); a test
+/// on the wasm side should assert these constants.
+pub const GOLDEN_SHA256: &str = "b66dd0424a63990f3c9eaf50f32cb895c64dfdf0fd0b1035bba7eaa7d6778ba8";
+
+/// sha256 of `synthetic_dataset(3, 20, ExportOptions { deflate_level: Some(6) })`.
+pub const GOLDEN_SHA256_DEFLATE6: &str =
+    "093396015473c955d447c84de8ad79b052ff8a974d13378599e24784f15def4c";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hdf5_pure::File;
+
+    fn sample(episodes: u32, steps: usize) -> Vec<u8> {
+        synthetic_dataset(episodes, steps, ExportOptions::default()).unwrap()
+    }
+
+    fn f64s(f: &File, path: &str) -> (Vec<u64>, Vec<f64>) {
+        let d = f.dataset(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        (d.shape().unwrap(), d.read_f64().unwrap())
+    }
+
+    #[test]
+    fn delta_action_scales_and_clips() {
+        let eef = Pose::new(Vec3::new(0.1, 0.2, 0.3), Quat::from_yaw(0.4));
+        let target = Pose::new(
+            Vec3::new(0.11, 0.2, 0.2),
+            Quat::from_yaw(0.25) * Quat::from_yaw(0.4),
+        );
+        let a = delta_action(&eef, &target, true);
+        assert!((a[0] - 0.2).abs() < 1e-12, "{a:?}");
+        assert_eq!(a[1], 0.0);
+        assert_eq!(a[2], -1.0, "0.1 m down clips to -1");
+        assert!(a[3].abs() < 1e-12 && a[4].abs() < 1e-12);
+        assert!((a[5] - 0.5).abs() < 1e-12, "0.25 rad about z is 0.5: {a:?}");
+        assert_eq!(a[6], 1.0);
+        assert_eq!(
+            delta_action(&eef, &eef, false),
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0]
+        );
+        let big = Pose::new(eef.pos, Quat::from_yaw(-2.0) * eef.quat);
+        assert_eq!(delta_action(&eef, &big, false)[5], -1.0);
+        let abs = absolute_action(&target, false);
+        assert_eq!(&abs[..3], &target.pos.0);
+        assert!((abs[5] - 0.65).abs() < 1e-12);
+        assert_eq!(abs[6], -1.0);
+    }
+
+    #[test]
+    fn valid_split_is_even_and_bounded() {
+        let s = valid_split(100, 0.1);
+        let idx: Vec<usize> = (0..100).filter(|&i| s[i]).collect();
+        assert_eq!(idx, vec![9, 19, 29, 39, 49, 59, 69, 79, 89, 99]);
+        assert_eq!(valid_split(1, 0.1), vec![false]);
+        assert_eq!(valid_split(5, 0.1), vec![false, false, false, false, true]);
+        assert!(valid_split(10, 0.0).iter().all(|v| !v));
+        let s = valid_split(7, 0.5);
+        assert_eq!(s.iter().filter(|v| **v).count(), 4);
+        assert!(!s.iter().all(|v| *v));
+    }
+
+    #[test]
+    fn stats_count_and_serialise_canonically() {
+        let mut s = GenerationStats::default();
+        s.record("dmg", "static", None);
+        s.record("dmg", "dynamic", Some("dropped"));
+        s.record("mimicgen", "dynamic", Some("dropped"));
+        s.record("mimicgen", "dynamic", Some("missed grasp"));
+        assert_eq!((s.attempts, s.successes), (4, 1));
+        assert_eq!(
+            s.by_method["mimicgen"],
+            Counts {
+                attempts: 2,
+                successes: 0
+            }
+        );
+        assert_eq!(s.by_variant["dynamic"].attempts, 3);
+        assert_eq!(s.failure_reasons["dropped"], 2);
+        assert_eq!(s.success_rate(), 0.25);
+        let j = s.to_canonical_json();
+        let back: GenerationStats = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, s);
+        assert!(j.starts_with(r#"{"attempts":4,"by_method":"#), "{j}");
+    }
+
+    #[test]
+    fn same_input_same_bytes() {
+        let a = sample(3, 12);
+        let b = sample(3, 12);
+        assert_eq!(a, b);
+        assert_ne!(a, sample(3, 13));
+        let z1 = synthetic_dataset(
+            3,
+            12,
+            ExportOptions {
+                deflate_level: Some(4),
+            },
+        )
+        .unwrap();
+        let z2 = synthetic_dataset(
+            3,
+            12,
+            ExportOptions {
+                deflate_level: Some(4),
+            },
+        )
+        .unwrap();
+        assert_eq!(z1, z2);
+        assert_ne!(z1, a);
+    }
+
+    /// Pins the exact bytes of a small synthetic dataset. The wasm build must produce the
+    /// same digest. If the layout changes on purpose, regenerate with
+    /// `cargo test --lib export::tests::golden -- --nocapture` and paste the printed digest.
+    #[test]
+    fn golden_digest_of_synthetic_dataset() {
+        let bytes = sample(3, 20);
+        let digest = crate::config::sha256_hex(&bytes);
+        println!(
+            "synthetic_dataset(3, 20): {} bytes, sha256 {digest}",
+            bytes.len()
+        );
+        assert_eq!(digest, GOLDEN_SHA256);
+        let z = synthetic_dataset(
+            3,
+            20,
+            ExportOptions {
+                deflate_level: Some(6),
+            },
+        )
+        .unwrap();
+        let zdigest = crate::config::sha256_hex(&z);
+        println!("deflate 6: {} bytes, sha256 {zdigest}", z.len());
+        assert_eq!(zdigest, GOLDEN_SHA256_DEFLATE6);
+    }
+
+    #[test]
+    fn layout_shapes_and_attrs_match_the_documentation() {
+        let t = 16usize;
+        let bytes = sample(12, t);
+        let f = File::from_bytes(bytes).unwrap();
+        let data = f.group("data").unwrap();
+        let attrs = data.attrs().unwrap();
+        assert_eq!(attrs["total"].as_i64(), Some(12 * t as i64));
+        let env: serde_json::Value =
+            serde_json::from_str(attrs["env_args"].as_str().unwrap()).unwrap();
+        assert_eq!(env["env_name"], "stack");
+        assert_eq!(env["type"], 1);
+        assert_eq!(env["env_kwargs"]["episodes"], 12);
+        let cfg = GenerationConfig::from_json(attrs["dmgen_config"].as_str().unwrap()).unwrap();
+        assert_eq!(cfg.episodes, 12);
+        let stats: GenerationStats =
+            serde_json::from_str(attrs["dmgen_stats"].as_str().unwrap()).unwrap();
+        assert_eq!((stats.attempts, stats.kept), (15, 12));
+        let mut demos = data.groups().unwrap();
+        demos.sort();
+        assert_eq!(demos.len(), 12);
+
+        let d = "data/demo_3";
+        let g = f.group(d).unwrap();
+        let ga = g.attrs().unwrap();
+        assert_eq!(ga["num_samples"].as_i64(), Some(t as i64));
+        assert_eq!(ga["dmgen_attempt"].as_i64(), Some(3));
+        let t64 = t as u64;
+        for (name, shape) in [
+            ("actions", vec![t64, 7]),
+            ("actions_abs", vec![t64, 7]),
+            ("states", vec![t64, 22]),
+            ("rewards", vec![t64]),
+            ("obs/robot0_eef_pos", vec![t64, 3]),
+            ("obs/robot0_eef_quat", vec![t64, 4]),
+            ("obs/robot0_gripper_qpos", vec![t64, 2]),
+            ("obs/robot0_joint_pos", vec![t64, 7]),
+            ("obs/object", vec![t64, 14]),
+            ("next_obs/object", vec![t64, 14]),
+            ("datagen_info/eef_pose", vec![t64, 4, 4]),
+            ("datagen_info/target_pose", vec![t64, 4, 4]),
+            ("datagen_info/gripper_action", vec![t64, 1]),
+            ("datagen_info/object_poses/cube_a", vec![t64, 4, 4]),
+            ("datagen_info/object_poses/cube_b", vec![t64, 4, 4]),
+        ] {
+            assert_eq!(f64s(&f, &format!("{d}/{name}")).0, shape, "{name}");
+        }
+        let (_, actions) = f64s(&f, &format!("{d}/actions"));
+        assert!(actions.iter().all(|a| (-1.0..=1.0).contains(a)));
+        assert!(
+            actions.iter().any(|a| a.abs() == 1.0),
+            "the sample saturates some actions"
+        );
+        let dones = f
+            .dataset(&format!("{d}/dones"))
+            .unwrap()
+            .read_i64()
+            .unwrap();
+        assert_eq!(dones.iter().sum::<i64>(), 1);
+        assert_eq!(dones[t - 1], 1);
+        // next_obs is obs shifted by one step.
+        let (_, o) = f64s(&f, &format!("{d}/obs/robot0_eef_pos"));
+        let (_, n) = f64s(&f, &format!("{d}/next_obs/robot0_eef_pos"));
+        assert_eq!(&o[3..], &n[..3 * (t - 1)]);
+        // The matrix form agrees with the observation.
+        let (_, m4) = f64s(&f, &format!("{d}/datagen_info/eef_pose"));
+        assert_eq!([m4[3], m4[7], m4[11], m4[15]], [o[0], o[1], o[2], 1.0]);
+        let (_, q) = f64s(&f, &format!("{d}/obs/robot0_eef_quat"));
+        for c in q.chunks(4) {
+            let n2: f64 = c.iter().map(|v| v * v).sum();
+            assert!((n2 - 1.0).abs() < 1e-12);
+        }
+        // Subtask signals: grasp ends at the first step of "place"; place at the success step.
+        let grasp = f
+            .dataset(&format!("{d}/datagen_info/subtask_term_signals/grasp"))
+            .unwrap()
+            .read_i64()
+            .unwrap();
+        let place = f
+            .dataset(&format!("{d}/datagen_info/subtask_term_signals/place"))
+            .unwrap()
+            .read_i64()
+            .unwrap();
+        assert_eq!(grasp.iter().position(|v| *v == 1), Some(t / 2));
+        assert_eq!(place.iter().position(|v| *v == 1), Some(t - 1));
+        // Masks: 12 episodes at 0.1 -> one valid episode, the last.
+        let train = f.dataset("mask/train").unwrap().read_string().unwrap();
+        let valid = f.dataset("mask/valid").unwrap().read_string().unwrap();
+        assert_eq!(valid, vec!["demo_11"]);
+        assert_eq!(train.len(), 11);
+        assert_eq!(train[0], "demo_0");
+    }
+
+    #[test]
+    fn empty_run_gives_a_valid_file_with_empty_masks() {
+        let w = DatasetWriter::new(&GenerationConfig::default()).unwrap();
+        let f = File::from_bytes(w.finish(&GenerationStats::default()).unwrap()).unwrap();
+        assert_eq!(
+            f.group("data").unwrap().attrs().unwrap()["total"].as_i64(),
+            Some(0)
+        );
+        assert!(f
+            .dataset("mask/valid")
+            .unwrap()
+            .read_string()
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn compressed_file_reads_back_the_same_numbers() {
+        let plain = File::from_bytes(sample(2, 30)).unwrap();
+        let z = File::from_bytes(
+            synthetic_dataset(
+                2,
+                30,
+                ExportOptions {
+                    deflate_level: Some(6),
+                },
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        for p in [
+            "data/demo_1/actions",
+            "data/demo_1/obs/object",
+            "data/demo_0/states",
+        ] {
+            assert_eq!(f64s(&plain, p), f64s(&z, p), "{p}");
+        }
+        let bad = DatasetWriter::with_options(
+            &GenerationConfig::default(),
+            ExportOptions {
+                deflate_level: Some(12),
+            },
+        );
+        assert!(matches!(bad, Err(ExportError::OutOfRange(_))));
+    }
+
+    #[test]
+    fn bad_episodes_are_rejected_and_leave_the_writer_untouched() {
+        let mut w = DatasetWriter::new(&GenerationConfig::default()).unwrap();
+        w.add_episode(&synthetic_episode(0, 5)).unwrap();
+        let good = synthetic_episode(1, 5);
+        let mut cases: Vec<(EpisodeRecord, &str)> = Vec::new();
+        let mut e = good.clone();
+        e.steps.clear();
+        cases.push((e, "no steps"));
+        let mut e = good.clone();
+        e.steps[2].obs.joint_pos[3] = f64::NAN;
+        cases.push((e, "joint positions"));
+        let mut e = good.clone();
+        e.final_obs.eef.pos = Vec3::new(f64::INFINITY, 0.0, 0.0);
+        cases.push((e, "eef pose"));
+        let mut e = good.clone();
+        e.steps[1].obs.objects.pop();
+        cases.push((e, "object poses"));
+        let mut e = good.clone();
+        e.steps[4].obs.state.push(0.0);
+        cases.push((e, "state of length"));
+        let mut e = good.clone();
+        e.steps[0].subtask = 2;
+        cases.push((e, "subtask 2"));
+        let mut e = good.clone();
+        e.object_names[1] = "a/b".into();
+        cases.push((e, "'/'"));
+        let mut e = good.clone();
+        e.subtask_names[1] = "grasp".into();
+        cases.push((e, "twice"));
+        let mut e = good.clone();
+        e.object_names = vec!["cube_b".into(), "cube_a".into()];
+        cases.push((e, "differ from the first"));
+        let mut e = good.clone();
+        e.steps[3].target.quat = Quat([0.0, 0.0, 0.0, 2.0]);
+        cases.push((e, "norm"));
+        let mut e = good.clone();
+        e.attempt = u64::MAX;
+        cases.push((e, "i64::MAX"));
+        for (ep, expect) in cases {
+            let msg = w.add_episode(&ep).unwrap_err().to_string();
+            assert!(msg.contains(expect), "expected '{expect}' in: {msg}");
+        }
+        assert_eq!((w.episodes(), w.total_samples()), (1, 5));
+        assert_eq!(w.add_episode(&good).unwrap(), 1);
+        let (train, valid) = w.split();
+        assert_eq!(
+            (train, valid),
+            (vec!["demo_0".to_string()], vec!["demo_1".to_string()])
+        );
+    }
+
+    #[test]
+    fn invalid_config_is_refused_by_the_writer() {
+        let c = GenerationConfig {
+            valid_fraction: 2.0,
+            ..Default::default()
+        };
+        assert!(matches!(
+            DatasetWriter::new(&c),
+            Err(ExportError::Config(_))
+        ));
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Check robomimic datasets written by dmgen with h5py (tests/python/check_dataset.py).
+#
+#   scripts/check-dataset.sh                 write a synthetic sample and check it
+#   scripts/check-dataset.sh FILE.hdf5 ...   check the given files
+#
+# h5py is installed into the repository's ignored .venv/ on first use.
+# Set DMGEN_BIN to use an already built dmgen binary instead of `cargo run`.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+py="$venv/bin/python"
+
+if ! "$py" -c 'import h5py, numpy' 2>/dev/null; then
+    echo "setting up $venv with h5py" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check h5py
+fi
+
+if [ "$#" -eq 0 ]; then
+    out_dir="$root/tests/artifacts"
+    mkdir -p "$out_dir"
+    if [ -n "${DMGEN_BIN:-}" ]; then
+        run=("$DMGEN_BIN")
+    else
+        run=(cargo run --quiet --manifest-path "$root/Cargo.toml" --bin dmgen --)
+    fi
+    "${run[@]}" export-sample "$out_dir/sample.hdf5" --episodes 12 --steps 40 --threads 2
+    "${run[@]}" export-sample "$out_dir/sample_deflate.hdf5" --episodes 3 --steps 25 --deflate 6
+    set -- "$out_dir/sample.hdf5" "$out_dir/sample_deflate.hdf5"
+fi
+
+exec "$py" "$root/tests/python/check_dataset.py" "$@"

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Check a dmgen dataset against the layout in docs/dataset.md, the way robomimic reads it.
+
+Usage: check_dataset.py FILE.hdf5 [FILE.hdf5 ...]
+Exits 0 when every file passes, 1 with a list of problems otherwise. Needs h5py and numpy.
+"""
+
+import json
+import sys
+
+import h5py
+import numpy as np
+
+OBS_KEYS = {
+    "robot0_eef_pos": 3,
+    "robot0_eef_quat": 4,
+    "robot0_gripper_qpos": 2,
+    "robot0_joint_pos": 7,
+}
+
+
+class Checker:
+    def __init__(self, path):
+        self.path = path
+        self.problems = []
+
+    def expect(self, ok, message):
+        if not ok:
+            self.problems.append(message)
+        return ok
+
+    def dataset(self, group, name, shape=None):
+        """Return group[name] as an array, checking that it is a dataset of `shape`
+        (None entries match any size)."""
+        if not self.expect(name in group, f"{group.name}/{name} is missing"):
+            return None
+        d = group[name]
+        if not self.expect(isinstance(d, h5py.Dataset), f"{d.name} is not a dataset"):
+            return None
+        arr = d[()]
+        if shape is not None:
+            ok = len(arr.shape) == len(shape) and all(
+                want is None or want == got for want, got in zip(shape, arr.shape)
+            )
+            self.expect(ok, f"{d.name} has shape {arr.shape}, expected {shape}")
+        return arr
+
+    def unit_quats(self, q, name, tol=1e-6):
+        norms = np.linalg.norm(q, axis=-1)
+        self.expect(
+            np.all(np.abs(norms - 1.0) < tol),
+            f"{name}: quaternion norms range {norms.min()}..{norms.max()}, expected 1",
+        )
+
+    def rotations(self, mats, name, tol=1e-6):
+        """T x 4 x 4 homogeneous transforms with orthonormal rotation blocks."""
+        r = mats[:, :3, :3]
+        eye = np.einsum("tij,tkj->tik", r, r)
+        self.expect(np.allclose(eye, np.eye(3), atol=tol), f"{name}: rotation blocks are not orthonormal")
+        self.expect(np.allclose(np.linalg.det(r), 1.0, atol=tol), f"{name}: rotation determinant is not 1")
+        self.expect(
+            np.allclose(mats[:, 3, :], [0.0, 0.0, 0.0, 1.0]), f"{name}: last row is not [0 0 0 1]"
+        )
+
+    def check_demo(self, g, names_objects_state):
+        name = g.name
+        attrs = g.attrs
+        if not self.expect("num_samples" in attrs, f"{name} has no num_samples attribute"):
+            return 0
+        t = int(attrs["num_samples"])
+        self.expect(t > 0, f"{name}: num_samples is {t}")
+        actions = self.dataset(g, "actions", (t, 7))
+        if actions is not None:
+            self.expect(actions.dtype == np.float64, f"{name}/actions dtype {actions.dtype}")
+            self.expect(
+                np.all(np.isfinite(actions)) and np.all(np.abs(actions) <= 1.0),
+                f"{name}/actions leave [-1, 1]",
+            )
+            self.expect(
+                np.all(np.isin(actions[:, 6], [-1.0, 1.0])), f"{name}/actions gripper is not -1/1"
+            )
+        actions_abs = self.dataset(g, "actions_abs", (t, 7))
+        if actions_abs is not None:
+            self.expect(
+                np.all(np.linalg.norm(actions_abs[:, 3:6], axis=1) <= np.pi + 1e-9),
+                f"{name}/actions_abs rotation vectors longer than pi",
+            )
+        states = self.dataset(g, "states", (t, None))
+        rewards = self.dataset(g, "rewards", (t,))
+        dones = self.dataset(g, "dones", (t,))
+        if dones is not None:
+            self.expect(dones[-1] == 1 and dones.sum() == 1, f"{name}/dones is not 1 only at the last step")
+        if rewards is not None:
+            self.expect(np.all((rewards >= 0) & (rewards <= 1)), f"{name}/rewards outside [0, 1]")
+
+        object_names = [str(s) for s in attrs.get("dmgen_object_names", [])]
+        subtask_names = [str(s) for s in attrs.get("dmgen_subtask_names", [])]
+        self.expect(len(object_names) > 0, f"{name} has no dmgen_object_names")
+        n_obj = len(object_names)
+        per_key = {}
+        for key in ("obs", "next_obs"):
+            if not self.expect(key in g, f"{name}/{key} is missing"):
+                continue
+            for obs_key, width in OBS_KEYS.items():
+                per_key[(key, obs_key)] = self.dataset(g[key], obs_key, (t, width))
+            obj = self.dataset(g[key], "object", (t, 7 * n_obj))
+            per_key[(key, "object")] = obj
+            q = per_key[(key, "robot0_eef_quat")]
+            if q is not None:
+                self.unit_quats(q, f"{name}/{key}/robot0_eef_quat")
+            if obj is not None and n_obj:
+                oq = obj.reshape(t, n_obj, 7)[:, :, 3:]
+                self.unit_quats(oq, f"{name}/{key}/object quaternions")
+        a, b = per_key.get(("obs", "robot0_eef_pos")), per_key.get(("next_obs", "robot0_eef_pos"))
+        if a is not None and b is not None and t > 1:
+            self.expect(np.array_equal(a[1:], b[:-1]), f"{name}: next_obs is not obs shifted by one step")
+
+        if self.expect("datagen_info" in g, f"{name}/datagen_info is missing"):
+            dg = g["datagen_info"]
+            eef = self.dataset(dg, "eef_pose", (t, 4, 4))
+            target = self.dataset(dg, "target_pose", (t, 4, 4))
+            ga = self.dataset(dg, "gripper_action", (t, 1))
+            for m, label in ((eef, "eef_pose"), (target, "target_pose")):
+                if m is not None:
+                    self.rotations(m, f"{name}/datagen_info/{label}")
+            if eef is not None and a is not None:
+                self.expect(np.allclose(eef[:, :3, 3], a), f"{name}: datagen_info/eef_pose disagrees with obs")
+            if ga is not None and actions is not None:
+                self.expect(np.array_equal(ga[:, 0], actions[:, 6]), f"{name}: gripper_action disagrees with actions")
+            if self.expect("object_poses" in dg, f"{name}/datagen_info/object_poses is missing"):
+                for i, obj_name in enumerate(object_names):
+                    m = self.dataset(dg["object_poses"], obj_name, (t, 4, 4))
+                    if m is not None:
+                        self.rotations(m, f"{name}/datagen_info/object_poses/{obj_name}")
+                        obj = per_key.get(("obs", "object"))
+                        if obj is not None:
+                            self.expect(
+                                np.allclose(m[:, :3, 3], obj[:, 7 * i : 7 * i + 3]),
+                                f"{name}: object_poses/{obj_name} disagrees with obs/object",
+                            )
+            if self.expect("subtask_term_signals" in dg, f"{name}/datagen_info/subtask_term_signals is missing"):
+                self.expect(len(subtask_names) > 0, f"{name} has no dmgen_subtask_names")
+                for s in subtask_names:
+                    sig = self.dataset(dg["subtask_term_signals"], s, (t,))
+                    if sig is not None:
+                        self.expect(np.all(np.isin(sig, [0, 1])), f"{name}: signal {s} is not 0/1")
+        s = states.shape[1] if states is not None else None
+        names_objects_state.append((tuple(object_names), s))
+        return t
+
+    def run(self):
+        with h5py.File(self.path, "r") as f:
+            if not self.expect("data" in f, "no 'data' group"):
+                return self.problems
+            data = f["data"]
+            for attr in ("total", "env_args", "dmgen_config", "dmgen_stats"):
+                self.expect(attr in data.attrs, f"data has no '{attr}' attribute")
+            env = None
+            try:
+                env = json.loads(data.attrs["env_args"])
+            except Exception as e:  # noqa: BLE001 - report any parse failure
+                self.expect(False, f"data.attrs['env_args'] is not JSON: {e}")
+            if env is not None:
+                for key in ("env_name", "type", "env_kwargs"):
+                    self.expect(key in env, f"env_args has no '{key}'")
+            config = stats = None
+            try:
+                config = json.loads(data.attrs["dmgen_config"])
+                stats = json.loads(data.attrs["dmgen_stats"])
+            except Exception as e:  # noqa: BLE001
+                self.expect(False, f"dmgen_config / dmgen_stats is not JSON: {e}")
+            if env is not None and config is not None:
+                self.expect(env.get("env_kwargs") == config, "env_args.env_kwargs differs from dmgen_config")
+                self.expect(env.get("env_name") == config.get("task"), "env_args.env_name differs from the task")
+
+            demos = sorted(data.keys(), key=lambda k: int(k.split("_")[1]) if k.startswith("demo_") else -1)
+            self.expect(
+                demos == [f"demo_{i}" for i in range(len(demos))],
+                f"demo groups are not demo_0..demo_{len(demos) - 1}: {demos[:5]}...",
+            )
+            seen = []
+            total = sum(self.check_demo(data[d], seen) for d in demos)
+            self.expect(int(data.attrs.get("total", -1)) == total, f"data.attrs['total'] != {total}")
+            self.expect(len(set(seen)) <= 1, f"episodes disagree on objects / state size: {set(seen)}")
+            if stats is not None:
+                self.expect(stats.get("kept") == len(demos), f"dmgen_stats.kept != {len(demos)}")
+                self.expect(stats.get("successes", 0) <= stats.get("attempts", 0), "more successes than attempts")
+
+            if self.expect("mask" in f, "no 'mask' group"):
+                masks = {}
+                for key in ("train", "valid"):
+                    arr = self.dataset(f["mask"], key, (None,))
+                    if arr is not None:
+                        masks[key] = [x.decode("utf-8") for x in arr]
+                if len(masks) == 2:
+                    tr, va = masks["train"], masks["valid"]
+                    self.expect(not set(tr) & set(va), "train and valid masks overlap")
+                    self.expect(sorted(tr + va) == sorted(demos), "masks do not cover every demo exactly once")
+                    if config is not None and len(demos) >= 2 and config.get("valid_fraction", 0) > 0:
+                        self.expect(len(va) >= 1, "valid_fraction > 0 but mask/valid is empty")
+            self.n_demos, self.total = len(demos), total
+        return self.problems
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    failed = False
+    for path in argv[1:]:
+        c = Checker(path)
+        problems = c.run()
+        if problems:
+            failed = True
+            print(f"FAIL {path}: {len(problems)} problem(s)")
+            for p in problems[:50]:
+                print(f"  - {p}")
+        else:
+            print(f"ok   {path}: {c.n_demos} demos, {c.total} samples")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
