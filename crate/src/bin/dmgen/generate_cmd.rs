@@ -55,7 +55,11 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             "--threads" => a.threads = Some(parse_num("--threads", value()?)?),
             "--out" => a.out = Some(value()?.into()),
             "--quiet" => a.quiet = true,
-            s => return Err(format!("generate: unknown argument '{s}' (see dmgen --help)")),
+            s => {
+                return Err(format!(
+                    "generate: unknown argument '{s}' (see dmgen --help)"
+                ))
+            }
         }
     }
     Ok(a)
@@ -79,7 +83,11 @@ fn method_of(s: &str) -> Result<Method, String> {
     Ok(match s {
         "dmg" => Method::Dmg,
         "mimicgen" => Method::MimicGen,
-        other => return Err(format!("--method: '{other}' is not a method; use dmg or mimicgen")),
+        other => {
+            return Err(format!(
+                "--method: '{other}' is not a method; use dmg or mimicgen"
+            ))
+        }
     })
 }
 
@@ -190,15 +198,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .ok_or("generate needs --out FILE.hdf5 (see dmgen --help)")?;
     let cfg = build_config(&a)?;
     let demo_bytes = match &a.demo {
-        Some(path) => Some(
-            std::fs::read(path).map_err(|e| format!("cannot read demo '{path}': {e}"))?,
-        ),
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("cannot read demo '{path}': {e}"))?)
+        }
         None => None,
     };
-    let demo = demo_bytes
-        .as_deref()
-        .zip(a.demo.as_deref())
-        .map(|(b, n)| (b, n));
+    let demo = demo_bytes.as_deref().zip(a.demo.as_deref());
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
