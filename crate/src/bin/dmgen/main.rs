@@ -6,6 +6,7 @@ mod bench_cmd;
 mod bench_sim;
 mod dmp_cmd;
 mod export_cmd;
+mod link_cmd;
 mod parallel;
 mod segment_cmd;
 
@@ -23,6 +24,9 @@ COMMANDS:
              [--seed S] [--method dmg|mimicgen] [--threads K]
                                             Generate a validated robomimic dataset
     bench <dmp|sim|generate>                Print benchmark numbers
+    link encode --config FILE [--demo FILE] [--base URL]
+                                            Print the share link (URL fragment) of a configuration
+    link decode LINK [--demo-out FILE]      Print the canonical configuration JSON of a share link
 
 OPTIONS:
     -h, --help       Print this help
@@ -58,6 +62,7 @@ fn run(args: &[String]) -> Result<(), String> {
         "segment" => segment_cmd::run(rest),
         "dmp" => dmp_cmd::run(rest),
         "bench" => bench_cmd::run(rest),
+        "link" => link_cmd::run(rest),
         // Hidden: a synthetic dataset for file-format checks (tests/python/check_dataset.py).
         "export-sample" => export_cmd::run(rest),
         other => Err(format!("unknown command '{other}' (see dmgen --help)")),
