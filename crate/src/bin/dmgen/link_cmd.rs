@@ -1,7 +1,7 @@
 //! `dmgen link encode|decode`: share links from the command line (format: docs/links.md).
 
 use dmgen::config::{sha256_hex, DemoRef, GenerationConfig};
-use dmgen::demo::read_demo_auto;
+use dmgen::demo::{check_demo_size, read_demo_auto};
 use dmgen::link::{decode_link, encode_link, LINK_VERSION};
 
 const USAGE: &str = "\
@@ -53,6 +53,10 @@ fn encode(args: &[String]) -> Result<(), String> {
         GenerationConfig::from_json(&text).map_err(|e| format!("{config_path}: {e}"))?;
     let demo = match demo_path {
         Some(p) => {
+            let size = std::fs::metadata(p)
+                .map_err(|e| format!("cannot read '{p}': {e}"))?
+                .len();
+            check_demo_size(size).map_err(|e| format!("{p}: {e}"))?;
             let bytes = std::fs::read(p).map_err(|e| format!("cannot read '{p}': {e}"))?;
             // Share only a file the playground can read.
             read_demo_auto(&bytes, Some(p), 0).map_err(|e| format!("{p}: {e}"))?;
