@@ -825,6 +825,11 @@ mod tests {
             decode_link(GOLDEN_DEFAULT).unwrap().config,
             GenerationConfig::default()
         );
+        // The browser test checks the wasm build against the same string.
+        let p =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/links.json");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        assert_eq!(v["defaultLink"], GOLDEN_DEFAULT);
     }
 
     const GOLDEN_DEFAULT: &str = "#v=1&c=eNpVkE1uhDAMhe_iNRpBJTZcpaqQQzwZF_KjOIwGobl7HaBSu7OT58_veQdLPsKwA1sYQApOMzQwc6itWXkpHODdgPWpqnBJD4Tho7-1DRgUEhi6VmsXcRnvKqc8XqKurSKZcOHglJajWaUcsC2g50kO4lT4SeM91yIGGNpb3wC-KvkTXmpmg68Gkk6j4YXLdkkkEdnRJ6l92yuWEku0p6UGPJVHrCmsd0rxrBsdhd-dMYwhstA5rWEyW0ejFKrEihPl628tnKdQ8PS3g4lrsJj5sKjeovmmqRyNjhWU-c8pnxrf_ovX1cfMGMpl7v0DGxV_NA";
