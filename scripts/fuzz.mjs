@@ -58,7 +58,8 @@ if (capture('cargo', ['+nightly', 'fuzz', '--version']) === null) {
 const fuzzFlags = ['-s', 'none', '--debug-assertions'];
 const fuzzDir = join(root, 'fuzz');
 log('building the fuzz targets (nightly, release, debug assertions)');
-run('cargo', ['+nightly', 'fuzz', 'build', ...fuzzFlags, ...targets], { cwd: fuzzDir });
+// One target or all of them (cargo fuzz build takes at most one name).
+run('cargo', ['+nightly', 'fuzz', 'build', ...fuzzFlags, ...(targets.length === 1 ? targets : [])], { cwd: fuzzDir });
 
 const summary = [];
 for (const name of targets) {
