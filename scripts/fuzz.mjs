@@ -13,12 +13,15 @@ import { capture, log, root, run } from './setup.mjs';
 
 const fixtures = join(root, 'crate', 'tests', 'fixtures');
 const seeds = join(root, 'fuzz', 'seeds');
+// Small robomimic files (plain and deflate-compressed datasets), written by
+// `dmgen export-sample OUT --episodes 2 --steps 4` and `--episodes 1 --steps 6 --deflate 4`.
+const hdf5Seeds = readdirSync(join(seeds, 'hdf5')).map((f) => join(seeds, 'hdf5', f));
 const TARGETS = {
   demo_json: { seeds: [join(fixtures, 'stack.json')], maxLen: 65536 },
   demo_csv: { seeds: [join(fixtures, 'stack.csv')], maxLen: 65536 },
-  demo_hdf5: { seeds: [join(fixtures, 'stack_mimicgen.hdf5')], maxLen: 131072 },
+  demo_hdf5: { seeds: [join(fixtures, 'stack_mimicgen.hdf5'), ...hdf5Seeds], maxLen: 131072 },
   demo_auto: {
-    seeds: ['stack.json', 'stack.csv', 'stack_mimicgen.hdf5'].map((f) => join(fixtures, f)),
+    seeds: [...['stack.json', 'stack.csv', 'stack_mimicgen.hdf5'].map((f) => join(fixtures, f)), ...hdf5Seeds],
     maxLen: 131072,
   },
   link_decode: {
