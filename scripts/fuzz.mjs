@@ -28,6 +28,10 @@ const TARGETS = {
     seeds: readdirSync(join(seeds, 'link')).map((f) => join(seeds, 'link', f)),
     maxLen: 16384,
   },
+  link_config: {
+    seeds: readdirSync(join(seeds, 'link_config')).map((f) => join(seeds, 'link_config', f)),
+    maxLen: 16384,
+  },
 };
 
 let runs = Number(process.env.FUZZ_RUNS ?? 200000);
