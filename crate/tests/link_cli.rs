@@ -133,3 +133,148 @@ fn bad_links_and_files_fail_with_a_message() {
     let out = dmgen(&["link", "frobnicate"]);
     assert!(!out.status.success());
 }
+
+fn summary_sha(out: &Output) -> String {
+    let line = stdout_of(out);
+    let v: serde_json::Value = serde_json::from_str(&line).expect("summary JSON");
+    v["sha256"].as_str().unwrap().to_string()
+}
+
+/// `generate --url` resolves a link to the configuration it was made from: same dataset
+/// bytes, whatever the thread count.
+#[test]
+fn generate_from_a_link_equals_generate_from_its_config() {
+    let cfg = scratch("gen_cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{"task":"stack","variant":"static","episodes":2,"seed":3}"#,
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let a = scratch("gen_a.hdf5");
+    let sha_a = summary_sha(&dmgen(&[
+        "generate",
+        "--config",
+        cfg,
+        "--out",
+        a.to_str().unwrap(),
+        "--quiet",
+        "--threads",
+        "2",
+    ]));
+    let link = stdout_of(&dmgen(&["link", "encode", "--config", cfg]));
+    let url = format!("https://example.org/play/?workers=4{link}");
+    let b = scratch("gen_b.hdf5");
+    let sha_b = summary_sha(&dmgen(&[
+        "generate",
+        "--url",
+        &url,
+        "--out",
+        b.to_str().unwrap(),
+        "--quiet",
+        "--threads",
+        "1",
+    ]));
+    assert_eq!(sha_a, sha_b);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // --config and --url together are refused; so is a corrupted link.
+    let out = dmgen(&[
+        "generate", "--config", cfg, "--url", &link, "--out", "x.hdf5",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not both"));
+    let out = dmgen(&[
+        "generate",
+        "--url",
+        &link[..link.len() - 9],
+        "--out",
+        "x.hdf5",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--url") && err.contains("cut or altered"),
+        "{err}"
+    );
+}
+
+/// A link that embeds the uploaded demo generates without the file; a link that only
+/// references it needs the same file.
+#[test]
+fn generate_from_a_link_with_an_uploaded_demo() {
+    let cfg = scratch("gen_demo_cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{"task":"stack","variant":"static","episodes":2,"seed":5}"#,
+    )
+    .unwrap();
+    let demo = fixture("stack.json");
+    let link = stdout_of(&dmgen(&[
+        "link",
+        "encode",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--demo",
+        &demo,
+    ]));
+    assert!(link.contains("&d="));
+    // The configuration the link holds, generated with the file supplied by hand.
+    let resolved = scratch("gen_demo_resolved.json");
+    std::fs::write(&resolved, stdout_of(&dmgen(&["link", "decode", &link]))).unwrap();
+    let a = scratch("gen_demo_a.hdf5");
+    let sha_a = summary_sha(&dmgen(&[
+        "generate",
+        "--config",
+        resolved.to_str().unwrap(),
+        "--demo",
+        &demo,
+        "--out",
+        a.to_str().unwrap(),
+        "--quiet",
+    ]));
+    let b = scratch("gen_demo_b.hdf5");
+    let sha_b = summary_sha(&dmgen(&[
+        "generate",
+        "--url",
+        &link,
+        "--out",
+        b.to_str().unwrap(),
+        "--quiet",
+    ]));
+    assert_eq!(sha_a, sha_b);
+    // Without the embedded part, the file must be supplied, and it must be the same one.
+    let reference_only = link.split("&d=").next().unwrap();
+    let out = dmgen(&[
+        "generate",
+        "--url",
+        reference_only,
+        "--out",
+        "x.hdf5",
+        "--quiet",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs the demo file"));
+    let out = dmgen(&[
+        "generate",
+        "--url",
+        reference_only,
+        "--demo",
+        &fixture("stack.csv"),
+        "--out",
+        "x.hdf5",
+        "--quiet",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("is not the demo this configuration was made with"));
+    let c = scratch("gen_demo_c.hdf5");
+    let sha_c = summary_sha(&dmgen(&[
+        "generate",
+        "--url",
+        reference_only,
+        "--demo",
+        &demo,
+        "--out",
+        c.to_str().unwrap(),
+        "--quiet",
+    ]));
+    assert_eq!(sha_c, sha_a);
+}

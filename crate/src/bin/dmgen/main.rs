@@ -4,8 +4,10 @@ use std::process::ExitCode;
 
 mod bench_cmd;
 mod bench_sim;
+mod demo_cmd;
 mod dmp_cmd;
 mod export_cmd;
+mod generate_cmd;
 mod link_cmd;
 mod parallel;
 mod segment_cmd;
@@ -17,11 +19,13 @@ USAGE:
     dmgen <COMMAND> [OPTIONS]
 
 COMMANDS:
+    demo --task T [--seed S] [--out FILE.json]
+                                            Record the task's scripted demonstration
     segment DEMO_FILE [--demo-index I]      Print the automatic task spec (subtasks) as JSON
     dmp TRAJ.csv [--goal x,y,z] [--start x,y,z] [--bases N] [--scaling axis|fixed|robust] [--out OUT.csv]
                                             Fit a position DMP to t,x,y,z and write its rollout
     generate --task T --episodes N --out FILE.hdf5 [--variant V] [--demo FILE] [--config FILE]
-             [--seed S] [--method dmg|mimicgen] [--threads K]
+             [--url LINK] [--seed S] [--method dmg|mimicgen] [--threads K]
                                             Generate a validated robomimic dataset
     bench <dmp|sim|generate>                Print benchmark numbers
     link encode --config FILE [--demo FILE] [--base URL]
@@ -61,6 +65,8 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         "segment" => segment_cmd::run(rest),
         "dmp" => dmp_cmd::run(rest),
+        "demo" => demo_cmd::run(rest),
+        "generate" => generate_cmd::run(rest),
         "bench" => bench_cmd::run(rest),
         "link" => link_cmd::run(rest),
         // Hidden: a synthetic dataset for file-format checks (tests/python/check_dataset.py).
