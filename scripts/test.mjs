@@ -12,6 +12,14 @@ const steps = [
     () => run('cargo', ['clippy', '--lib', '--target', 'wasm32-unknown-unknown', '--', '-D', 'warnings']),
   ],
   ['rust tests (native)', () => run('cargo', ['test', '--all-targets'])],
+  ['cli build (release)', () => run('cargo', ['build', '--release', '--bin', 'dmgen'])],
+  [
+    'datasets read by h5py',
+    () =>
+      run('bash', [join(root, 'scripts', 'check-dataset.sh')], {
+        env: { ...process.env, DMGEN_BIN: join(root, 'target', 'release', 'dmgen') },
+      }),
+  ],
   ['wasm build', () => buildWasm()],
   ['typescript (tsc --noEmit)', () => run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])],
   ['site build', () => buildSite()],

@@ -1073,7 +1073,10 @@ mod tests {
         // leading by it removes most of the lag.
         let lag = run(0.0);
         let predicted = 0.04 * p.ramp_lag_time();
-        assert!((lag - predicted).abs() < 0.1 * predicted, "lag {lag} vs {predicted}");
+        assert!(
+            (lag - predicted).abs() < 0.1 * predicted,
+            "lag {lag} vs {predicted}"
+        );
         let led = run(p.ramp_lag_time());
         assert!(led < 0.1 * lag, "lag with lead {led}");
     }

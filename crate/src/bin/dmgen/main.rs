@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 mod bench_cmd;
+mod bench_generate;
 mod bench_sim;
 mod demo_cmd;
 mod dmp_cmd;
@@ -27,7 +28,8 @@ COMMANDS:
     generate --task T --episodes N --out FILE.hdf5 [--variant V] [--demo FILE] [--config FILE]
              [--url LINK] [--seed S] [--method dmg|mimicgen] [--threads K]
                                             Generate a validated robomimic dataset
-    bench <dmp|sim|generate>                Print benchmark numbers
+    bench <dmp|sim|generate|results>        Print benchmark numbers (results: the D-MG vs
+                                            MimicGen success table of docs/results.md)
     link encode --config FILE [--demo FILE] [--base URL]
                                             Print the share link (URL fragment) of a configuration
     link decode LINK [--demo-out FILE]      Print the canonical configuration JSON of a share link
