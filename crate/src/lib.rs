@@ -23,6 +23,7 @@ pub mod export;
 pub mod generate;
 pub mod geom;
 pub mod link;
+pub mod record;
 pub mod rng;
 pub mod segment;
 pub mod sim;
