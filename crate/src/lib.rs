@@ -21,6 +21,7 @@ pub mod export;
 pub mod geom;
 pub mod rng;
 pub mod segment;
+pub mod session;
 pub mod sim;
 pub mod task;
 

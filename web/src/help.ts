@@ -11,7 +11,7 @@ export function installShortcuts(shortcuts: Shortcut[], overlay: HTMLElement): v
   for (const s of shortcuts) {
     const dt = document.createElement('dt');
     const kbd = document.createElement('kbd');
-    kbd.textContent = s.key;
+    kbd.textContent = s.key === ' ' ? 'Space' : s.key;
     dt.append(kbd);
     const dd = document.createElement('dd');
     dd.textContent = s.label;
