@@ -50,7 +50,7 @@ export class Timeline {
     this.track = document.createElement('div');
     this.track.className = 'timeline-track';
     this.track.setAttribute('role', 'group');
-    this.track.setAttribute('aria-label', 'Subtask timeline');
+    this.track.setAttribute('aria-label', 'Segmentation bars');
     this.track.addEventListener('click', (e) => {
       if ((e.target as HTMLElement).closest('.timeline-handle, select')) return;
       const rect = this.track.getBoundingClientRect();
