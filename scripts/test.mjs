@@ -13,6 +13,8 @@ const steps = [
   ],
   ['rust tests (native)', () => run('cargo', ['test', '--all-targets'])],
   ['wasm build', () => buildWasm()],
+  // The browser tests compare the page's dataset with the CLI's.
+  ['CLI build (release)', () => run('cargo', ['build', '--release', '--bin', 'dmgen'])],
   ['typescript (tsc --noEmit)', () => run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])],
   ['site build', () => buildSite()],
   [

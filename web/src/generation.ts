@@ -192,6 +192,7 @@ export class GenerationPanel {
       el<HTMLButtonElement>('download-config').disabled = !ok;
       el<HTMLButtonElement>('download-stats').disabled = this.finished.length === 0;
       status.datasetReady = ok;
+      status.generationSeconds = (performance.now() - t0) / 1000;
       this.update(this.stopRequested ? -1 : totalWanted, totalWanted, t0);
       renderStatus();
     }

@@ -133,7 +133,10 @@ async function main(): Promise<void> {
       onFrame: (frames, camera) => {
         status.camera = camera;
         status.framesDrawn = frames;
-        if (!status.viewerReady && frames > 0) status.viewerReady = true;
+        if (!status.viewerReady && frames > 0) {
+          status.viewerReady = true;
+          status.readyAtMs = performance.now();
+        }
         demo?.tick();
         previewTick();
       },

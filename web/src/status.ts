@@ -35,6 +35,10 @@ export interface PageStatus {
   successes: number;
   datasetReady: boolean;
   lastConfig: string | null;
+  /** performance.now() when the first frame with the demo loaded was drawn (page-ready time). */
+  readyAtMs: number | null;
+  /** Wall time of the last finished generation run (s). */
+  generationSeconds: number;
 }
 
 export const status: PageStatus = {
@@ -66,6 +70,8 @@ export const status: PageStatus = {
   successes: 0,
   datasetReady: false,
   lastConfig: null,
+  readyAtMs: null,
+  generationSeconds: 0,
 };
 
 window.__dmgenStatus = status;
