@@ -37,7 +37,14 @@ function handle(msg: ToWorker): void {
       return;
     case 'attempt': {
       if (!generator || generatorJob !== msg.jobId) return; // its job failed to prepare
-      const bytes = generator.attempt(msg.index);
+      let bytes: Uint8Array;
+      try {
+        bytes = generator.attempt(msg.index);
+      } catch (e) {
+        // An attempt the core refuses fails the whole job (the same error would repeat).
+        if (!core.has_panicked()) post({ kind: 'job-error', jobId: msg.jobId, message: `attempt ${msg.index}: ${message(e)}` });
+        return;
+      }
       const buffer = bytes.buffer as ArrayBuffer;
       post(
         {
