@@ -348,7 +348,7 @@ impl Renderer {
             .set_instances(&cylinders.instances());
 
         let _ = self.sun.generate_shadow_map(
-            2048,
+            1024,
             [
                 &self.boxes.geometry,
                 &self.spheres.geometry,

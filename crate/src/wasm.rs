@@ -107,9 +107,13 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
+/// Longest wall time one frame may advance the simulation by: a slow frame
+/// (software rendering) still keeps a preview in real time, in larger steps.
+const MAX_FRAME_DT: f64 = 0.5;
+
 fn finite_dt(dt: f64) -> f64 {
     if dt.is_finite() {
-        dt.clamp(0.0, 0.1)
+        dt.clamp(0.0, MAX_FRAME_DT)
     } else {
         0.0
     }
@@ -138,6 +142,8 @@ pub struct Playground {
     q_hint: [f64; panda::DOF],
     overlay_dirty: bool,
     overlay: Overlay,
+    /// Something changed since the last frame was drawn (frames are drawn on demand).
+    needs_draw: bool,
 }
 
 fn make_fixed(session: &Session) -> Result<Vec<VisualShape>, JsError> {
@@ -194,6 +200,7 @@ impl Playground {
             q_hint: panda::Q_HOME,
             overlay_dirty: true,
             overlay: Overlay::default(),
+            needs_draw: true,
         })
     }
 
@@ -204,6 +211,7 @@ impl Playground {
         self.session = session;
         self.mode = Mode::Scene;
         self.overlay_dirty = true;
+        self.needs_draw = true;
         Ok(())
     }
 
@@ -217,6 +225,7 @@ impl Playground {
         self.session = session;
         self.mode = Mode::Scene;
         self.overlay_dirty = true;
+        self.needs_draw = true;
         Ok(())
     }
 
@@ -255,6 +264,7 @@ impl Playground {
         let ov: SegmentationOverride = serde_json::from_str(json).map_err(js_err)?;
         self.session.set_segmentation(ov).map_err(js_err)?;
         self.overlay_dirty = true;
+        self.needs_draw = true;
         Ok(())
     }
 
@@ -263,6 +273,7 @@ impl Playground {
         let p: DmpParams = serde_json::from_str(json).map_err(js_err)?;
         self.session.set_dmp(p).map_err(js_err)?;
         self.overlay_dirty = true;
+        self.needs_draw = true;
         Ok(())
     }
 
@@ -284,6 +295,7 @@ impl Playground {
         self.session.randomize(seed as u64);
         self.mode = Mode::Scene;
         self.overlay_dirty = true;
+        self.needs_draw = true;
     }
 
     /// Current object poses (7 per object).
@@ -297,6 +309,7 @@ impl Playground {
             .move_object(index as usize, x, y, yaw)
             .map_err(js_err)?;
         self.overlay_dirty = true;
+        self.needs_draw = true;
         Ok(())
     }
 
@@ -334,6 +347,7 @@ impl Playground {
 
     /// Show the demo replay at sample `sample` (paused).
     pub fn show_replay(&mut self, sample: u32) {
+        self.needs_draw = true;
         self.mode = Mode::Replay {
             sample: sample as usize,
             playing: false,
@@ -342,6 +356,7 @@ impl Playground {
 
     /// Play or pause the demo replay.
     pub fn play_replay(&mut self, playing: bool) {
+        self.needs_draw = true;
         let sample = self.replay_sample().max(0) as usize;
         let sample = if playing && sample + 1 >= self.session.demo().len() {
             0
@@ -367,6 +382,7 @@ impl Playground {
 
     /// Back to the editable scene.
     pub fn show_scene(&mut self) {
+        self.needs_draw = true;
         self.mode = Mode::Scene;
     }
 
@@ -385,6 +401,10 @@ impl Playground {
     /// the demo's own rate, independent of the frame rate.
     pub fn frame(&mut self, dt: f64) {
         let dt = finite_dt(dt);
+        if !(self.needs_draw || self.animating()) {
+            return;
+        }
+        self.needs_draw = false;
         let shapes = match &mut self.mode {
             Mode::Scene => self.scene_shapes(),
             Mode::Replay { sample, playing } => {
@@ -423,6 +443,11 @@ impl Playground {
         self.renderer.draw(&shapes, &overlay);
     }
 
+    /// Whether the view changes by itself (a replay playing, a preview running).
+    fn animating(&self) -> bool {
+        matches!(self.mode, Mode::Replay { playing: true, .. })
+    }
+
     fn scene_shapes(&self) -> Vec<VisualShape> {
         let mut out = self.fixed.clone();
         out.extend(session::robot_shapes(
@@ -443,21 +468,25 @@ impl Playground {
 
     /// The canvas's drawing buffer changed size (device pixels).
     pub fn resize(&mut self, width: u32, height: u32) {
+        self.needs_draw = true;
         self.renderer.resize(width, height);
     }
 
     /// Orbit the camera by a drag of `dx`, `dy` pixels.
     pub fn orbit(&mut self, dx: f32, dy: f32) {
+        self.needs_draw = true;
         self.renderer.orbit.rotate(dx, dy);
     }
 
     /// Pan the camera by a drag of `dx`, `dy` pixels.
     pub fn pan(&mut self, dx: f32, dy: f32) {
+        self.needs_draw = true;
         self.renderer.orbit.pan(dx, dy);
     }
 
     /// Zoom by a wheel delta (positive: away).
     pub fn zoom(&mut self, delta: f32) {
+        self.needs_draw = true;
         self.renderer.orbit.zoom(delta);
     }
 

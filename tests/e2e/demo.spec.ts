@@ -14,7 +14,7 @@ function watchErrors(page: Page): string[] {
 
 async function ready(page: Page): Promise<void> {
   await page.goto('./?workers=1');
-  await page.waitForFunction(() => (window.__dmgenStatus?.framesDrawn ?? 0) > 3 && (window.__dmgenStatus?.demoSamples ?? 0) > 0, null, {
+  await page.waitForFunction(() => (window.__dmgenStatus?.framesDrawn ?? 0) > 0 && (window.__dmgenStatus?.demoSamples ?? 0) > 0, null, {
     timeout: 60_000,
   });
 }

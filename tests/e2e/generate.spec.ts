@@ -20,7 +20,7 @@ function watchErrors(page: Page): string[] {
 async function ready(page: Page, workers: number): Promise<void> {
   await page.goto(`./?workers=${workers}`);
   await page.waitForFunction(
-    (n) => (window.__dmgenStatus?.framesDrawn ?? 0) > 3 && window.__dmgenStatus?.workerVersions.length === n,
+    (n) => (window.__dmgenStatus?.framesDrawn ?? 0) > 0 && window.__dmgenStatus?.workerVersions.length === n,
     workers,
     { timeout: 60_000 },
   );

@@ -16,7 +16,7 @@ function watchErrors(page: Page): string[] {
 }
 
 async function waitForScene(page: Page): Promise<void> {
-  await page.waitForFunction(() => (window.__dmgenStatus?.framesDrawn ?? 0) > 10, null, {
+  await page.waitForFunction(() => (window.__dmgenStatus?.framesDrawn ?? 0) > 0, null, {
     timeout: 60_000,
   });
 }
