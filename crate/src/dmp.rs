@@ -95,11 +95,11 @@ pub enum Scaling {
     Axis,
     /// The demo's forcing term unchanged (D-MG's choice).
     Fixed,
-    /// Roto-dilation: rotate the forcing term by the rotation that maps the demo's
-    /// `g - y0` onto the new one and scale it by the ratio of their lengths.
-    /// Falls back to [`Scaling::Fixed`] when either vector is shorter than 1e-6;
-    /// for opposite vectors the rotation is a half-turn about the axis
-    /// perpendicular to the demo's vector that is closest to world z.
+    /// Horizontal roto-dilation: turn the forcing term about the vertical by the angle
+    /// between the horizontal parts of the demo's `g - y0` and the new one, and scale
+    /// its horizontal part by their length ratio (clamped to [1/4, 4]); the vertical
+    /// part is kept, so lifts and descents keep their shape. Falls back to
+    /// [`Scaling::Fixed`] when either horizontal part is shorter than 1 cm.
     #[default]
     Robust,
 }
@@ -375,29 +375,27 @@ pub fn scaling_matrix(kind: Scaling, demo: Vec3, new: Vec3) -> [[f64; 3]; 3] {
             m3
         }
         Scaling::Robust => {
-            let (nd, nn) = (demo.norm(), new.norm());
-            if nd < SCALE_EPS || nn < SCALE_EPS {
+            // Turn about the vertical and stretch in the horizontal plane only: the
+            // vertical shape of the motion (lifting over obstacles, descending onto an
+            // object) is kept, whichever way the goal moved.
+            let hd = Vec3::new(demo.x(), demo.y(), 0.0);
+            let hn = Vec3::new(new.x(), new.y(), 0.0);
+            let (ld, ln) = (hd.norm(), hn.norm());
+            if ld < ROBUST_MIN_HORIZONTAL || ln < ROBUST_MIN_HORIZONTAL {
                 return I3;
             }
-            let a = demo * (1.0 / nd);
-            let b = new * (1.0 / nn);
-            let s = nn / nd;
-            let c = a.dot(b);
-            let q = if c > -1.0 + 1e-9 {
-                // Shortest-arc quaternion from a to b.
-                Quat::from_parts(1.0 + c, a.cross(b)).normalized()
-            } else {
-                let z = Vec3::new(0.0, 0.0, 1.0);
-                let mut axis = z - a * z.dot(a);
-                if axis.norm() < 1e-6 {
-                    axis = Vec3::new(1.0, 0.0, 0.0);
-                }
-                Quat::from_axis_angle(axis, std::f64::consts::PI)
-            };
-            q.to_mat3().map(|row| row.map(|v| s * v))
+            let s = (ln / ld).clamp(1.0 / ROBUST_MAX_STRETCH, ROBUST_MAX_STRETCH);
+            let (c, sn) = (hd.dot(hn) / (ld * ln), (hd.x() * hn.y() - hd.y() * hn.x()) / (ld * ln));
+            [[s * c, -s * sn, 0.0], [s * sn, s * c, 0.0], [0.0, 0.0, 1.0]]
         }
     }
 }
+
+/// Horizontal start-to-goal distance below which [`Scaling::Robust`] keeps the demo's
+/// forcing term (m): the direction of a shorter vector is noise.
+pub const ROBUST_MIN_HORIZONTAL: f64 = 0.01;
+/// Largest horizontal stretch (and smallest, as its inverse) of [`Scaling::Robust`].
+pub const ROBUST_MAX_STRETCH: f64 = 4.0;
 
 // ------------------------------------------------------------------ position
 
@@ -1045,9 +1043,12 @@ mod tests {
         let p = PositionDmp::fit(&ys, &DmpConfig::default()).unwrap();
         let (y0, g) = (ys[0], ys[99]);
         let same = p.rollout(y0, g, 0);
-        // Rotate the goal about the vertical through y0 by 90 degrees, double its distance.
+        // Turn the goal about the vertical through y0, double its horizontal distance,
+        // keep its height: the whole motion turns and stretches the same way.
         let q = Quat::from_yaw(1.3);
-        let goal = y0 + q.rotate(g - y0) * 2.0;
+        let d = g - y0;
+        let h = q.rotate(Vec3::new(d.x(), d.y(), 0.0)) * 2.0;
+        let goal = y0 + Vec3::new(h.x(), h.y(), d.z());
         let out = p.rollout(y0, goal, 0);
         let r = scaling_matrix(Scaling::Robust, g - y0, goal - y0);
         for (a, b) in out.iter().zip(&same) {
@@ -1065,8 +1066,13 @@ mod tests {
         assert!((v - Vec3::new(-2.0, 0.0, 0.0)).norm() < 1e-12);
         let up = mat_vec(&opp, Vec3::new(0.0, 0.0, 1.0));
         assert!(
-            (up - Vec3::new(0.0, 0.0, 2.0)).norm() < 1e-12,
-            "half-turn about z keeps up up: {up:?}"
+            (up - Vec3::new(0.0, 0.0, 1.0)).norm() < 1e-12,
+            "the vertical is neither turned nor stretched: {up:?}"
+        );
+        // A purely vertical start-to-goal vector keeps the demo's forcing term.
+        assert_eq!(
+            scaling_matrix(Scaling::Robust, Vec3::new(0.0, 0.0, 0.2), Vec3::new(0.0, 0.0, 0.1)),
+            I3
         );
     }
 

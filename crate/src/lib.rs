@@ -6,7 +6,7 @@
 //! 3. [`dmp`]: encode each subtask as position + orientation Dynamic Movement Primitives.
 //! 4. [`sim`] and [`task`]: the rapier3d world (Panda-like arm, friction gripper) and the task
 //!    suite (objects, reset distributions, success, dynamic variants, scripted demos).
-//! 5. `generate` and `baseline`: D-MG rollouts with live goal re-targeting, and the MimicGen baseline.
+//! 5. [`generate`] and [`baseline`]: D-MG rollouts with live goal re-targeting, and the MimicGen baseline.
 //! 6. [`export`]: robomimic-compatible HDF5, identical bytes natively and in wasm32.
 //!
 //! [`config`] holds the typed generation configuration every stage reads.
@@ -14,10 +14,12 @@
 //! [`geom`] and [`rng`] are the shared f64 geometry and the seeded random streams.
 //! The only file that knows about JavaScript is `wasm.rs` (wasm32 only).
 
+pub mod baseline;
 pub mod config;
 pub mod demo;
 pub mod dmp;
 pub mod export;
+pub mod generate;
 pub mod geom;
 pub mod rng;
 pub mod segment;

@@ -68,6 +68,9 @@ pub struct DynamicsConfig {
     /// Speed and phase window of a `push`.
     pub push_speed: f64,
     pub push_window: [f64; 2],
+    /// World axes a `dmg`/`moving_target` motion may follow (`"x"`, `"y"`, `"z"`); one is
+    /// drawn per motion, with a random sign. Unknown names are skipped; empty means x or y.
+    pub axes: Vec<String>,
 }
 
 impl Default for DynamicsConfig {
@@ -79,6 +82,7 @@ impl Default for DynamicsConfig {
             window: [0.0, 0.5],
             push_speed: 0.15,
             push_window: [0.3, 0.4],
+            axes: vec!["x".into(), "y".into()],
         }
     }
 }
@@ -110,15 +114,27 @@ pub struct DynamicsPlan {
     pub events: Vec<MotionEvent>,
 }
 
-/// A unit vector along +-x or +-y, drawn with two uniform numbers.
-fn random_axis(rng: &mut Rng) -> Vec3 {
-    let along_x = rng.bernoulli(0.5);
+/// A unit vector along one of `axes` (x, y or z) with a random sign, drawn with two
+/// uniform numbers whatever the axes.
+fn random_axis(rng: &mut Rng, axes: &[String]) -> Vec3 {
+    let units: Vec<Vec3> = axes
+        .iter()
+        .filter_map(|a| match a.as_str() {
+            "x" => Some(Vec3::new(1.0, 0.0, 0.0)),
+            "y" => Some(Vec3::new(0.0, 1.0, 0.0)),
+            "z" => Some(Vec3::new(0.0, 0.0, 1.0)),
+            _ => None,
+        })
+        .collect();
+    let pick = rng.uniform();
     let sign = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
-    if along_x {
-        Vec3::new(sign, 0.0, 0.0)
+    let units = if units.is_empty() {
+        vec![Vec3::new(1.0, 0.0, 0.0), Vec3::new(0.0, 1.0, 0.0)]
     } else {
-        Vec3::new(0.0, sign, 0.0)
-    }
+        units
+    };
+    let i = ((pick * units.len() as f64) as usize).min(units.len() - 1);
+    units[i] * sign
 }
 
 impl DynamicsPlan {
@@ -131,8 +147,8 @@ impl DynamicsPlan {
     /// the outcome, so later draws from `rng` are stable across variants.
     pub fn sample(task: &Task, config: &DynamicsConfig, rng: &mut Rng) -> DynamicsPlan {
         let happens = rng.bernoulli(config.probability);
-        let axis_pick = random_axis(rng);
-        let axis_target = random_axis(rng);
+        let axis_pick = random_axis(rng, &config.axes);
+        let axis_target = random_axis(rng, &config.axes);
         let push_angle = rng.range(-std::f64::consts::PI, std::f64::consts::PI);
         let mut events = Vec::new();
         if !happens || config.variant == DynamicsVariant::Static {

@@ -4,8 +4,10 @@ use std::process::ExitCode;
 
 mod bench_cmd;
 mod bench_sim;
+mod demo_cmd;
 mod dmp_cmd;
 mod export_cmd;
+mod generate_cmd;
 mod parallel;
 mod segment_cmd;
 
@@ -16,6 +18,8 @@ USAGE:
     dmgen <COMMAND> [OPTIONS]
 
 COMMANDS:
+    demo --task T [--seed S] [--out FILE.json]
+                                            Record the task's scripted demonstration
     segment DEMO_FILE [--demo-index I]      Print the automatic task spec (subtasks) as JSON
     dmp TRAJ.csv [--goal x,y,z] [--start x,y,z] [--bases N] [--scaling axis|fixed|robust] [--out OUT.csv]
                                             Fit a position DMP to t,x,y,z and write its rollout
@@ -57,6 +61,8 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         "segment" => segment_cmd::run(rest),
         "dmp" => dmp_cmd::run(rest),
+        "demo" => demo_cmd::run(rest),
+        "generate" => generate_cmd::run(rest),
         "bench" => bench_cmd::run(rest),
         // Hidden: a synthetic dataset for file-format checks (tests/python/check_dataset.py).
         "export-sample" => export_cmd::run(rest),

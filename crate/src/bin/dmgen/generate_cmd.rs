@@ -1,0 +1,255 @@
+//! `dmgen generate`: run the generator on a few threads and write the dataset.
+//!
+//! Attempts run in parallel but reach the [`DatasetAssembler`] strictly in index
+//! order, so the file's bytes do not depend on `--threads`. Progress goes to stderr;
+//! stdout gets one JSON summary line. Next to `FILE.hdf5` the command writes
+//! `FILE.json` with the configuration and the statistics (including wall-clock seconds,
+//! which the HDF5 file leaves at 0 to stay reproducible).
+
+use crate::parallel::{run_ordered, Flow};
+use dmgen::config::{sha256_hex, DemoRef, GenerationConfig, Method, Variant};
+use dmgen::generate::{Attempt, DatasetAssembler, GenError, Generator};
+use std::io::Write;
+use std::time::Instant;
+
+/// Default master seed when neither `--seed` nor a config file gives one.
+pub const DEFAULT_SEED: u64 = 0;
+
+/// Parsed command line.
+#[derive(Debug, Default)]
+pub struct Args {
+    pub task: Option<String>,
+    pub variant: Option<String>,
+    pub demo: Option<String>,
+    pub config: Option<String>,
+    pub seed: Option<u64>,
+    pub episodes: Option<u32>,
+    pub method: Option<String>,
+    pub threads: Option<usize>,
+    pub out: Option<String>,
+    pub quiet: bool,
+}
+
+fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| format!("{flag}: '{v}' is not a valid number"))
+}
+
+pub fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut a = Args::default();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .map(String::as_str)
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--task" => a.task = Some(value()?.into()),
+            "--variant" => a.variant = Some(value()?.into()),
+            "--demo" => a.demo = Some(value()?.into()),
+            "--config" => a.config = Some(value()?.into()),
+            "--seed" => a.seed = Some(parse_num("--seed", value()?)?),
+            "--episodes" => a.episodes = Some(parse_num("--episodes", value()?)?),
+            "--method" => a.method = Some(value()?.into()),
+            "--threads" => a.threads = Some(parse_num("--threads", value()?)?),
+            "--out" => a.out = Some(value()?.into()),
+            "--quiet" => a.quiet = true,
+            s => return Err(format!("generate: unknown argument '{s}' (see dmgen --help)")),
+        }
+    }
+    Ok(a)
+}
+
+fn variant_of(s: &str) -> Result<Variant, String> {
+    Ok(match s {
+        "static" => Variant::Static,
+        "dmg" => Variant::Dmg,
+        "moving_target" => Variant::MovingTarget,
+        "push" => Variant::Push,
+        other => {
+            return Err(format!(
+                "--variant: '{other}' is not a variant; use static, dmg, moving_target or push"
+            ))
+        }
+    })
+}
+
+fn method_of(s: &str) -> Result<Method, String> {
+    Ok(match s {
+        "dmg" => Method::Dmg,
+        "mimicgen" => Method::MimicGen,
+        other => return Err(format!("--method: '{other}' is not a method; use dmg or mimicgen")),
+    })
+}
+
+/// The configuration the command line describes: the config file (if any), then the
+/// flags on top. Without a config file the variant defaults to `static` and the demo
+/// to the task's built-in one.
+pub fn build_config(a: &Args) -> Result<GenerationConfig, String> {
+    let mut cfg = match &a.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read config '{path}': {e}"))?;
+            GenerationConfig::from_json(&text).map_err(|e| format!("{path}: {e}"))?
+        }
+        None => GenerationConfig {
+            variant: Variant::Static,
+            seed: DEFAULT_SEED,
+            ..GenerationConfig::default()
+        },
+    };
+    if let Some(t) = &a.task {
+        cfg.task = t.clone();
+        if a.config.is_none() || matches!(cfg.demo, DemoRef::Builtin { .. }) {
+            cfg.demo = DemoRef::Builtin { id: t.clone() };
+        }
+    } else if a.config.is_none() {
+        return Err("generate needs --task T (or --config FILE)".into());
+    }
+    if let Some(v) = &a.variant {
+        cfg.variant = variant_of(v)?;
+    }
+    if let Some(m) = &a.method {
+        cfg.method = method_of(m)?;
+    }
+    if let Some(s) = a.seed {
+        cfg.seed = s;
+    }
+    if let Some(n) = a.episodes {
+        cfg.episodes = n;
+        if cfg.max_attempts.is_some_and(|m| m < n) {
+            cfg.max_attempts = None;
+        }
+    }
+    cfg.validate().map_err(|e| e.to_string())?;
+    Ok(cfg)
+}
+
+/// What a run produced.
+pub struct RunOutput {
+    pub bytes: Vec<u8>,
+    pub stats_json: String,
+    pub attempts: u64,
+    pub kept: u64,
+    pub seconds: f64,
+}
+
+/// Run a generation: attempts on `threads` threads, assembled in index order.
+pub fn generate(
+    cfg: &GenerationConfig,
+    demo: Option<(&[u8], &str)>,
+    threads: usize,
+    mut progress: impl FnMut(&DatasetAssembler),
+) -> Result<RunOutput, String> {
+    let t0 = Instant::now();
+    let generator = Generator::new(cfg, demo).map_err(|e| e.to_string())?;
+    let mut asm = DatasetAssembler::new(cfg).map_err(|e| e.to_string())?;
+    let mut err: Option<GenError> = None;
+    run_ordered(
+        threads,
+        cfg.attempt_budget(),
+        |i| generator.attempt(i),
+        |_, a: Attempt| match asm.push(&a) {
+            Ok(done) => {
+                progress(&asm);
+                if done {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            }
+            Err(e) => {
+                err = Some(e);
+                Flow::Stop
+            }
+        },
+    );
+    if let Some(e) = err {
+        return Err(e.to_string());
+    }
+    let mut stats = asm.stats().clone();
+    let (attempts, kept) = (stats.attempts, stats.kept);
+    let bytes = asm.finish().map_err(|e| e.to_string())?;
+    let seconds = t0.elapsed().as_secs_f64();
+    stats.seconds = seconds;
+    Ok(RunOutput {
+        bytes,
+        stats_json: stats.to_canonical_json(),
+        attempts,
+        kept,
+        seconds,
+    })
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let a = parse_args(args)?;
+    let out = a
+        .out
+        .clone()
+        .ok_or("generate needs --out FILE.hdf5 (see dmgen --help)")?;
+    let cfg = build_config(&a)?;
+    let demo_bytes = match &a.demo {
+        Some(path) => Some(
+            std::fs::read(path).map_err(|e| format!("cannot read demo '{path}': {e}"))?,
+        ),
+        None => None,
+    };
+    let demo = demo_bytes
+        .as_deref()
+        .zip(a.demo.as_deref())
+        .map(|(b, n)| (b, n));
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let quiet = a.quiet;
+    let want = cfg.episodes;
+    let mut last_print = Instant::now();
+    let result = generate(&cfg, demo, threads, |asm| {
+        if !quiet && (last_print.elapsed().as_millis() >= 500 || asm.is_done()) {
+            last_print = Instant::now();
+            let s = asm.stats();
+            eprint!(
+                "\r{}/{} episodes, {} attempts, success {:.1}%   ",
+                s.kept,
+                want,
+                s.attempts,
+                100.0 * s.success_rate()
+            );
+            let _ = std::io::stderr().flush();
+        }
+    })?;
+    if !quiet {
+        eprintln!();
+    }
+    std::fs::write(&out, &result.bytes).map_err(|e| format!("cannot write '{out}': {e}"))?;
+    let side = match out.strip_suffix(".hdf5") {
+        Some(stem) => format!("{stem}.json"),
+        None => format!("{out}.json"),
+    };
+    let config_json = cfg.to_canonical_json().map_err(|e| e.to_string())?;
+    let sidecar = format!(
+        "{{\"config\":{config_json},\"stats\":{}}}\n",
+        result.stats_json
+    );
+    std::fs::write(&side, sidecar).map_err(|e| format!("cannot write '{side}': {e}"))?;
+    let summary = serde_json::json!({
+        "episodes": result.kept,
+        "attempts": result.attempts,
+        "success_rate": if result.attempts > 0 { result.kept as f64 / result.attempts as f64 } else { 0.0 },
+        "seconds": result.seconds,
+        "episodes_per_second": if result.seconds > 0.0 { result.kept as f64 / result.seconds } else { 0.0 },
+        "sha256": sha256_hex(&result.bytes),
+        "out": out,
+    });
+    println!("{summary}");
+    if result.kept < u64::from(want) {
+        return Err(format!(
+            "only {} of {want} episodes succeeded within the attempt budget of {} (see the failure reasons in {side}); raise max_attempts or check the demo and segmentation",
+            result.kept,
+            cfg.attempt_budget()
+        ));
+    }
+    Ok(())
+}
