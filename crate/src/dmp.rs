@@ -385,7 +385,10 @@ pub fn scaling_matrix(kind: Scaling, demo: Vec3, new: Vec3) -> [[f64; 3]; 3] {
                 return I3;
             }
             let s = (ln / ld).clamp(1.0 / ROBUST_MAX_STRETCH, ROBUST_MAX_STRETCH);
-            let (c, sn) = (hd.dot(hn) / (ld * ln), (hd.x() * hn.y() - hd.y() * hn.x()) / (ld * ln));
+            let (c, sn) = (
+                hd.dot(hn) / (ld * ln),
+                (hd.x() * hn.y() - hd.y() * hn.x()) / (ld * ln),
+            );
             [[s * c, -s * sn, 0.0], [s * sn, s * c, 0.0], [0.0, 0.0, 1.0]]
         }
     }
@@ -1071,7 +1074,11 @@ mod tests {
         );
         // A purely vertical start-to-goal vector keeps the demo's forcing term.
         assert_eq!(
-            scaling_matrix(Scaling::Robust, Vec3::new(0.0, 0.0, 0.2), Vec3::new(0.0, 0.0, 0.1)),
+            scaling_matrix(
+                Scaling::Robust,
+                Vec3::new(0.0, 0.0, 0.2),
+                Vec3::new(0.0, 0.0, 0.1)
+            ),
             I3
         );
     }

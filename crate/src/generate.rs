@@ -128,7 +128,10 @@ pub enum GenError {
     Config(ConfigError),
     Demo(DemoError),
     Segment(SegmentError),
-    Dmp { subtask: String, error: DmpError },
+    Dmp {
+        subtask: String,
+        error: DmpError,
+    },
     Task(TaskError),
     Sim(SimError),
     Export(ExportError),
@@ -275,7 +278,11 @@ fn part_box(p: &crate::task::Part) -> Option<(Vec3, Vec3, bool)> {
         PartShape::Cylinder {
             half_height,
             radius,
-        } => (p.offset.pos, Vec3::new(*radius, *radius, *half_height), true),
+        } => (
+            p.offset.pos,
+            Vec3::new(*radius, *radius, *half_height),
+            true,
+        ),
     })
 }
 
@@ -294,7 +301,10 @@ pub fn yaw_symmetry(spec: &crate::task::ObjectSpec) -> YawSymmetry {
     let invariant = |quarter: bool| {
         boxes.iter().all(|(c, h, cyl)| {
             let (rc, rh) = if quarter {
-                (Vec3::new(-c.y(), c.x(), c.z()), Vec3::new(h.y(), h.x(), h.z()))
+                (
+                    Vec3::new(-c.y(), c.x(), c.z()),
+                    Vec3::new(h.y(), h.x(), h.z()),
+                )
             } else {
                 (Vec3::new(-c.x(), -c.y(), c.z()), *h)
             };
@@ -824,9 +834,7 @@ impl Rollout {
             self.world.object_poses()[s.object]
         };
         let turn = |yaw: f64| Pose::new(Vec3::ZERO, Quat::from_yaw(yaw));
-        let mut g = base
-            .compose(&turn(sym_yaw))
-            .compose(&s.end_pose_in_object);
+        let mut g = base.compose(&turn(sym_yaw)).compose(&s.end_pose_in_object);
         if tool_yaw != 0.0 {
             g = g.compose(&turn(tool_yaw));
         }

@@ -8,7 +8,7 @@
 //! update leaves the session as it was (the loaded demo is never lost).
 
 use crate::config::{DmpParams, DmpScaling, SegmentationOverride};
-use crate::demo::{read_demo_auto, Demo, DemoError, SceneFrame};
+use crate::demo::{read_demo_auto, Demo, DemoError};
 use crate::dmp::{DmpConfig, DmpRunner, PoseDmp, Scaling};
 use crate::geom::{Pose, Quat, Vec3};
 use crate::rng::Rng;
@@ -58,10 +58,19 @@ pub fn dmp_config(p: &DmpParams) -> DmpConfig {
     }
 }
 
-/// Read a demo file in any supported format and move it into the scene frame.
+/// Read a demo file in any supported format and move it into the scene frame
+/// (as the generator does).
 pub fn load_demo(bytes: &[u8], name: &str, index: usize) -> Result<Demo, SessionError> {
     let mut demo = read_demo_auto(bytes, Some(name), index).map_err(SessionError::Demo)?;
-    demo.align_to_scene(&SceneFrame::default(), None);
+    crate::generate::align_demo(&mut demo);
+    Ok(demo)
+}
+
+/// The built-in demo of task `id` in the scene frame (the generator's own).
+pub fn builtin_demo(id: &str) -> Result<Demo, SessionError> {
+    let mut demo =
+        crate::generate::builtin_demo(id).map_err(|e| SessionError::Task(e.to_string()))?;
+    crate::generate::align_demo(&mut demo);
     Ok(demo)
 }
 
@@ -412,9 +421,34 @@ mod tests {
     use crate::sim::PandaWorld;
 
     fn stack() -> Session {
-        let mut d = stack_demo(&StackParams::default());
-        d.align_to_scene(&SceneFrame::default(), None);
+        let d = stack_demo(&StackParams::default());
         Session::new(Task::by_id("stack").unwrap(), d).unwrap()
+    }
+
+    #[test]
+    fn every_builtin_demo_opens_a_session_for_its_task() {
+        for id in crate::generate::BUILTIN_DEMOS {
+            let s = Session::new(Task::by_id(id).unwrap(), builtin_demo(id).unwrap()).unwrap();
+            assert!(!s.spec().subtasks.is_empty(), "{id}");
+            assert!(!s.reproduction().unwrap().is_empty(), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_dragged_object_moves_in_the_world_unless_held() {
+        use crate::sim::World;
+        let s = stack();
+        let mut w = PandaWorld::with_poses(s.task(), Default::default(), s.object_poses()).unwrap();
+        let mut p = w.object_poses()[0];
+        p.pos = p.pos + Vec3::new(0.0, 0.04, 0.0);
+        w.set_object_pose(0, &p).unwrap();
+        assert!((w.object_poses()[0].pos - p.pos).norm() < 1e-5);
+        w.step().unwrap();
+        assert!((w.object_poses()[0].pos - p.pos).norm() < 5e-3);
+        let mut off = p;
+        off.pos = Vec3::new(5.0, 0.0, p.pos.z());
+        assert!(w.set_object_pose(0, &off).is_err());
+        assert!(w.set_object_pose(7, &p).is_err());
     }
 
     #[test]

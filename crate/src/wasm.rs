@@ -9,12 +9,15 @@
 //! and calls `globalThis.__dmgenOnPanic(message)` when the page defined it, so
 //! the page can show a banner instead of freezing.
 
-use crate::config::{DmpParams, SegmentationOverride};
+use crate::config::{DmpParams, GenerationConfig, SegmentationOverride};
+use crate::generate::{
+    Attempt, DatasetAssembler as CoreAssembler, Generator as CoreGenerator, Rollout,
+};
 use crate::geom::{Pose, Vec3};
 use crate::render::{Overlay, Renderer};
 use crate::session::{self, Session};
 use crate::sim::showcase::BoxDrop;
-use crate::sim::{panda, PandaWorld, VisualShape};
+use crate::sim::{panda, PandaWorld, VisualShape, World, CONTROL_DT};
 use crate::task::Task;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -125,6 +128,16 @@ enum Mode {
     Scene,
     /// The demo replayed kinematically at sample `sample`.
     Replay { sample: usize, playing: bool },
+    /// A live rollout, stepped at the control rate in real time.
+    Preview(Box<Preview>),
+    /// A generated episode replayed (kinematic arm from its joint positions).
+    Episode { attempt: Box<Attempt>, step: usize },
+}
+
+struct Preview {
+    rollout: Rollout,
+    /// Wall time not yet simulated (s).
+    clock: f64,
 }
 
 /// The playground in the page's canvas: a [`Session`] (task, demo,
@@ -157,7 +170,7 @@ fn make_fixed(session: &Session) -> Result<Vec<VisualShape>, JsError> {
 
 fn builtin_session(task_id: &str) -> Result<Session, JsError> {
     let task = Task::by_id(task_id).map_err(js_err)?;
-    let demo = crate::task::scripted::scripted_demo(task_id, 0).map_err(js_err)?;
+    let demo = session::builtin_demo(task_id).map_err(js_err)?;
     Session::new(task, demo).map_err(js_err)
 }
 
@@ -300,11 +313,30 @@ impl Playground {
 
     /// Current object poses (7 per object).
     pub fn object_poses(&self) -> Vec<f64> {
-        poses_to_f64(self.session.object_poses())
+        poses_to_f64(&self.current_poses())
     }
 
     /// Move object `index` to (`x`, `y`) on the table with heading `yaw` (rad).
     pub fn move_object(&mut self, index: u32, x: f64, y: f64, yaw: f64) -> Result<(), JsError> {
+        if let Mode::Preview(p) = &mut self.mode {
+            // While the robot moves, the object is moved in the live world; the
+            // running DMP's goal follows it.
+            let world = p.rollout.world_mut();
+            let now = world
+                .object_poses()
+                .get(index as usize)
+                .copied()
+                .ok_or_else(|| JsError::new(&format!("no object {index}")))?;
+            let pose = Pose::new(
+                Vec3::new(x, y, now.pos.z()),
+                crate::geom::Quat::from_yaw(yaw),
+            );
+            world
+                .set_object_pose(index as usize, &pose)
+                .map_err(js_err)?;
+            self.needs_draw = true;
+            return Ok(());
+        }
         self.session
             .move_object(index as usize, x, y, yaw)
             .map_err(js_err)?;
@@ -319,8 +351,7 @@ impl Playground {
         let (o, d) = self.renderer.ray(x, y);
         let mut best = (-1, f64::INFINITY);
         for (i, (p, spec)) in self
-            .session
-            .object_poses()
+            .current_poses()
             .iter()
             .zip(&self.session.task().objects)
             .enumerate()
@@ -405,8 +436,9 @@ impl Playground {
             return;
         }
         self.needs_draw = false;
-        let shapes = match &mut self.mode {
-            Mode::Scene => self.scene_shapes(),
+        self.refresh_overlay();
+        let (shapes, overlay) = match &mut self.mode {
+            Mode::Scene => (self.scene_shapes(), self.overlay.clone()),
             Mode::Replay { sample, playing } => {
                 let t = &self.session.demo().t;
                 if *playing && !t.is_empty() {
@@ -420,32 +452,164 @@ impl Playground {
                     }
                 }
                 let k = *sample;
-                self.session.replay_shapes(&self.fixed, k, &mut self.q_hint)
-            }
-        };
-        self.refresh_overlay();
-        let overlay = match self.mode {
-            Mode::Scene => self.overlay.clone(),
-            Mode::Replay { sample, .. } => {
                 let eef = &self.session.demo().eef;
-                Overlay {
+                let overlay = Overlay {
                     frames: self.session.goal_frames(),
                     paths: vec![(
-                        eef.iter()
-                            .take(sample + 1)
-                            .map(|p| p.pos)
-                            .collect::<Vec<Vec3>>(),
+                        eef.iter().take(k + 1).map(|p| p.pos).collect::<Vec<Vec3>>(),
                         [40, 110, 220, 255],
                     )],
+                };
+                let shapes = self.session.replay_shapes(&self.fixed, k, &mut self.q_hint);
+                (shapes, overlay)
+            }
+            Mode::Preview(p) => {
+                if p.rollout.outcome().is_none() {
+                    p.clock += dt;
+                    while p.clock >= CONTROL_DT {
+                        p.clock -= CONTROL_DT;
+                        if p.rollout.step() {
+                            break;
+                        }
+                    }
                 }
+                let overlay = Overlay {
+                    frames: p.rollout.goal().into_iter().collect(),
+                    paths: vec![(
+                        p.rollout.planned_path().iter().map(|q| q.pos).collect(),
+                        [240, 120, 20, 255],
+                    )],
+                };
+                (p.rollout.world().visual_shapes(), overlay)
+            }
+            Mode::Episode { attempt, step } => {
+                let steps = &attempt.episode.steps;
+                if *step + 1 < steps.len() {
+                    self.clock += dt;
+                    while self.clock >= CONTROL_DT && *step + 1 < steps.len() {
+                        self.clock -= CONTROL_DT;
+                        *step += 1;
+                    }
+                }
+                let mut shapes = self.fixed.clone();
+                let path: Vec<Vec3> = steps.iter().map(|r| r.obs.eef.pos).collect();
+                if let Some(r) = steps.get(*step) {
+                    let o = &r.obs;
+                    shapes.extend(session::robot_shapes(
+                        &o.joint_pos,
+                        o.finger_qpos[0] - o.finger_qpos[1],
+                    ));
+                    for (spec, pose) in self.session.task().objects.iter().zip(&o.objects) {
+                        shapes.extend(session::object_shapes(&spec.parts, pose, spec.color));
+                    }
+                }
+                (
+                    shapes,
+                    Overlay {
+                        frames: Vec::new(),
+                        paths: vec![(path, [40, 160, 90, 255])],
+                    },
+                )
             }
         };
         self.renderer.draw(&shapes, &overlay);
     }
 
+    /// Start a live preview of episode 0 of `config_json` in the visible scene,
+    /// from the objects' current poses (episode 0's dynamics apply). `demo`
+    /// empty: the configuration's own demo; else the uploaded file's bytes.
+    pub fn start_preview(
+        &mut self,
+        config_json: &str,
+        demo: &[u8],
+        demo_name: &str,
+    ) -> Result<(), JsError> {
+        let cfg = parse_config(config_json)?;
+        let demo = (!demo.is_empty()).then_some((demo, demo_name));
+        let generator = CoreGenerator::new(&cfg, demo).map_err(js_err)?;
+        let rollout = generator
+            .rollout_with_poses(0, self.session.object_poses())
+            .map_err(js_err)?;
+        self.mode = Mode::Preview(Box::new(Preview {
+            rollout,
+            clock: 0.0,
+        }));
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// Whether a preview is running (started and not finished).
+    pub fn preview_running(&self) -> bool {
+        match &self.mode {
+            Mode::Preview(p) => p.rollout.outcome().is_none(),
+            _ => false,
+        }
+    }
+
+    /// Control steps the preview has taken.
+    pub fn preview_steps(&self) -> u32 {
+        match &self.mode {
+            Mode::Preview(p) => p.rollout.steps() as u32,
+            _ => 0,
+        }
+    }
+
+    /// The preview's outcome: `success`, a failure reason (`missed_grasp`, ...),
+    /// or nothing while it runs.
+    pub fn preview_outcome(&self) -> Option<String> {
+        let Mode::Preview(p) = &self.mode else {
+            return None;
+        };
+        p.rollout.outcome().map(|(ok, reason)| {
+            if ok {
+                "success".to_string()
+            } else {
+                reason.map(|r| r.as_str()).unwrap_or("failed").to_string()
+            }
+        })
+    }
+
+    /// Replay a generated attempt (bytes from a worker) in the scene.
+    pub fn show_episode(&mut self, bytes: &[u8]) -> Result<(), JsError> {
+        let attempt = Attempt::from_bytes(bytes).map_err(js_err)?;
+        if attempt.episode.steps.is_empty() {
+            return Err(JsError::new("this attempt recorded no steps"));
+        }
+        self.mode = Mode::Episode {
+            attempt: Box::new(attempt),
+            step: 0,
+        };
+        self.clock = 0.0;
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// Whether a generated episode is being shown.
+    pub fn episode_shown(&self) -> bool {
+        matches!(self.mode, Mode::Episode { .. })
+    }
+
+    /// The demo as the configuration's embedded-demo JSON (serde form).
+    pub fn demo_config_json(&self) -> String {
+        serde_json::to_string(self.session.demo()).unwrap_or_default()
+    }
+
     /// Whether the view changes by itself (a replay playing, a preview running).
     fn animating(&self) -> bool {
-        matches!(self.mode, Mode::Replay { playing: true, .. })
+        match &self.mode {
+            Mode::Scene => false,
+            Mode::Replay { playing, .. } => *playing,
+            Mode::Preview(_) => self.preview_running(),
+            Mode::Episode { attempt, step } => step + 1 < attempt.episode.steps.len(),
+        }
+    }
+
+    /// Current object poses: the live world's during a preview, else the edited scene's.
+    fn current_poses(&self) -> Vec<Pose> {
+        match &self.mode {
+            Mode::Preview(p) => p.rollout.world().object_poses(),
+            _ => self.session.object_poses().to_vec(),
+        }
     }
 
     fn scene_shapes(&self) -> Vec<VisualShape> {
@@ -508,4 +672,110 @@ fn ray_plane(o: [f64; 3], d: [f64; 3], z: f64) -> Option<[f64; 2]> {
     }
     let t = (z - o[2]) / d[2];
     (t > 0.0).then(|| [o[0] + t * d[0], o[1] + t * d[1]])
+}
+
+// ---------------------------------------------------------------- generation
+
+fn parse_config(json: &str) -> Result<GenerationConfig, JsError> {
+    GenerationConfig::from_json(json).map_err(js_err)
+}
+
+/// The attempt budget of a generation configuration (JSON); validates it.
+#[wasm_bindgen]
+pub fn attempt_budget(config_json: &str) -> Result<f64, JsError> {
+    Ok(parse_config(config_json)?.attempt_budget() as f64)
+}
+
+/// A worker's generator: one configuration and demo; attempts by index.
+#[wasm_bindgen]
+pub struct Generator {
+    inner: CoreGenerator,
+    last_success: bool,
+    last_failure: String,
+}
+
+#[wasm_bindgen]
+impl Generator {
+    /// `demo` empty: the configuration's own demo (built-in or embedded); else the
+    /// uploaded file's bytes (its SHA-256 must match the configuration's).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str, demo: &[u8], demo_name: &str) -> Result<Generator, JsError> {
+        let cfg = parse_config(config_json)?;
+        let demo = (!demo.is_empty()).then_some((demo, demo_name));
+        let inner = CoreGenerator::new(&cfg, demo).map_err(js_err)?;
+        Ok(Generator {
+            inner,
+            last_success: false,
+            last_failure: String::new(),
+        })
+    }
+
+    /// Run attempt `index` to its end; returns the attempt's encoded bytes.
+    pub fn attempt(&mut self, index: u32) -> Vec<u8> {
+        let a = self.inner.attempt(index as u64);
+        self.last_success = a.success;
+        self.last_failure = a
+            .failure
+            .map(|f| f.as_str().to_string())
+            .unwrap_or_default();
+        a.to_bytes()
+    }
+
+    /// Whether the last attempt succeeded.
+    pub fn last_success(&self) -> bool {
+        self.last_success
+    }
+
+    /// The last attempt's failure reason (`missed_grasp`, ...; empty on success).
+    pub fn last_failure(&self) -> String {
+        self.last_failure.clone()
+    }
+}
+
+/// The dataset assembled in the page from attempts pushed in index order: the
+/// same bytes as the CLI for the same configuration.
+#[wasm_bindgen]
+pub struct DatasetAssembler {
+    inner: Option<CoreAssembler>,
+}
+
+fn finished() -> JsError {
+    JsError::new("the dataset was already written")
+}
+
+#[wasm_bindgen]
+impl DatasetAssembler {
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str) -> Result<DatasetAssembler, JsError> {
+        let cfg = parse_config(config_json)?;
+        Ok(DatasetAssembler {
+            inner: Some(CoreAssembler::new(&cfg).map_err(js_err)?),
+        })
+    }
+
+    /// Add the next attempt's bytes; true once enough episodes are kept or the budget is spent.
+    pub fn push(&mut self, attempt: &[u8]) -> Result<bool, JsError> {
+        self.inner
+            .as_mut()
+            .ok_or_else(finished)?
+            .push_bytes(attempt)
+            .map_err(js_err)
+    }
+
+    /// The run's statistics as JSON.
+    pub fn stats_json(&self) -> String {
+        self.inner
+            .as_ref()
+            .and_then(|a| serde_json::to_string(a.stats()).ok())
+            .unwrap_or_else(|| "{}".into())
+    }
+
+    /// The robomimic HDF5 file (the assembler cannot be used afterwards).
+    pub fn finish(&mut self) -> Result<Vec<u8>, JsError> {
+        self.inner
+            .take()
+            .ok_or_else(finished)?
+            .finish()
+            .map_err(js_err)
+    }
 }

@@ -99,6 +99,16 @@ export class DemoPanel {
     this.refresh();
   }
 
+  /** The demo bytes workers need (null when the configuration carries or names the demo). */
+  jobDemo(): { bytes: Uint8Array | null; name: string } {
+    return { bytes: this.source.index > 0 ? null : this.source.bytes, name: this.source.name };
+  }
+
+  /** The loaded demo in the configuration's embedded form. */
+  embeddedDemoJson(): string {
+    return this.pg.demo_config_json();
+  }
+
   /** Keep the scrubber and the timeline cursor in step with the replay (called every frame). */
   tick(): void {
     const s = this.pg.replay_sample();

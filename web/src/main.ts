@@ -83,9 +83,12 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
   const speed = numberInput('speed', 0, 1, 'Object speed');
   const probability = numberInput('probability', 0, 1, 'Dynamic episodes');
   const src = demo.source;
-  const demoRef = src.bytes
-    ? { kind: 'sha256', sha256: core.sha256_hex(src.bytes), name: src.name }
-    : { kind: 'builtin', id: task };
+  // A demo other than the first of an HDF5 file travels embedded in the configuration.
+  const demoRef = !src.bytes
+    ? { kind: 'builtin', id: task }
+    : src.index > 0
+      ? { kind: 'embedded', demo: JSON.parse(demo.embeddedDemoJson()) as unknown }
+      : { kind: 'sha256', sha256: core.sha256_hex(src.bytes), name: src.name };
   const config: Record<string, unknown> = {
     task,
     variant: el<HTMLSelectElement>('variant').value,
@@ -167,7 +170,6 @@ async function main(): Promise<void> {
   const outcome = el('preview-outcome');
   let previewWasRunning = false;
   function previewTick(): void {
-    if (typeof (pg as unknown as Record<string, unknown>).preview_running !== "function") return; // TEMP
     const running = pg.preview_running();
     status.previewRunning = running;
     if (running) status.previewSteps = pg.preview_steps();
@@ -182,7 +184,8 @@ async function main(): Promise<void> {
   }
   const preview = (): void => {
     try {
-      pg.start_preview(buildConfig(core, demoPanel, 'dmg'));
+      const src = demoPanel.jobDemo();
+      pg.start_preview(buildConfig(core, demoPanel, 'dmg'), src.bytes ?? new Uint8Array(0), src.name);
       status.previewOutcome = null;
       outcome.hidden = false;
       outcome.dataset.ok = '';
@@ -224,7 +227,8 @@ async function main(): Promise<void> {
       return;
     }
     const wanted = Math.round(Number(el<HTMLInputElement>('episodes').value));
-    void generation.run(plans, demoPanel.source.bytes, demoPanel.source.name, wanted);
+    const src = demoPanel.jobDemo();
+    void generation.run(plans, src.bytes, src.name, wanted);
   };
   el('generate').addEventListener('click', generate);
 

@@ -77,7 +77,9 @@ pub fn encode(a: &Attempt) -> Vec<u8> {
         .first()
         .map(|s| s.obs.state.len())
         .unwrap_or(e.final_obs.state.len());
-    let mut o = Out(Vec::with_capacity(64 + e.steps.len() * (8 * (40 + state_len))));
+    let mut o = Out(Vec::with_capacity(
+        64 + e.steps.len() * (8 * (40 + state_len)),
+    ));
     o.0.extend_from_slice(MAGIC);
     o.0.extend_from_slice(&VERSION.to_le_bytes());
     o.u64(a.index);
@@ -223,13 +225,9 @@ pub fn decode(bytes: &[u8]) -> Result<Attempt, CodecError> {
     }
     let seed = r.u64()?;
     let n_obj = r.count(4, "object")?;
-    let object_names = (0..n_obj)
-        .map(|_| r.str())
-        .collect::<Result<Vec<_>, _>>()?;
+    let object_names = (0..n_obj).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
     let n_sub = r.count(4, "subtask")?;
-    let subtask_names = (0..n_sub)
-        .map(|_| r.str())
-        .collect::<Result<Vec<_>, _>>()?;
+    let subtask_names = (0..n_sub).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
     let state_len = r.u32()?;
     let obs_bytes = 8usize
         .saturating_mul(7 + 2 + 7 + 7 * n_obj)

@@ -925,6 +925,38 @@ impl PandaWorld {
         self.gripper_closed
     }
 
+    /// Put object `index` at `pose`, at rest (an interactive drag in the page).
+    /// Refused while the object is held, for a non-finite or non-unit pose, or off
+    /// the table.
+    pub fn set_object_pose(&mut self, index: usize, pose: &Pose) -> Result<(), SimError> {
+        let names = self.task.object_names();
+        let Some(o) = self.objects.get(index) else {
+            return Err(SimError::Other(format!("no object {index}")));
+        };
+        if self.grasped_object() == Some(index) {
+            return Err(SimError::Other(format!(
+                "'{}' is held by the gripper",
+                names[index]
+            )));
+        }
+        if !pose.is_finite() || !(0.9..=1.1).contains(&pose.quat.norm()) {
+            return Err(SimError::NonFinite(format!("pose of '{}'", names[index])));
+        }
+        let (x, y) = (pose.pos.x(), pose.pos.y());
+        if !(TABLE_X[0]..=TABLE_X[1]).contains(&x) || !(TABLE_Y[0]..=TABLE_Y[1]).contains(&y) {
+            return Err(SimError::InvalidScene(format!(
+                "'{}' at ({x:.3}, {y:.3}) is off the table",
+                names[index]
+            )));
+        }
+        if let Some(b) = self.phys.bodies.get_mut(o.body) {
+            b.set_position(pose32(pose), true);
+            b.set_linvel(Vector::ZERO, true);
+            b.set_angvel(Vector::ZERO, true);
+        }
+        Ok(())
+    }
+
     /// FNV-1a digest over the bits of every object pose, the arm joints and the
     /// fingers: equal digests mean bit-identical simulations (natively and in wasm32).
     pub fn state_digest(&self) -> u64 {

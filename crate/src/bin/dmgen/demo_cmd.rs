@@ -10,7 +10,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut out: Option<&str> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = || it.next().map(String::as_str).ok_or(format!("{a} needs a value"));
+        let mut value = || {
+            it.next()
+                .map(String::as_str)
+                .ok_or(format!("{a} needs a value"))
+        };
         match a.as_str() {
             "--task" => task = Some(value()?),
             "--seed" => {

@@ -55,7 +55,11 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             "--threads" => a.threads = Some(parse_num("--threads", value()?)?),
             "--out" => a.out = Some(value()?.into()),
             "--quiet" => a.quiet = true,
-            s => return Err(format!("generate: unknown argument '{s}' (see dmgen --help)")),
+            s => {
+                return Err(format!(
+                    "generate: unknown argument '{s}' (see dmgen --help)"
+                ))
+            }
         }
     }
     Ok(a)
@@ -79,7 +83,11 @@ fn method_of(s: &str) -> Result<Method, String> {
     Ok(match s {
         "dmg" => Method::Dmg,
         "mimicgen" => Method::MimicGen,
-        other => return Err(format!("--method: '{other}' is not a method; use dmg or mimicgen")),
+        other => {
+            return Err(format!(
+                "--method: '{other}' is not a method; use dmg or mimicgen"
+            ))
+        }
     })
 }
 
@@ -190,9 +198,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .ok_or("generate needs --out FILE.hdf5 (see dmgen --help)")?;
     let cfg = build_config(&a)?;
     let demo_bytes = match &a.demo {
-        Some(path) => Some(
-            std::fs::read(path).map_err(|e| format!("cannot read demo '{path}': {e}"))?,
-        ),
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("cannot read demo '{path}': {e}"))?)
+        }
         None => None,
     };
     let demo = demo_bytes
