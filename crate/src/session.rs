@@ -440,7 +440,7 @@ mod tests {
         let s = stack();
         let mut w = PandaWorld::with_poses(s.task(), Default::default(), s.object_poses()).unwrap();
         let mut p = w.object_poses()[0];
-        p.pos = p.pos + Vec3::new(0.0, 0.04, 0.0);
+        p.pos += Vec3::new(0.0, 0.04, 0.0);
         w.set_object_pose(0, &p).unwrap();
         assert!((w.object_poses()[0].pos - p.pos).norm() < 1e-5);
         w.step().unwrap();
