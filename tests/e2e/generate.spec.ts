@@ -118,3 +118,25 @@ test('Preview: an object moved mid-rollout is still grasped and the task succeed
   await expect(page.locator('#preview-outcome')).toHaveText('Preview: success');
   expect(errors).toEqual([]);
 });
+
+test('Both methods: D-MG and MimicGen success rates are compared on the same configuration', async ({ page }) => {
+  test.setTimeout(300_000);
+  const errors = watchErrors(page);
+  await ready(page, 2);
+  await page.getByLabel('Episodes', { exact: true }).fill('5');
+  await page.getByLabel('Method', { exact: true }).selectOption('both');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await page.waitForFunction(() => window.__dmgenStatus!.datasetReady && !window.__dmgenStatus!.generating, null, {
+    timeout: 240_000,
+  });
+  await expect(page.locator('#gen-stats')).toContainText('D-MG success rate');
+  await expect(page.locator('#gen-stats')).toContainText('MimicGen success rate');
+  expect(await page.locator('#results li').count()).toBeGreaterThanOrEqual(10);
+  // The filter shows only failures (or nothing when every attempt succeeded).
+  await page.getByLabel('Results', { exact: true }).selectOption('failure');
+  const shown = await page.locator('#results li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-success')));
+  expect(shown.every((s) => s === 'false')).toBe(true);
+  mkdirSync(artifacts, { recursive: true });
+  await page.locator('#rate-chart').screenshot({ path: `${artifacts}/panel-method-chart.png` });
+  expect(errors).toEqual([]);
+});
