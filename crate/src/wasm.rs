@@ -138,6 +138,8 @@ struct Preview {
     rollout: Rollout,
     /// Wall time not yet simulated (s).
     clock: f64,
+    /// End-effector positions after each control step (for the plot).
+    trace: Vec<Vec3>,
 }
 
 /// The playground in the page's canvas: a [`Session`] (task, demo,
@@ -468,7 +470,9 @@ impl Playground {
                     p.clock += dt;
                     while p.clock >= CONTROL_DT {
                         p.clock -= CONTROL_DT;
-                        if p.rollout.step() {
+                        let done = p.rollout.step();
+                        p.trace.push(p.rollout.world().eef_pose().pos);
+                        if done {
                             break;
                         }
                     }
@@ -533,6 +537,7 @@ impl Playground {
         self.mode = Mode::Preview(Box::new(Preview {
             rollout,
             clock: 0.0,
+            trace: Vec::new(),
         }));
         self.needs_draw = true;
         Ok(())
@@ -582,6 +587,19 @@ impl Playground {
         self.clock = 0.0;
         self.needs_draw = true;
         Ok(())
+    }
+
+    /// The last preview's end-effector positions: `[n, x (n), y (n), z (n)]`
+    /// (`[0]` when there was no preview).
+    pub fn preview_trace(&self) -> Vec<f64> {
+        let Mode::Preview(p) = &self.mode else {
+            return vec![0.0];
+        };
+        let mut out = vec![p.trace.len() as f64];
+        for axis in 0..3 {
+            out.extend(p.trace.iter().map(|v| v.0[axis]));
+        }
+        out
     }
 
     /// Whether a generated episode is being shown.

@@ -116,6 +116,9 @@ test('Preview: an object moved mid-rollout is still grasped and the task succeed
   await page.locator('.stage').screenshot({ path: `${artifacts}/panel-preview.png` });
   expect(await page.evaluate(() => window.__dmgenStatus!.previewOutcome)).toBe('success');
   await expect(page.locator('#preview-outcome')).toHaveText('Preview: success');
+  // The plot now also shows the rollout in the current scene.
+  expect(await page.evaluate(() => window.__dmgenPlayground!.preview_trace()[0])).toBeGreaterThan(50);
+  await page.locator('.plot-host').screenshot({ path: `${artifacts}/panel-plot-with-rollout.png` });
   expect(errors).toEqual([]);
 });
 

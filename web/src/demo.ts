@@ -267,14 +267,18 @@ export class DemoPanel {
     }
     const n = data[0] ?? 0;
     const slice = (k: number): Float64Array => data.subarray(1 + k * n, 1 + (k + 1) * n);
+    const trace = this.pg.preview_trace();
+    const m = trace[0] ?? 0;
+    const rollout = (k: number): Float64Array => trace.subarray(1 + k * m, 1 + (k + 1) * m);
     const axes = ['x', 'y', 'z'];
     drawPlots(
       el('plot'),
       axes.map((a, i) => ({
-        title: `end-effector ${a} (m): demo vs DMP`,
+        title: `end-effector ${a} (m): demo (blue) vs DMP (orange, dashed)${m > 0 ? ' vs preview rollout (green)' : ''}`,
         series: [
           { label: 'demo', colour: '#2f6fd6', values: slice(i) },
           { label: 'DMP', colour: '#e0913a', dash: [5, 3], values: slice(3 + i) },
+          ...(m > 0 ? [{ label: 'preview rollout', colour: '#49a35b', values: rollout(i) }] : []),
         ],
       })),
     );

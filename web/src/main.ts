@@ -179,6 +179,7 @@ async function main(): Promise<void> {
       outcome.hidden = false;
       outcome.dataset.ok = String(result === 'success');
       outcome.textContent = result === 'success' ? 'Preview: success' : `Preview failed: ${result.replaceAll('_', ' ')}`;
+      demoPanel.drawPlot();
     }
     previewWasRunning = running;
   }
