@@ -502,6 +502,20 @@ pub fn position_step(p: &PositionDmp, s: &PosState, start: Vec3, goal_target: Ve
 }
 
 impl PositionDmp {
+    /// How far behind a goal moving at constant velocity `v` the system settles, in
+    /// seconds (the lag is `v` times this): `tau / beta` from the spring-damper plus
+    /// `tau / alpha_g` from the goal filter. A caller that knows the goal's velocity
+    /// can lead the goal by this much to cancel the lag.
+    pub fn ramp_lag_time(&self) -> f64 {
+        let spring = self.timing.tau / self.beta;
+        let filter = if self.alpha_g > 0.0 {
+            self.timing.tau / self.alpha_g
+        } else {
+            0.0
+        };
+        spring + filter
+    }
+
     /// Fit to `ys` (`n >= 3` positions, one per control step).
     pub fn fit(ys: &[Vec3], cfg: &DmpConfig) -> Result<PositionDmp, DmpError> {
         cfg.check()?;
@@ -1037,6 +1051,27 @@ mod tests {
             let expect = start + (*b - y0).component_mul(k);
             assert!((*a - expect).norm() < 1e-9, "{:?} vs {:?}", a, expect);
         }
+    }
+
+    #[test]
+    fn leading_a_moving_goal_by_the_ramp_lag_cancels_the_lag() {
+        let ys: Vec<Vec3> = (0..60)
+            .map(|k| Vec3::new(0.01 * k as f64, 0.0, 0.0))
+            .collect();
+        let p = PositionDmp::fit(&ys, &DmpConfig::default()).unwrap();
+        let v = Vec3::new(0.0, 0.04, 0.0);
+        let run = |lead: f64| {
+            let mut s = PosState::at_rest(ys[0], ys[59]);
+            let mut goal = ys[59];
+            for _ in 0..400 {
+                goal += v * p.timing.dt;
+                s = position_step(&p, &s, ys[0], goal + v * lead);
+            }
+            (goal - s.y).norm()
+        };
+        let lag = run(0.0);
+        assert!((lag - 0.04 * p.ramp_lag_time()).abs() < 1e-3, "lag {lag}");
+        assert!(run(p.ramp_lag_time()) < 1e-3);
     }
 
     #[test]

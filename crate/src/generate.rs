@@ -50,6 +50,10 @@ const MAX_SETTLE_STEPS: usize = 30;
 const SETTLE_POS_TOL: f64 = 0.003;
 /// Commanded orientation within this angle of the goal counts as settled (rad).
 const SETTLE_ROT_TOL: f64 = 0.03;
+/// Largest velocity feed-forward added to a goal (m).
+const MAX_GOAL_LEAD: f64 = 0.05;
+/// A held object farther than this from the hand is not corrected for (m).
+const HAND_OFFSET_MAX: f64 = 0.15;
 /// Steps after the last subtask during which success may still be established.
 const TAIL_STEPS: usize = 20;
 
@@ -338,7 +342,6 @@ fn symmetric_yaws(sym: YawSymmetry) -> Vec<f64> {
 /// One subtask, ready to run.
 #[derive(Clone, Debug)]
 struct SubtaskPlan {
-    name: String,
     /// World index of the reference object.
     object: usize,
     start: usize,
@@ -360,6 +363,9 @@ struct SubtaskPlan {
     /// For place subtasks: the held object's pose in the hand at the demo's release
     /// (`eef^-1 * object`), to correct for how the object actually sits in the hand.
     hand_offset_demo: Option<Pose>,
+    /// Use only the reference object's position and yaw (reach subtasks: moving away
+    /// from an object should not tilt with it if it tipped over).
+    upright_frame: bool,
 }
 
 #[derive(Debug)]
@@ -537,14 +543,12 @@ impl Generator {
                 name = format!("{} {k}", s.name);
                 k += 1;
             }
-            names.push(name.clone());
+            names.push(name);
             let symmetry = yaw_symmetry(&task.objects[object]);
-            let object_yaws = if s.object_frame_at_start {
-                vec![0.0]
-            } else {
-                symmetric_yaws(symmetry)
-            };
-            let tool_flip = matches!(s.kind, K::Grasp | K::Reach);
+            // Equivalent goals are chosen by the smallest turn of the hand, so for a
+            // held object (carry) the choice matching the actual grasp wins.
+            let object_yaws = symmetric_yaws(symmetry);
+            let tool_flip = matches!(s.kind, K::Grasp | K::Reach | K::Carry);
             let hand_offset_demo = match (s.kind, holds) {
                 (K::Place, Some(h)) => {
                     let name = &object_names[h];
@@ -556,10 +560,10 @@ impl Generator {
                 _ => None,
             };
             subtasks.push(SubtaskPlan {
+                upright_frame: s.kind == K::Reach,
                 object_yaws,
                 tool_flip,
                 hand_offset_demo,
-                name,
                 object,
                 start: s.start,
                 end: s.end,
@@ -828,11 +832,14 @@ impl Rollout {
     /// about the tool axis; for D-MG place subtasks, corrected for how the held object
     /// actually sits in the hand.
     fn goal_with(&self, s: &SubtaskPlan, sym_yaw: f64, tool_yaw: f64) -> Pose {
-        let base = if s.frame_at_start {
+        let mut base = if s.frame_at_start {
             self.frame
         } else {
             self.world.object_poses()[s.object]
         };
+        if s.upright_frame {
+            base = Pose::new(base.pos, Quat::from_yaw(base.quat.yaw()));
+        }
         let turn = |yaw: f64| Pose::new(Vec3::ZERO, Quat::from_yaw(yaw));
         let mut g = base.compose(&turn(sym_yaw)).compose(&s.end_pose_in_object);
         if tool_yaw != 0.0 {
@@ -841,8 +848,10 @@ impl Rollout {
         if let (Some(hd), Some(h), Method::Dmg) =
             (s.hand_offset_demo, s.holds, self.g.inner.config.method)
         {
-            if self.world.grasped_object() == Some(h) {
-                let now = self.world.object_poses()[h].relative_to(&self.world.eef_pose());
+            // Applied from the subtask's first step (the fingers may still be closing):
+            // the symmetry choice then already sees how the object sits in the hand.
+            let now = self.world.object_poses()[h].relative_to(&self.world.eef_pose());
+            if now.pos.norm() < HAND_OFFSET_MAX {
                 g = g.compose(&hd).compose(&now.inverse());
             }
         }
@@ -851,6 +860,25 @@ impl Rollout {
 
     fn goal_for(&self, s: &SubtaskPlan) -> Pose {
         self.goal_with(s, self.sym_yaw, self.tool_yaw)
+    }
+
+    /// Velocity feed-forward: lead the goal of a moving reference object by its velocity
+    /// times the DMP's ramp lag, so the hand does not trail an object on a belt.
+    fn goal_lead(&self, s: &SubtaskPlan) -> Vec3 {
+        if s.frame_at_start {
+            return Vec3::ZERO;
+        }
+        let Some(r) = &self.runner else {
+            return Vec3::ZERO;
+        };
+        let v = self.world.object_velocities()[s.object].0;
+        let lead = v * r.model().pos.ramp_lag_time();
+        let n = lead.norm();
+        if n > MAX_GOAL_LEAD {
+            lead * (MAX_GOAL_LEAD / n)
+        } else {
+            lead
+        }
     }
 
     /// Pick the equivalent goal closest in orientation to the current command.
@@ -943,8 +971,9 @@ impl Rollout {
                 Method::Dmg => {
                     let goal = self.goal_for(s);
                     self.goal = Some(goal);
+                    let lead = self.goal_lead(s);
                     if let Some(r) = self.runner.as_mut() {
-                        r.set_goal(goal);
+                        r.set_goal(Pose::new(goal.pos + lead, goal.quat));
                         self.target = r.step();
                     }
                 }
@@ -1000,6 +1029,10 @@ impl Rollout {
             self.unreachable = 0;
         } else {
             self.unreachable += 1;
+            if self.unreachable >= UNREACHABLE_STEPS && succeeded && predicate {
+                // Done already: the rest of the motion does not matter.
+                return self.end(None);
+            }
             if self.unreachable >= UNREACHABLE_STEPS {
                 return self.end(Some(FailureReason::IkUnreachable));
             }

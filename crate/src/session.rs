@@ -435,20 +435,20 @@ mod tests {
     }
 
     #[test]
-    fn a_dragged_object_moves_in_the_world_unless_held() {
+    fn a_dragged_object_moves_in_the_world_and_cannot_leave_the_table() {
         use crate::sim::World;
         let s = stack();
         let mut w = PandaWorld::with_poses(s.task(), Default::default(), s.object_poses()).unwrap();
         let mut p = w.object_poses()[0];
         p.pos += Vec3::new(0.0, 0.04, 0.0);
-        w.set_object_pose(0, &p).unwrap();
+        w.place_object(0, &p).unwrap();
         assert!((w.object_poses()[0].pos - p.pos).norm() < 1e-5);
         w.step().unwrap();
         assert!((w.object_poses()[0].pos - p.pos).norm() < 5e-3);
         let mut off = p;
         off.pos = Vec3::new(5.0, 0.0, p.pos.z());
-        assert!(w.set_object_pose(0, &off).is_err());
-        assert!(w.set_object_pose(7, &p).is_err());
+        assert!(w.place_object(0, &off).is_err());
+        assert!(w.place_object(7, &p).is_err());
     }
 
     #[test]

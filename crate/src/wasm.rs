@@ -333,9 +333,10 @@ impl Playground {
                 Vec3::new(x, y, now.pos.z()),
                 crate::geom::Quat::from_yaw(yaw),
             );
-            world
-                .set_object_pose(index as usize, &pose)
-                .map_err(js_err)?;
+            if world.grasped_object() == Some(index as usize) {
+                return Err(JsError::new("that object is held by the gripper"));
+            }
+            world.place_object(index as usize, &pose).map_err(js_err)?;
             self.needs_draw = true;
             return Ok(());
         }

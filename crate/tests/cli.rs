@@ -160,3 +160,95 @@ fn bench_rejects_unknown_benchmarks() {
     let out = dmgen(&["bench", "teleport"]);
     assert!(!out.status.success());
 }
+
+fn summary(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("summary line {line:?}: {e}"))
+}
+
+#[test]
+fn generate_writes_the_same_bytes_with_one_and_two_threads() {
+    let mut shas = Vec::new();
+    for threads in ["1", "2"] {
+        let path = scratch(&format!("gen_t{threads}.hdf5"));
+        let p = path.to_str().unwrap();
+        let out = dmgen(&[
+            "generate",
+            "--task",
+            "lift",
+            "--episodes",
+            "4",
+            "--seed",
+            "3",
+            "--threads",
+            threads,
+            "--variant",
+            "dmg",
+            "--out",
+            p,
+            "--quiet",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s = summary(&out);
+        assert_eq!(s["episodes"], 4);
+        assert!(s["attempts"].as_u64().unwrap() >= 4);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(s["sha256"], dmgen::config::sha256_hex(&bytes));
+        // The sidecar holds the config and the wall-clock statistics.
+        let side: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).unwrap())
+                .unwrap();
+        assert_eq!(side["config"]["task"], "lift");
+        assert!(side["stats"]["seconds"].as_f64().unwrap() > 0.0);
+        shas.push(s["sha256"].as_str().unwrap().to_string());
+    }
+    assert_eq!(shas[0], shas[1]);
+}
+
+#[test]
+fn generate_reports_bad_arguments_and_impossible_budgets() {
+    let out = dmgen(&[
+        "generate",
+        "--task",
+        "juggle",
+        "--episodes",
+        "1",
+        "--out",
+        "x.hdf5",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("juggle"));
+    let out = dmgen(&[
+        "generate",
+        "--task",
+        "lift",
+        "--episodes",
+        "1",
+        "--method",
+        "magic",
+        "--out",
+        "x.hdf5",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--method"));
+    let out = dmgen(&["generate", "--task", "lift", "--episodes", "1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
+    let demo = scratch("missing.json");
+    let out = dmgen(&[
+        "generate",
+        "--task",
+        "lift",
+        "--episodes",
+        "1",
+        "--demo",
+        demo.to_str().unwrap(),
+        "--out",
+        scratch("m.hdf5").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read demo"));
+}

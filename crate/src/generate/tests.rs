@@ -1,1 +1,358 @@
+use super::*;
+use crate::sim::World;
 
+fn config(task: &str, method: Method, variant: Variant) -> GenerationConfig {
+    GenerationConfig {
+        task: task.into(),
+        demo: DemoRef::Builtin { id: task.into() },
+        method,
+        variant,
+        seed: 7,
+        ..GenerationConfig::default()
+    }
+}
+
+/// Successes over attempts `0..n`, with the failure reasons.
+fn rate(g: &Generator, n: u64) -> (f64, Vec<(u64, FailureReason)>) {
+    let mut ok = 0;
+    let mut failures = Vec::new();
+    for i in 0..n {
+        let a = g.attempt(i);
+        if a.success {
+            ok += 1;
+        } else if let Some(f) = a.failure {
+            failures.push((i, f));
+        }
+    }
+    (ok as f64 / n as f64, failures)
+}
+
+fn check_rate(task: &str, min: f64) {
+    let g = Generator::new(&config(task, Method::Dmg, Variant::Static), None).unwrap();
+    let (r, failures) = rate(&g, 50);
+    eprintln!("{task} static D-MG: {:.0}% ({failures:?})", 100.0 * r);
+    assert!(
+        r >= min,
+        "{task}: {:.0}% < {:.0}%: {failures:?}",
+        100.0 * r,
+        100.0 * min
+    );
+}
+
+#[test]
+fn dmg_static_success_stack() {
+    check_rate("stack", 0.85);
+}
+
+#[test]
+fn dmg_static_success_square() {
+    check_rate("square", 0.65);
+}
+
+#[test]
+fn dmg_static_success_lift() {
+    check_rate("lift", 0.95);
+}
+
+#[test]
+fn dmg_static_success_pick_place() {
+    check_rate("pick_place", 0.80);
+}
+
+#[test]
+fn dmg_keeps_its_rate_under_the_dynamic_protocol_and_mimicgen_is_reported() {
+    let n = 50;
+    let (stat, _) = rate(
+        &Generator::new(&config("stack", Method::Dmg, Variant::Static), None).unwrap(),
+        n,
+    );
+    let dyn_gen = Generator::new(&config("stack", Method::Dmg, Variant::Dmg), None).unwrap();
+    // The protocol really moves objects in about half of the episodes.
+    let moving = (0..n).filter(|&i| dyn_gen.scene(i).1.is_dynamic()).count();
+    assert!((15..=35).contains(&moving), "{moving} of {n} episodes move");
+    let (dynamic, failures) = rate(&dyn_gen, n);
+    let (mg, _) = rate(
+        &Generator::new(&config("stack", Method::MimicGen, Variant::Dmg), None).unwrap(),
+        n,
+    );
+    eprintln!(
+        "stack: D-MG static {:.0}%, D-MG dynamic {:.0}%, MimicGen dynamic {:.0}%",
+        100.0 * stat,
+        100.0 * dynamic,
+        100.0 * mg
+    );
+    assert!(
+        dynamic >= stat - 0.10,
+        "D-MG dynamic {dynamic} vs static {stat}: {failures:?}"
+    );
+    assert!(
+        mg < dynamic,
+        "the baseline re-reads no object poses, it cannot beat D-MG here"
+    );
+}
+
+#[test]
+fn saved_episodes_replay_to_success_from_their_first_state_and_absolute_actions() {
+    for task in ["lift", "stack", "square", "pick_place"] {
+        let g = Generator::new(&config(task, Method::Dmg, Variant::Static), None).unwrap();
+        let mut replayed = 0;
+        for i in 0..6 {
+            let a = g.attempt(i);
+            if !a.success {
+                continue;
+            }
+            let steps = &a.episode.steps;
+            let actions: Vec<(Pose, bool)> =
+                steps.iter().map(|s| (s.target, s.gripper_closed)).collect();
+            let ok = replay_actions(g.task(), &steps[0].obs.state, &actions, None).unwrap();
+            assert!(ok, "{task} attempt {i} does not replay");
+            replayed += 1;
+        }
+        assert!(replayed >= 4, "{task}: only {replayed} successes to replay");
+    }
+}
+
+#[test]
+fn attempts_depend_only_on_config_and_index() {
+    let g = Generator::new(&config("lift", Method::Dmg, Variant::Dmg), None).unwrap();
+    let a = g.attempt(3);
+    let b = g.attempt(3);
+    assert_eq!(a, b);
+    assert_eq!(a.episode.seed, episode_seed(7, 3));
+    let c = g.attempt(4);
+    assert_ne!(
+        a.episode.steps[0].obs.objects,
+        c.episode.steps[0].obs.objects
+    );
+    // A generator built again gives the same bytes.
+    let g2 = Generator::new(&config("lift", Method::Dmg, Variant::Dmg), None).unwrap();
+    assert_eq!(g2.attempt(3).to_bytes(), a.to_bytes());
+}
+
+#[test]
+fn goals_follow_an_object_moved_while_the_robot_approaches() {
+    let g = Generator::new(&config("lift", Method::Dmg, Variant::Static), None).unwrap();
+    let mut r = g.rollout(0).unwrap();
+    for _ in 0..20 {
+        assert!(!r.step());
+    }
+    let before = r.goal().unwrap();
+    let cube = r.world().object_poses()[0];
+    let moved = Pose::new(cube.pos + Vec3::new(0.06, -0.07, 0.0), cube.quat);
+    r.world_mut().place_object(0, &moved).unwrap();
+    r.step();
+    let after = r.goal().unwrap();
+    let shift = after.pos - before.pos;
+    assert!(
+        (shift - Vec3::new(0.06, -0.07, 0.0)).norm() < 0.01,
+        "goal moved by {shift:?}"
+    );
+    let a = r.finish();
+    assert!(a.success, "{:?}", a.failure);
+    // The cube was lifted from where it was dropped, not from where it started.
+    let grasp_step = a
+        .episode
+        .steps
+        .iter()
+        .position(|s| s.gripper_closed)
+        .unwrap();
+    let hand = a.episode.steps[grasp_step].obs.eef.pos;
+    assert!((hand.x() - moved.pos.x()).abs() < 0.01 && (hand.y() - moved.pos.y()).abs() < 0.01);
+}
+
+#[test]
+fn mimicgen_does_not_follow_an_object_moved_mid_subtask() {
+    let mut cfg = config("lift", Method::MimicGen, Variant::Static);
+    cfg.mimicgen.action_noise = 0.0;
+    let g = Generator::new(&cfg, None).unwrap();
+    let mut r = g.rollout(0).unwrap();
+    for _ in 0..20 {
+        r.step();
+    }
+    let cube = r.world().object_poses()[0];
+    let moved = Pose::new(cube.pos + Vec3::new(0.08, 0.08, 0.0), cube.quat);
+    r.world_mut().place_object(0, &moved).unwrap();
+    let a = r.finish();
+    assert!(!a.success);
+    assert_eq!(a.failure, Some(FailureReason::MissedGrasp));
+}
+
+#[test]
+fn a_broken_segmentation_fails_with_reasons_and_the_budget_ends_the_run() {
+    // A demo whose gripper never closes cannot lift anything.
+    let mut cfg = config("lift", Method::Dmg, Variant::Static);
+    let mut demo = builtin_demo("lift").unwrap();
+    demo.gripper.iter_mut().for_each(|g| *g = 0.0);
+    demo.subtask_term_signals.clear();
+    cfg.demo = DemoRef::Embedded {
+        demo: Box::new(demo),
+    };
+    cfg.episodes = 2;
+    cfg.max_attempts = Some(4);
+    let g = Generator::new(&cfg, None).unwrap();
+    let mut asm = DatasetAssembler::new(&cfg).unwrap();
+    let mut i = 0;
+    while !asm.is_done() {
+        asm.push(&g.attempt(i)).unwrap();
+        i += 1;
+    }
+    let stats = asm.stats().clone();
+    assert_eq!(stats.attempts, 4);
+    assert_eq!(stats.kept, 0);
+    assert_eq!(
+        stats.failure_reasons.get("misplaced"),
+        Some(&4),
+        "{stats:?}"
+    );
+    // The empty dataset is still a valid file.
+    let bytes = asm.finish().unwrap();
+    assert!(bytes.starts_with(b"\x89HDF\r\n\x1a\n"));
+}
+
+#[test]
+fn assembler_requires_index_order_and_keeps_the_first_successes() {
+    let mut cfg = config("lift", Method::Dmg, Variant::Static);
+    cfg.episodes = 2;
+    let g = Generator::new(&cfg, None).unwrap();
+    let attempts: Vec<Attempt> = (0..4).map(|i| g.attempt(i)).collect();
+    let mut asm = DatasetAssembler::new(&cfg).unwrap();
+    assert!(asm.push(&attempts[1]).is_err(), "out of order is refused");
+    let mut done = false;
+    for a in &attempts {
+        done = asm.push_bytes(&a.to_bytes()).unwrap();
+        if done {
+            break;
+        }
+    }
+    assert!(done);
+    assert_eq!(asm.stats().kept, 2);
+    // Assembling from decoded bytes gives the same file as from the attempts.
+    let mut direct = DatasetAssembler::new(&cfg).unwrap();
+    for a in &attempts {
+        if direct.push(a).unwrap() {
+            break;
+        }
+    }
+    assert_eq!(asm.finish().unwrap(), direct.finish().unwrap());
+}
+
+#[test]
+fn attempt_codec_round_trips_and_rejects_damage() {
+    let g = Generator::new(&config("lift", Method::Dmg, Variant::Static), None).unwrap();
+    let a = g.attempt(1);
+    let bytes = a.to_bytes();
+    assert_eq!(Attempt::from_bytes(&bytes).unwrap(), a);
+    // Every truncation is an error, never a panic.
+    for cut in (0..bytes.len()).step_by(97) {
+        assert!(Attempt::from_bytes(&bytes[..cut]).is_err());
+    }
+    let mut extra = bytes.clone();
+    extra.push(0);
+    assert!(Attempt::from_bytes(&extra).is_err());
+    let mut bad = bytes.clone();
+    bad[0] = b'X';
+    assert!(Attempt::from_bytes(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("magic"));
+    // A huge step count cannot make the decoder allocate.
+    let mut huge = bytes;
+    let names: usize = a
+        .episode
+        .object_names
+        .iter()
+        .map(|n| 4 + n.len())
+        .sum::<usize>()
+        + a.episode
+            .subtask_names
+            .iter()
+            .map(|n| 4 + n.len())
+            .sum::<usize>();
+    let at = 4 + 2 + 8 + 1 + 1 + 8 + 4 + 4 + names + 4;
+    huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(Attempt::from_bytes(&huge)
+        .unwrap_err()
+        .to_string()
+        .contains("does not fit"));
+}
+
+#[test]
+fn bad_inputs_are_errors_not_panics() {
+    let cfg = config("stack", Method::Dmg, Variant::Static);
+    // A demo for another task.
+    let lift = builtin_demo_json("lift").unwrap();
+    let e = Generator::new(&cfg, Some((lift.as_bytes(), "lift.json"))).unwrap_err();
+    assert!(
+        e.to_string().contains("cubeA") || e.to_string().contains("lift"),
+        "{e}"
+    );
+    // Garbage bytes.
+    assert!(Generator::new(&cfg, Some((b"\x00\x01garbage", "x.csv"))).is_err());
+    // Unknown built-in demo and task.
+    let mut c = cfg.clone();
+    c.demo = DemoRef::Builtin {
+        id: "juggle".into(),
+    };
+    assert!(Generator::new(&c, None)
+        .unwrap_err()
+        .to_string()
+        .contains("not a built-in demo"));
+    let mut c = cfg.clone();
+    c.task = "juggle".into();
+    assert!(Generator::new(&c, None).is_err());
+    // A demo pinned by hash must come with the matching file.
+    let mut c = cfg.clone();
+    c.demo = DemoRef::Sha256 {
+        sha256: "0".repeat(64),
+        name: Some("mine.json".into()),
+    };
+    assert!(Generator::new(&c, None)
+        .unwrap_err()
+        .to_string()
+        .contains("mine.json"));
+    let stack = builtin_demo_json("stack").unwrap();
+    assert!(Generator::new(&c, Some((stack.as_bytes(), "mine.json")))
+        .unwrap_err()
+        .to_string()
+        .contains("SHA-256"));
+    // Boundaries past the demo's end.
+    let mut c = cfg;
+    c.segmentation.boundaries = vec![100_000];
+    assert!(Generator::new(&c, None).is_err());
+}
+
+#[test]
+fn object_symmetries_come_from_geometry() {
+    let sym = |task: &str, name: &str| {
+        let t = Task::by_id(task).unwrap();
+        yaw_symmetry(&t.objects[t.object_index(name).unwrap()])
+    };
+    assert_eq!(
+        sym("stack", "cubeA"),
+        YawSymmetry::Discrete(0.5 * std::f64::consts::PI)
+    );
+    assert_eq!(sym("square", "nut"), YawSymmetry::None);
+    assert_eq!(
+        sym("square", "peg"),
+        YawSymmetry::Discrete(0.5 * std::f64::consts::PI)
+    );
+    assert_eq!(sym("pick_place", "can"), YawSymmetry::Continuous);
+}
+
+#[test]
+fn robosuite_frame_demos_are_moved_onto_the_table() {
+    let mut d = builtin_demo("stack").unwrap();
+    let orig = d.clone();
+    assert_eq!(align_demo(&mut d), Vec3::ZERO, "already in the scene frame");
+    for o in &mut d.objects {
+        for p in &mut o.poses {
+            p.pos += Vec3::new(-0.6, 0.1, ROBOSUITE_TABLE_Z);
+        }
+    }
+    for p in &mut d.eef {
+        p.pos += Vec3::new(-0.6, 0.1, ROBOSUITE_TABLE_Z);
+    }
+    let shift = align_demo(&mut d);
+    assert!((shift.z() + ROBOSUITE_TABLE_Z).abs() < 1e-9);
+    assert!((d.objects[0].poses[0].pos.z() - orig.objects[0].poses[0].pos.z()).abs() < 1e-9);
+}

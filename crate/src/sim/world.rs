@@ -843,6 +843,36 @@ impl PandaWorld {
             .unwrap_or_default()
     }
 
+    /// Move object `index` to `pose` at rest, as when a person drags it in the
+    /// playground. Rejects non-finite poses and poses below the table or off it.
+    pub fn place_object(&mut self, index: usize, pose: &Pose) -> Result<(), SimError> {
+        if !pose.is_finite() || pose.quat.norm() < 0.5 {
+            return Err(SimError::NonFinite(format!("pose of object {index}")));
+        }
+        let Some(obj) = self.objects.get(index) else {
+            return Err(SimError::Other(format!(
+                "object index {index} is out of range ({} objects)",
+                self.objects.len()
+            )));
+        };
+        let (x, y) = (pose.pos.x(), pose.pos.y());
+        if !(TABLE_X[0]..=TABLE_X[1]).contains(&x) || !(TABLE_Y[0]..=TABLE_Y[1]).contains(&y) {
+            return Err(SimError::InvalidScene(format!(
+                "({x:.3}, {y:.3}) is off the table"
+            )));
+        }
+        if pose.pos.z() < -0.01 {
+            return Err(SimError::InvalidScene("below the table top".into()));
+        }
+        let body = obj.body;
+        if let Some(b) = self.phys.bodies.get_mut(body) {
+            b.set_position(pose32(&Pose::new(pose.pos, pose.quat.normalized())), true);
+            b.set_linvel(Vector::ZERO, true);
+            b.set_angvel(Vector::ZERO, true);
+        }
+        Ok(())
+    }
+
     /// Whether finger `k`'s collider touches any collider of `obj`.
     fn finger_touches(&self, k: usize, obj: &ObjectBody) -> bool {
         obj.colliders.iter().any(|c| {
@@ -923,38 +953,6 @@ impl PandaWorld {
     /// Whether the gripper is commanded closed.
     pub fn gripper_command(&self) -> bool {
         self.gripper_closed
-    }
-
-    /// Put object `index` at `pose`, at rest (an interactive drag in the page).
-    /// Refused while the object is held, for a non-finite or non-unit pose, or off
-    /// the table.
-    pub fn set_object_pose(&mut self, index: usize, pose: &Pose) -> Result<(), SimError> {
-        let names = self.task.object_names();
-        let Some(o) = self.objects.get(index) else {
-            return Err(SimError::Other(format!("no object {index}")));
-        };
-        if self.grasped_object() == Some(index) {
-            return Err(SimError::Other(format!(
-                "'{}' is held by the gripper",
-                names[index]
-            )));
-        }
-        if !pose.is_finite() || !(0.9..=1.1).contains(&pose.quat.norm()) {
-            return Err(SimError::NonFinite(format!("pose of '{}'", names[index])));
-        }
-        let (x, y) = (pose.pos.x(), pose.pos.y());
-        if !(TABLE_X[0]..=TABLE_X[1]).contains(&x) || !(TABLE_Y[0]..=TABLE_Y[1]).contains(&y) {
-            return Err(SimError::InvalidScene(format!(
-                "'{}' at ({x:.3}, {y:.3}) is off the table",
-                names[index]
-            )));
-        }
-        if let Some(b) = self.phys.bodies.get_mut(o.body) {
-            b.set_position(pose32(pose), true);
-            b.set_linvel(Vector::ZERO, true);
-            b.set_angvel(Vector::ZERO, true);
-        }
-        Ok(())
     }
 
     /// FNV-1a digest over the bits of every object pose, the arm joints and the

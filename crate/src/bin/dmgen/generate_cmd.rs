@@ -203,10 +203,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         None => None,
     };
-    let demo = demo_bytes
-        .as_deref()
-        .zip(a.demo.as_deref())
-        .map(|(b, n)| (b, n));
+    let demo = demo_bytes.as_deref().zip(a.demo.as_deref());
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
