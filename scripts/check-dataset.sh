@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Check robomimic datasets written by dmgen with h5py (tests/python/check_dataset.py).
 #
-#   scripts/check-dataset.sh                 write a synthetic sample and check it
+#   scripts/check-dataset.sh                 write synthetic samples and generated datasets, check them
 #   scripts/check-dataset.sh FILE.hdf5 ...   check the given files
 #
 # h5py is installed into the repository's ignored .venv/ on first use.
@@ -27,7 +27,9 @@ if [ "$#" -eq 0 ]; then
     fi
     "${run[@]}" export-sample "$out_dir/sample.hdf5" --episodes 12 --steps 40 --threads 2
     "${run[@]}" export-sample "$out_dir/sample_deflate.hdf5" --episodes 3 --steps 25 --deflate 6
-    set -- "$out_dir/sample.hdf5" "$out_dir/sample_deflate.hdf5"
+    "${run[@]}" generate --task stack --variant dmg --episodes 6 --threads 2 --quiet --out "$out_dir/stack_dmg.hdf5" >/dev/null
+    "${run[@]}" generate --task square --method mimicgen --episodes 3 --threads 2 --quiet --out "$out_dir/square_mimicgen.hdf5" >/dev/null
+    set -- "$out_dir/sample.hdf5" "$out_dir/sample_deflate.hdf5" "$out_dir/stack_dmg.hdf5" "$out_dir/square_mimicgen.hdf5"
 fi
 
 exec "$py" "$root/tests/python/check_dataset.py" "$@"

@@ -12,9 +12,16 @@ const steps = [
     () => run('cargo', ['clippy', '--lib', '--target', 'wasm32-unknown-unknown', '--', '-D', 'warnings']),
   ],
   ['rust tests (native)', () => run('cargo', ['test', '--all-targets'])],
+  // Also used by the browser tests, which compare the page's dataset with the CLI's.
+  ['cli build (release)', () => run('cargo', ['build', '--release', '--bin', 'dmgen'])],
+  [
+    'datasets read by h5py',
+    () =>
+      run('bash', [join(root, 'scripts', 'check-dataset.sh')], {
+        env: { ...process.env, DMGEN_BIN: join(root, 'target', 'release', 'dmgen') },
+      }),
+  ],
   ['wasm build', () => buildWasm()],
-  // The browser tests compare the page's dataset with the CLI's.
-  ['CLI build (release)', () => run('cargo', ['build', '--release', '--bin', 'dmgen'])],
   ['typescript (tsc --noEmit)', () => run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])],
   ['site build', () => buildSite()],
   [

@@ -460,7 +460,19 @@ impl GenerationConfig {
                     ));
                 }
             }
-            DemoRef::Sha256 { sha256, .. } => {
+            DemoRef::Sha256 { sha256, name } => {
+                // The name is shown to whoever opens a share link: keep it plain text.
+                if let Some(n) = name {
+                    let bidi =
+                        |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+                    if n.is_empty() || n.len() > 255 || n.chars().any(|c| c.is_control() || bidi(c))
+                    {
+                        return Err(invalid(
+                            "demo.name",
+                            "a file name of 1-255 bytes without control or text-direction characters",
+                        ));
+                    }
+                }
                 if sha256.len() != 64
                     || !sha256
                         .bytes()
@@ -768,6 +780,14 @@ mod tests {
                 "demo.sha256",
             ),
             (r#"{"demo": {"kind": "builtin", "id": ""}}"#, "demo.id"),
+            (
+                r#"{"demo": {"kind": "sha256", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "name": "a\u202egpj.exe"}}"#,
+                "demo.name",
+            ),
+            (
+                r#"{"demo": {"kind": "sha256", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "name": "a\nb"}}"#,
+                "demo.name",
+            ),
             (
                 r#"{"mimicgen": {"action_noise": 2}}"#,
                 "mimicgen.action_noise",

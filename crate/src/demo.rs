@@ -62,6 +62,18 @@ use std::fmt;
 /// several minutes with a dozen objects is well under 10 MB in any format.
 pub const MAX_DEMO_BYTES: usize = 64 * 1024 * 1024;
 
+/// Check a demo file's size before reading it: callers that know the size up front
+/// (the page from `File.size`, the CLI from the file's metadata) refuse an oversized
+/// file without loading it into memory.
+pub fn check_demo_size(bytes: u64) -> Result<(), DemoError> {
+    if bytes > MAX_DEMO_BYTES as u64 {
+        return Err(DemoError::TooLarge {
+            bytes: usize::try_from(bytes).unwrap_or(usize::MAX),
+        });
+    }
+    Ok(())
+}
+
 /// A quaternion whose norm differs from 1 by more than this is an error;
 /// closer ones are renormalised by [`Demo::validate`].
 pub const QUAT_NORM_TOLERANCE: f64 = 1e-3;
@@ -420,13 +432,37 @@ fn poses_from(pos: &[[f64; 3]], quat: &[[f64; 4]], field: &str) -> Result<Vec<Po
         .collect())
 }
 
+/// A JSON syntax error; NaN and Infinity (which Python's `json.dump` writes by default)
+/// get a message of their own.
+fn json_error(bytes: &[u8], e: &serde_json::Error) -> DemoError {
+    let line = bytes
+        .split(|&b| b == b'\n')
+        .nth(e.line().saturating_sub(1))
+        .unwrap_or(&[]);
+    // serde_json's column is 1-based and points at (or just past) the bad token.
+    let from = e.column().saturating_sub(2).min(line.len());
+    let near = &line[from..line.len().min(from + 10)];
+    let non_finite = [&b"NaN"[..], b"Infinity", b"nan", b"inf"]
+        .iter()
+        .any(|tok| near.windows(tok.len()).any(|w| w == *tok));
+    if non_finite {
+        DemoError::Json(format!(
+            "NaN or Infinity at line {}, column {}: JSON has no such numbers (Python's json.dump writes them unless allow_nan=False); every value must be a finite number",
+            e.line(),
+            e.column()
+        ))
+    } else {
+        DemoError::Json(e.to_string())
+    }
+}
+
 /// Read the project's JSON demo format (`"format": "dmgen-demo/1"`, see
 /// `docs/formats.md` and `public/demo.schema.json`) and validate it.
 pub fn read_json_demo(bytes: &[u8]) -> Result<Demo, DemoError> {
     if bytes.len() > MAX_DEMO_BYTES {
         return Err(DemoError::TooLarge { bytes: bytes.len() });
     }
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| DemoError::Json(e.to_string()))?;
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))?;
     let root = v
         .as_object()
         .ok_or_else(|| DemoError::Json("the top level must be an object".into()))?;
@@ -717,7 +753,45 @@ fn open_h5(bytes: &[u8]) -> Result<hdf5_pure::File, DemoError> {
             "not an HDF5 file (signature missing)".into(),
         ));
     }
+    if let Some(declared) = hdf5_declared_len(bytes) {
+        if declared > bytes.len() as u64 {
+            return Err(DemoError::Hdf5(format!(
+                "the file is truncated: its header declares {declared} bytes but only {} are present (was the download or copy cut short?)",
+                bytes.len()
+            )));
+        }
+    }
     hdf5_pure::File::from_bytes(bytes.to_vec()).map_err(|e| h5err("cannot open file", e))
+}
+
+/// The file length the HDF5 superblock at offset 0 declares (base address plus
+/// end-of-file address), when the superblock is readable; `None` otherwise (the HDF5
+/// library then reports what is wrong). Superblock layouts: HDF5 file format spec,
+/// section II.A (versions 0 and 1, and versions 2 and 3).
+fn hdf5_declared_len(bytes: &[u8]) -> Option<u64> {
+    let read = |at: usize, width: usize| -> Option<u64> {
+        let s = bytes.get(at..at.checked_add(width)?)?;
+        Some(
+            s.iter()
+                .enumerate()
+                .fold(0u64, |v, (i, &b)| v | (u64::from(b) << (8 * i))),
+        )
+    };
+    let (offsets_at, base_at) = match *bytes.get(8)? {
+        0 => (13, 24),
+        1 => (13, 28),
+        2 | 3 => (9, 12),
+        _ => return None,
+    };
+    let o = usize::from(*bytes.get(offsets_at)?);
+    if !matches!(o, 2 | 4 | 8) {
+        return None;
+    }
+    // base address, then (v0/1: free-space info | v2/3: superblock extension) address,
+    // then the end-of-file address.
+    let base = read(base_at, o)?;
+    let eof = read(base_at + 2 * o, o)?;
+    base.checked_add(eof)
 }
 
 fn sorted_demo_names(file: &hdf5_pure::File) -> Result<Vec<String>, DemoError> {
@@ -934,9 +1008,7 @@ pub fn read_demo_auto(
     filename_hint: Option<&str>,
     demo_index: usize,
 ) -> Result<Demo, DemoError> {
-    if bytes.len() > MAX_DEMO_BYTES {
-        return Err(DemoError::TooLarge { bytes: bytes.len() });
-    }
+    check_demo_size(bytes.len() as u64)?;
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     let r = if bytes.starts_with(HDF5_SIGNATURE) {
         read_hdf5_demo(bytes, demo_index)

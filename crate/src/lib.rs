@@ -9,7 +9,8 @@
 //! 5. [`generate`] and [`baseline`]: D-MG rollouts with live goal re-targeting, and the MimicGen baseline.
 //! 6. [`export`]: robomimic-compatible HDF5, identical bytes natively and in wasm32.
 //!
-//! [`config`] holds the typed generation configuration every stage reads.
+//! [`config`] holds the typed generation configuration every stage reads; [`link`] turns it
+//! into a shareable URL fragment and back.
 //!
 //! [`geom`] and [`rng`] are the shared f64 geometry and the seeded random streams.
 //! The only file that knows about JavaScript is `wasm.rs` (wasm32 only).
@@ -21,6 +22,7 @@ pub mod dmp;
 pub mod export;
 pub mod generate;
 pub mod geom;
+pub mod link;
 pub mod rng;
 pub mod segment;
 pub mod session;

@@ -798,3 +798,79 @@ impl DatasetAssembler {
             .map_err(js_err)
     }
 }
+
+// ====================================================================================
+// Share links (`crate::link`, format in docs/links.md). A self-contained block: the
+// typed wrapper is web/src/link.ts. Every string returned here is data for the page to
+// show as text (textContent), never markup.
+// ====================================================================================
+
+/// Encode a configuration (JSON text, validated) as a link fragment `#v=1&c=...`.
+/// `demo_bytes`: the uploaded demo file when the configuration's demo is
+/// `{"kind": "sha256", ...}`; it must hash to that SHA-256 and is embedded when small.
+#[wasm_bindgen]
+pub fn encode_link(config_json: &str, demo_bytes: Option<Vec<u8>>) -> Result<String, JsError> {
+    let config = crate::config::GenerationConfig::from_json(config_json)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    crate::link::encode_link(&config, demo_bytes.as_deref())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// Decode a link (full URL, `#fragment` or bare fragment) into an object with
+/// `config` (string: the canonical configuration JSON), `demo` (Uint8Array of the
+/// embedded file, or null), `demoSha256` (string: the SHA-256 of the file the
+/// configuration references, or null) and `sourceVersion` (number).
+#[wasm_bindgen]
+pub fn decode_link(fragment: &str) -> Result<JsValue, JsError> {
+    let d = crate::link::decode_link(fragment).map_err(|e| JsError::new(&e.to_string()))?;
+    let config = d
+        .config
+        .to_canonical_json()
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    let out = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| {
+        js_sys::Reflect::set(&out, &JsValue::from_str(k), v)
+            .map(|_| ())
+            .map_err(|_| JsError::new("could not build the decoded link object"))
+    };
+    set("config", &JsValue::from_str(&config))?;
+    let demo = match &d.demo {
+        Some(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
+        None => JsValue::NULL,
+    };
+    set("demo", &demo)?;
+    let sha = d
+        .demo_sha256()
+        .map(JsValue::from_str)
+        .unwrap_or(JsValue::NULL);
+    set("demoSha256", &sha)?;
+    set(
+        "sourceVersion",
+        &JsValue::from_f64(f64::from(d.source_version)),
+    )?;
+    Ok(out.into())
+}
+
+/// Lowercase hex SHA-256 of a file's bytes (what `demoSha256` is compared with).
+#[wasm_bindgen]
+pub fn link_demo_sha256(bytes: &[u8]) -> String {
+    crate::config::sha256_hex(bytes)
+}
+
+/// Check that a file the user supplied is the demo a link references; the error
+/// explains the mismatch.
+#[wasm_bindgen]
+pub fn verify_link_demo(expected_sha256: &str, bytes: &[u8]) -> Result<(), JsError> {
+    let actual = crate::config::sha256_hex(bytes);
+    if actual == expected_sha256 {
+        Ok(())
+    } else {
+        Err(JsError::new(
+            &crate::link::LinkError::DemoMismatch {
+                expected: expected_sha256.chars().take(64).collect(),
+                actual,
+            }
+            .to_string(),
+        ))
+    }
+}

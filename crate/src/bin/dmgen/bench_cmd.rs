@@ -66,9 +66,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(|s| s.as_str()) {
         Some("dmp") => run_dmp(),
         Some("sim") => crate::bench_sim::run(&args[1..]),
+        Some("generate") => crate::bench_generate::run_generate(&args[1..]),
+        Some("results") => crate::bench_generate::run_results(&args[1..]),
         Some(other) => Err(format!(
-            "bench: unknown benchmark '{other}' (try: dmp, sim)"
+            "bench: unknown benchmark '{other}' (try: dmp, sim, generate, results)"
         )),
-        None => Err("usage: dmgen bench <dmp|sim>".into()),
+        None => Err("usage: dmgen bench <dmp|sim|generate|results>".into()),
     }
 }

@@ -22,6 +22,8 @@ pub struct Args {
     pub variant: Option<String>,
     pub demo: Option<String>,
     pub config: Option<String>,
+    /// A share link (full URL or `#v=...` fragment), instead of `--config`.
+    pub url: Option<String>,
     pub seed: Option<u64>,
     pub episodes: Option<u32>,
     pub method: Option<String>,
@@ -49,6 +51,7 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             "--variant" => a.variant = Some(value()?.into()),
             "--demo" => a.demo = Some(value()?.into()),
             "--config" => a.config = Some(value()?.into()),
+            "--url" => a.url = Some(value()?.into()),
             "--seed" => a.seed = Some(parse_num("--seed", value()?)?),
             "--episodes" => a.episodes = Some(parse_num("--episodes", value()?)?),
             "--method" => a.method = Some(value()?.into()),
@@ -91,29 +94,45 @@ fn method_of(s: &str) -> Result<Method, String> {
     })
 }
 
-/// The configuration the command line describes: the config file (if any), then the
-/// flags on top. Without a config file the variant defaults to `static` and the demo
-/// to the task's built-in one.
+/// The demo file a share link embeds, if `--url` was given and the link has one.
+fn link_demo(a: &Args) -> Result<Option<Vec<u8>>, String> {
+    match &a.url {
+        Some(link) => dmgen::link::config_from_link(link)
+            .map(|(_, demo)| demo)
+            .map_err(|e| format!("--url: {e}")),
+        None => Ok(None),
+    }
+}
+
+/// The configuration the command line describes: the config file or share link (if
+/// any), then the flags on top. Without either, the variant defaults to `static` and
+/// the demo to the task's built-in one. A link resolves to exactly the configuration
+/// the page shows for it (`dmgen::link::config_from_link`).
 pub fn build_config(a: &Args) -> Result<GenerationConfig, String> {
-    let mut cfg = match &a.config {
-        Some(path) => {
+    let mut cfg = match (&a.config, &a.url) {
+        (Some(_), Some(_)) => return Err("generate: give --config or --url, not both".into()),
+        (None, Some(link)) => dmgen::link::config_from_link(link)
+            .map(|(cfg, _)| cfg)
+            .map_err(|e| format!("--url: {e}"))?,
+        (Some(path), None) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read config '{path}': {e}"))?;
             GenerationConfig::from_json(&text).map_err(|e| format!("{path}: {e}"))?
         }
-        None => GenerationConfig {
+        (None, None) => GenerationConfig {
             variant: Variant::Static,
             seed: DEFAULT_SEED,
             ..GenerationConfig::default()
         },
     };
+    let has_base = a.config.is_some() || a.url.is_some();
     if let Some(t) = &a.task {
         cfg.task = t.clone();
-        if a.config.is_none() || matches!(cfg.demo, DemoRef::Builtin { .. }) {
+        if !has_base || matches!(cfg.demo, DemoRef::Builtin { .. }) {
             cfg.demo = DemoRef::Builtin { id: t.clone() };
         }
-    } else if a.config.is_none() {
-        return Err("generate needs --task T (or --config FILE)".into());
+    } else if !has_base {
+        return Err("generate needs --task T (or --config FILE, or --url LINK)".into());
     }
     if let Some(v) = &a.variant {
         cfg.variant = variant_of(v)?;
@@ -197,13 +216,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .clone()
         .ok_or("generate needs --out FILE.hdf5 (see dmgen --help)")?;
     let cfg = build_config(&a)?;
-    let demo_bytes = match &a.demo {
-        Some(path) => {
-            Some(std::fs::read(path).map_err(|e| format!("cannot read demo '{path}': {e}"))?)
+    // A demo file given with --demo wins; otherwise the one a share link embeds (the
+    // generator checks either against the configuration's SHA-256).
+    let (demo_bytes, demo_name) = match (&a.demo, link_demo(&a)?) {
+        (Some(path), _) => (
+            Some(std::fs::read(path).map_err(|e| format!("cannot read demo '{path}': {e}"))?),
+            path.clone(),
+        ),
+        (None, Some(bytes)) => {
+            let name = match &cfg.demo {
+                DemoRef::Sha256 {
+                    name: Some(name), ..
+                } => name.clone(),
+                _ => "the demo embedded in the link".to_string(),
+            };
+            (Some(bytes), name)
         }
-        None => None,
+        (None, None) => (None, String::new()),
     };
-    let demo = demo_bytes.as_deref().zip(a.demo.as_deref());
+    let demo = demo_bytes.as_deref().map(|b| (b, demo_name.as_str()));
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

@@ -3,11 +3,13 @@
 use std::process::ExitCode;
 
 mod bench_cmd;
+mod bench_generate;
 mod bench_sim;
 mod demo_cmd;
 mod dmp_cmd;
 mod export_cmd;
 mod generate_cmd;
+mod link_cmd;
 mod parallel;
 mod segment_cmd;
 
@@ -24,9 +26,13 @@ COMMANDS:
     dmp TRAJ.csv [--goal x,y,z] [--start x,y,z] [--bases N] [--scaling axis|fixed|robust] [--out OUT.csv]
                                             Fit a position DMP to t,x,y,z and write its rollout
     generate --task T --episodes N --out FILE.hdf5 [--variant V] [--demo FILE] [--config FILE]
-             [--seed S] [--method dmg|mimicgen] [--threads K]
+             [--url LINK] [--seed S] [--method dmg|mimicgen] [--threads K]
                                             Generate a validated robomimic dataset
-    bench <dmp|sim|generate>                Print benchmark numbers
+    bench <dmp|sim|generate|results>        Print benchmark numbers (results: the D-MG vs
+                                            MimicGen success table of docs/results.md)
+    link encode --config FILE [--demo FILE] [--base URL]
+                                            Print the share link (URL fragment) of a configuration
+    link decode LINK [--demo-out FILE]      Print the canonical configuration JSON of a share link
 
 OPTIONS:
     -h, --help       Print this help
@@ -64,6 +70,7 @@ fn run(args: &[String]) -> Result<(), String> {
         "demo" => demo_cmd::run(rest),
         "generate" => generate_cmd::run(rest),
         "bench" => bench_cmd::run(rest),
+        "link" => link_cmd::run(rest),
         // Hidden: a synthetic dataset for file-format checks (tests/python/check_dataset.py).
         "export-sample" => export_cmd::run(rest),
         other => Err(format!("unknown command '{other}' (see dmgen --help)")),
