@@ -12,6 +12,7 @@ const steps = [
     () => run('cargo', ['clippy', '--lib', '--target', 'wasm32-unknown-unknown', '--', '-D', 'warnings']),
   ],
   ['rust tests (native)', () => run('cargo', ['test', '--all-targets'])],
+  // Also used by the browser tests, which compare the page's dataset with the CLI's.
   ['cli build (release)', () => run('cargo', ['build', '--release', '--bin', 'dmgen'])],
   [
     'datasets read by h5py',

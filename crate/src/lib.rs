@@ -26,6 +26,7 @@ pub mod link;
 pub mod record;
 pub mod rng;
 pub mod segment;
+pub mod session;
 pub mod sim;
 pub mod task;
 

@@ -261,6 +261,19 @@ impl Renderer {
         )
     }
 
+    /// The ray under canvas pixel (`x`, `y`) (device pixels, y from the top):
+    /// origin and unit direction in the world.
+    pub fn ray(&self, x: f32, y: f32) -> ([f64; 3], [f64; 3]) {
+        let camera = self.camera();
+        let pixel = (x, self.height as f32 - y);
+        let o = camera.position_at_pixel(pixel);
+        let d = camera.view_direction_at_pixel(pixel);
+        (
+            [o.x as f64, o.y as f64, o.z as f64],
+            [d.x as f64, d.y as f64, d.z as f64],
+        )
+    }
+
     /// Draw one frame of `shapes` plus the overlay.
     pub fn draw(&mut self, shapes: &[VisualShape], overlay: &Overlay) {
         let mut boxes = Batch::default();
@@ -335,7 +348,7 @@ impl Renderer {
             .set_instances(&cylinders.instances());
 
         let _ = self.sun.generate_shadow_map(
-            2048,
+            1024,
             [
                 &self.boxes.geometry,
                 &self.spheres.geometry,

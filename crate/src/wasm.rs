@@ -9,8 +9,16 @@
 //! and calls `globalThis.__dmgenOnPanic(message)` when the page defined it, so
 //! the page can show a banner instead of freezing.
 
-use crate::render::Renderer;
-use crate::sim::showcase::{BoxDrop, SHOWCASE_DT};
+use crate::config::{DmpParams, GenerationConfig, SegmentationOverride};
+use crate::generate::{
+    Attempt, DatasetAssembler as CoreAssembler, Generator as CoreGenerator, Rollout,
+};
+use crate::geom::{Pose, Vec3};
+use crate::render::{Overlay, Renderer};
+use crate::session::{self, Session};
+use crate::sim::showcase::BoxDrop;
+use crate::sim::{panda, PandaWorld, VisualShape, World, CONTROL_DT};
+use crate::task::Task;
 use std::cell::RefCell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -80,19 +88,107 @@ pub fn showcase_digest(boxes: u32, seed: u32, steps: u32) -> String {
     format!("{:016x}", s.digest())
 }
 
-/// The interactive scene in the page's canvas.
+/// Ids of the built-in tasks, in the order the page lists them.
 #[wasm_bindgen]
-pub struct Viewer {
+pub fn task_ids() -> Vec<String> {
+    Task::all().into_iter().map(|t| t.id).collect()
+}
+
+/// Lowercase hex SHA-256 of `bytes` (pins an uploaded demo in a configuration).
+#[wasm_bindgen]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    crate::config::sha256_hex(bytes)
+}
+
+/// Names of the demos inside a robomimic/MimicGen HDF5 file, in file order.
+#[wasm_bindgen]
+pub fn hdf5_demo_names(bytes: &[u8]) -> Result<Vec<String>, JsError> {
+    crate::demo::list_hdf5_demos(bytes).map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// Longest wall time one frame may advance the simulation by: a slow frame
+/// (software rendering) still keeps a preview in real time, in larger steps.
+const MAX_FRAME_DT: f64 = 0.5;
+
+fn finite_dt(dt: f64) -> f64 {
+    if dt.is_finite() {
+        dt.clamp(0.0, MAX_FRAME_DT)
+    } else {
+        0.0
+    }
+}
+
+/// What the scene shows.
+enum Mode {
+    /// The editable scene: objects at the session's poses, the arm at home.
+    Scene,
+    /// The demo replayed kinematically at sample `sample`.
+    Replay { sample: usize, playing: bool },
+    /// A live rollout, stepped at the control rate in real time.
+    Preview(Box<Preview>),
+    /// A generated episode replayed (kinematic arm from its joint positions).
+    Episode { attempt: Box<Attempt>, step: usize },
+}
+
+struct Preview {
+    rollout: Rollout,
+    /// Wall time not yet simulated (s).
+    clock: f64,
+    /// End-effector positions after each control step (for the plot).
+    trace: Vec<Vec3>,
+}
+
+/// The playground in the page's canvas: a [`Session`] (task, demo,
+/// segmentation, scene) and its three-d view.
+///
+/// Array layouts: poses are 7 numbers `[x, y, z, qx, qy, qz, qw]` (m, unit
+/// quaternion); `plot_data` is `[T, demo x (T), demo y, demo z, dmp x, dmp y, dmp z]`.
+#[wasm_bindgen]
+pub struct Playground {
     renderer: Renderer,
-    scene: BoxDrop,
-    accumulator: f64,
+    session: Session,
+    fixed: Vec<VisualShape>,
+    mode: Mode,
+    clock: f64,
+    q_hint: [f64; panda::DOF],
+    overlay_dirty: bool,
+    overlay: Overlay,
+    /// Something changed since the last frame was drawn (frames are drawn on demand).
+    needs_draw: bool,
+}
+
+fn make_fixed(session: &Session) -> Result<Vec<VisualShape>, JsError> {
+    let world = PandaWorld::with_poses(session.task(), Default::default(), session.object_poses())
+        .map_err(js_err)?;
+    Ok(session::scene_fixed_shapes(
+        &world.visual_shapes(),
+        session.task(),
+    ))
+}
+
+fn builtin_session(task_id: &str) -> Result<Session, JsError> {
+    let task = Task::by_id(task_id).map_err(js_err)?;
+    let demo = session::builtin_demo(task_id).map_err(js_err)?;
+    Session::new(task, demo).map_err(js_err)
+}
+
+fn poses_to_f64(poses: &[Pose]) -> Vec<f64> {
+    poses
+        .iter()
+        .flat_map(|p| p.pos.0.into_iter().chain(p.quat.0))
+        .collect()
 }
 
 #[wasm_bindgen]
-impl Viewer {
-    /// Create a viewer drawing into `canvas` through WebGL2.
+impl Playground {
+    /// Create the playground drawing into `canvas` through WebGL2, showing
+    /// `task_id` with its built-in demo.
     #[wasm_bindgen(constructor)]
-    pub fn new(canvas: web_sys::HtmlCanvasElement) -> Result<Viewer, JsError> {
+    pub fn new(canvas: web_sys::HtmlCanvasElement, task_id: &str) -> Result<Playground, JsError> {
         let options = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&options, &"antialias".into(), &JsValue::TRUE);
         let gl = canvas
@@ -108,59 +204,473 @@ impl Viewer {
         let context = three_d::Context::from_gl_context(shared)
             .map_err(|e| JsError::new(&format!("could not set up WebGL2: {e}")))?;
         let renderer = Renderer::new(context, canvas.width(), canvas.height());
-        Ok(Viewer {
+        let session = builtin_session(task_id)?;
+        let fixed = make_fixed(&session)?;
+        Ok(Playground {
             renderer,
-            scene: BoxDrop::new(5, 1),
-            accumulator: 0.0,
+            session,
+            fixed,
+            mode: Mode::Scene,
+            clock: 0.0,
+            q_hint: panda::Q_HOME,
+            overlay_dirty: true,
+            overlay: Overlay::default(),
+            needs_draw: true,
         })
     }
 
-    /// Advance by `dt` wall seconds (physics runs at its own fixed step,
-    /// independent of the frame rate) and draw a frame.
-    pub fn frame(&mut self, dt: f64) {
-        let dt = if dt.is_finite() {
-            dt.clamp(0.0, 0.1)
-        } else {
-            0.0
-        };
-        self.accumulator += dt;
-        while self.accumulator >= SHOWCASE_DT {
-            self.scene.step();
-            self.accumulator -= SHOWCASE_DT;
+    /// Switch to `task_id` with its built-in demo (on error nothing changes).
+    pub fn set_task(&mut self, task_id: &str) -> Result<(), JsError> {
+        let session = builtin_session(task_id)?;
+        self.fixed = make_fixed(&session)?;
+        self.session = session;
+        self.mode = Mode::Scene;
+        self.overlay_dirty = true;
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// Load an uploaded demo (JSON, CSV or HDF5; `index` picks the demo inside an
+    /// HDF5 file). The task becomes the one the demo names, else stays. On error
+    /// the current demo stays loaded.
+    pub fn load_demo(&mut self, bytes: &[u8], name: &str, index: u32) -> Result<(), JsError> {
+        let demo = session::load_demo(bytes, name, index as usize).map_err(js_err)?;
+        let session = Session::for_demo(demo, &self.session.task().id).map_err(js_err)?;
+        self.fixed = make_fixed(&session)?;
+        self.session = session;
+        self.mode = Mode::Scene;
+        self.overlay_dirty = true;
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// The current task id.
+    pub fn task_id(&self) -> String {
+        self.session.task().id.clone()
+    }
+
+    /// The task's object names (pose arrays follow this order).
+    pub fn object_names(&self) -> Vec<String> {
+        self.session.task().object_names()
+    }
+
+    /// Number of samples in the demo.
+    pub fn demo_len(&self) -> u32 {
+        self.session.demo().len() as u32
+    }
+
+    /// Demo duration, seconds.
+    pub fn demo_duration(&self) -> f64 {
+        self.session.demo().t.last().copied().unwrap_or(0.0)
+    }
+
+    /// The demo (scene frame) as JSON, for configurations that embed it.
+    pub fn demo_json(&self) -> String {
+        crate::demo::demo_to_json(self.session.demo())
+    }
+
+    /// The current segmentation (task spec) as JSON.
+    pub fn spec_json(&self) -> String {
+        self.session.spec().to_json()
+    }
+
+    /// Apply segmentation corrections (`SegmentationOverride` JSON; `{}` = automatic).
+    pub fn set_segmentation(&mut self, json: &str) -> Result<(), JsError> {
+        let ov: SegmentationOverride = serde_json::from_str(json).map_err(js_err)?;
+        self.session.set_segmentation(ov).map_err(js_err)?;
+        self.overlay_dirty = true;
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// Apply DMP settings (`DmpParams` JSON).
+    pub fn set_dmp(&mut self, json: &str) -> Result<(), JsError> {
+        let p: DmpParams = serde_json::from_str(json).map_err(js_err)?;
+        self.session.set_dmp(p).map_err(js_err)?;
+        self.overlay_dirty = true;
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// Demo and DMP reproduction per axis (layout in the type's doc).
+    pub fn plot_data(&self) -> Result<Vec<f64>, JsError> {
+        let demo = &self.session.demo().eef;
+        let rep = self.session.reproduction().map_err(js_err)?;
+        let mut out = vec![demo.len() as f64];
+        for series in [demo, &rep] {
+            for axis in 0..3 {
+                out.extend(series.iter().map(|p| p.pos.0[axis]));
+            }
         }
-        let shapes = self.scene.visual_shapes();
-        self.renderer.draw(&shapes, &Default::default());
+        Ok(out)
+    }
+
+    /// Sample a new scene from the task's reset distribution.
+    pub fn randomize(&mut self, seed: u32) {
+        self.session.randomize(seed as u64);
+        self.mode = Mode::Scene;
+        self.overlay_dirty = true;
+        self.needs_draw = true;
+    }
+
+    /// Current object poses (7 per object).
+    pub fn object_poses(&self) -> Vec<f64> {
+        poses_to_f64(&self.current_poses())
+    }
+
+    /// Move object `index` to (`x`, `y`) on the table with heading `yaw` (rad).
+    pub fn move_object(&mut self, index: u32, x: f64, y: f64, yaw: f64) -> Result<(), JsError> {
+        if let Mode::Preview(p) = &mut self.mode {
+            // While the robot moves, the object is moved in the live world; the
+            // running DMP's goal follows it.
+            let world = p.rollout.world_mut();
+            let now = world
+                .object_poses()
+                .get(index as usize)
+                .copied()
+                .ok_or_else(|| JsError::new(&format!("no object {index}")))?;
+            let pose = Pose::new(
+                Vec3::new(x, y, now.pos.z()),
+                crate::geom::Quat::from_yaw(yaw),
+            );
+            if world.grasped_object() == Some(index as usize) {
+                return Err(JsError::new("that object is held by the gripper"));
+            }
+            world.place_object(index as usize, &pose).map_err(js_err)?;
+            self.needs_draw = true;
+            return Ok(());
+        }
+        self.session
+            .move_object(index as usize, x, y, yaw)
+            .map_err(js_err)?;
+        self.overlay_dirty = true;
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// The object under canvas pixel (`x`, `y`) (device pixels from the top
+    /// left), or -1.
+    pub fn pick(&self, x: f32, y: f32) -> i32 {
+        let (o, d) = self.renderer.ray(x, y);
+        let mut best = (-1, f64::INFINITY);
+        for (i, (p, spec)) in self
+            .current_poses()
+            .iter()
+            .zip(&self.session.task().objects)
+            .enumerate()
+        {
+            let Some(hit) = ray_plane(o, d, p.pos.z()) else {
+                continue;
+            };
+            let dist = ((hit[0] - p.pos.x()).powi(2) + (hit[1] - p.pos.y()).powi(2)).sqrt();
+            if dist < spec.footprint_radius() + 0.015 && dist < best.1 {
+                best = (i as i32, dist);
+            }
+        }
+        best.0
+    }
+
+    /// Where the ray under canvas pixel (`x`, `y`) meets the horizontal plane
+    /// at height `z`: `[x, y]`, or empty when it does not.
+    pub fn table_point(&self, x: f32, y: f32, z: f64) -> Vec<f64> {
+        let (o, d) = self.renderer.ray(x, y);
+        ray_plane(o, d, z)
+            .map(|h| vec![h[0], h[1]])
+            .unwrap_or_default()
+    }
+
+    /// Show the demo replay at sample `sample` (paused).
+    pub fn show_replay(&mut self, sample: u32) {
+        self.needs_draw = true;
+        self.mode = Mode::Replay {
+            sample: sample as usize,
+            playing: false,
+        };
+    }
+
+    /// Play or pause the demo replay.
+    pub fn play_replay(&mut self, playing: bool) {
+        self.needs_draw = true;
+        let sample = self.replay_sample().max(0) as usize;
+        let sample = if playing && sample + 1 >= self.session.demo().len() {
+            0
+        } else {
+            sample
+        };
+        self.mode = Mode::Replay { sample, playing };
+        self.clock = 0.0;
+    }
+
+    /// The replayed sample, or -1 when the scene is shown.
+    pub fn replay_sample(&self) -> i32 {
+        match self.mode {
+            Mode::Replay { sample, .. } => sample as i32,
+            _ => -1,
+        }
+    }
+
+    /// Whether the demo replay is playing.
+    pub fn replay_playing(&self) -> bool {
+        matches!(self.mode, Mode::Replay { playing: true, .. })
+    }
+
+    /// Back to the editable scene.
+    pub fn show_scene(&mut self) {
+        self.needs_draw = true;
+        self.mode = Mode::Scene;
+    }
+
+    fn refresh_overlay(&mut self) {
+        if !self.overlay_dirty {
+            return;
+        }
+        self.overlay = Overlay {
+            frames: self.session.goal_frames(),
+            paths: vec![(self.session.planned_path(), [240, 120, 20, 255])],
+        };
+        self.overlay_dirty = false;
+    }
+
+    /// Advance by `dt` wall seconds and draw a frame. The replay advances at
+    /// the demo's own rate, independent of the frame rate.
+    pub fn frame(&mut self, dt: f64) {
+        let dt = finite_dt(dt);
+        if !(self.needs_draw || self.animating()) {
+            return;
+        }
+        self.needs_draw = false;
+        self.refresh_overlay();
+        let (shapes, overlay) = match &mut self.mode {
+            Mode::Scene => (self.scene_shapes(), self.overlay.clone()),
+            Mode::Replay { sample, playing } => {
+                let t = &self.session.demo().t;
+                if *playing && !t.is_empty() {
+                    self.clock += dt;
+                    while *sample + 1 < t.len() && t[*sample + 1] - t[*sample] <= self.clock {
+                        self.clock -= t[*sample + 1] - t[*sample];
+                        *sample += 1;
+                    }
+                    if *sample + 1 >= t.len() {
+                        *playing = false;
+                    }
+                }
+                let k = *sample;
+                let eef = &self.session.demo().eef;
+                let overlay = Overlay {
+                    frames: self.session.goal_frames(),
+                    paths: vec![(
+                        eef.iter().take(k + 1).map(|p| p.pos).collect::<Vec<Vec3>>(),
+                        [40, 110, 220, 255],
+                    )],
+                };
+                let shapes = self.session.replay_shapes(&self.fixed, k, &mut self.q_hint);
+                (shapes, overlay)
+            }
+            Mode::Preview(p) => {
+                if p.rollout.outcome().is_none() {
+                    p.clock += dt;
+                    while p.clock >= CONTROL_DT {
+                        p.clock -= CONTROL_DT;
+                        let done = p.rollout.step();
+                        p.trace.push(p.rollout.world().eef_pose().pos);
+                        if done {
+                            break;
+                        }
+                    }
+                }
+                let overlay = Overlay {
+                    frames: p.rollout.goal().into_iter().collect(),
+                    paths: vec![(
+                        p.rollout.planned_path().iter().map(|q| q.pos).collect(),
+                        [240, 120, 20, 255],
+                    )],
+                };
+                (p.rollout.world().visual_shapes(), overlay)
+            }
+            Mode::Episode { attempt, step } => {
+                let steps = &attempt.episode.steps;
+                if *step + 1 < steps.len() {
+                    self.clock += dt;
+                    while self.clock >= CONTROL_DT && *step + 1 < steps.len() {
+                        self.clock -= CONTROL_DT;
+                        *step += 1;
+                    }
+                }
+                let mut shapes = self.fixed.clone();
+                let path: Vec<Vec3> = steps.iter().map(|r| r.obs.eef.pos).collect();
+                if let Some(r) = steps.get(*step) {
+                    let o = &r.obs;
+                    shapes.extend(session::robot_shapes(
+                        &o.joint_pos,
+                        o.finger_qpos[0] - o.finger_qpos[1],
+                    ));
+                    for (spec, pose) in self.session.task().objects.iter().zip(&o.objects) {
+                        shapes.extend(session::object_shapes(&spec.parts, pose, spec.color));
+                    }
+                }
+                (
+                    shapes,
+                    Overlay {
+                        frames: Vec::new(),
+                        paths: vec![(path, [40, 160, 90, 255])],
+                    },
+                )
+            }
+        };
+        self.renderer.draw(&shapes, &overlay);
+    }
+
+    /// Start a live preview of episode 0 of `config_json` in the visible scene,
+    /// from the objects' current poses (episode 0's dynamics apply). `demo`
+    /// empty: the configuration's own demo; else the uploaded file's bytes.
+    pub fn start_preview(
+        &mut self,
+        config_json: &str,
+        demo: &[u8],
+        demo_name: &str,
+    ) -> Result<(), JsError> {
+        let cfg = parse_config(config_json)?;
+        let demo = (!demo.is_empty()).then_some((demo, demo_name));
+        let generator = CoreGenerator::new(&cfg, demo).map_err(js_err)?;
+        let rollout = generator
+            .rollout_with_poses(0, self.session.object_poses())
+            .map_err(js_err)?;
+        self.mode = Mode::Preview(Box::new(Preview {
+            rollout,
+            clock: 0.0,
+            trace: Vec::new(),
+        }));
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// Whether a preview is running (started and not finished).
+    pub fn preview_running(&self) -> bool {
+        match &self.mode {
+            Mode::Preview(p) => p.rollout.outcome().is_none(),
+            _ => false,
+        }
+    }
+
+    /// Control steps the preview has taken.
+    pub fn preview_steps(&self) -> u32 {
+        match &self.mode {
+            Mode::Preview(p) => p.rollout.steps() as u32,
+            _ => 0,
+        }
+    }
+
+    /// The preview's outcome: `success`, a failure reason (`missed_grasp`, ...),
+    /// or nothing while it runs.
+    pub fn preview_outcome(&self) -> Option<String> {
+        let Mode::Preview(p) = &self.mode else {
+            return None;
+        };
+        p.rollout.outcome().map(|(ok, reason)| {
+            if ok {
+                "success".to_string()
+            } else {
+                reason.map(|r| r.as_str()).unwrap_or("failed").to_string()
+            }
+        })
+    }
+
+    /// Replay a generated attempt (bytes from a worker) in the scene.
+    pub fn show_episode(&mut self, bytes: &[u8]) -> Result<(), JsError> {
+        let attempt = Attempt::from_bytes(bytes).map_err(js_err)?;
+        if attempt.episode.steps.is_empty() {
+            return Err(JsError::new("this attempt recorded no steps"));
+        }
+        self.mode = Mode::Episode {
+            attempt: Box::new(attempt),
+            step: 0,
+        };
+        self.clock = 0.0;
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// The last preview's end-effector positions: `[n, x (n), y (n), z (n)]`
+    /// (`[0]` when there was no preview).
+    pub fn preview_trace(&self) -> Vec<f64> {
+        let Mode::Preview(p) = &self.mode else {
+            return vec![0.0];
+        };
+        let mut out = vec![p.trace.len() as f64];
+        for axis in 0..3 {
+            out.extend(p.trace.iter().map(|v| v.0[axis]));
+        }
+        out
+    }
+
+    /// Whether a generated episode is being shown.
+    pub fn episode_shown(&self) -> bool {
+        matches!(self.mode, Mode::Episode { .. })
+    }
+
+    /// The demo as the configuration's embedded-demo JSON (serde form).
+    pub fn demo_config_json(&self) -> String {
+        serde_json::to_string(self.session.demo()).unwrap_or_default()
+    }
+
+    /// Whether the view changes by itself (a replay playing, a preview running).
+    fn animating(&self) -> bool {
+        match &self.mode {
+            Mode::Scene => false,
+            Mode::Replay { playing, .. } => *playing,
+            Mode::Preview(_) => self.preview_running(),
+            Mode::Episode { attempt, step } => step + 1 < attempt.episode.steps.len(),
+        }
+    }
+
+    /// Current object poses: the live world's during a preview, else the edited scene's.
+    fn current_poses(&self) -> Vec<Pose> {
+        match &self.mode {
+            Mode::Preview(p) => p.rollout.world().object_poses(),
+            _ => self.session.object_poses().to_vec(),
+        }
+    }
+
+    fn scene_shapes(&self) -> Vec<VisualShape> {
+        let mut out = self.fixed.clone();
+        out.extend(session::robot_shapes(
+            &panda::Q_HOME,
+            2.0 * panda::FINGER_TRAVEL,
+        ));
+        for (spec, p) in self
+            .session
+            .task()
+            .objects
+            .iter()
+            .zip(self.session.object_poses())
+        {
+            out.extend(session::object_shapes(&spec.parts, p, spec.color));
+        }
+        out
     }
 
     /// The canvas's drawing buffer changed size (device pixels).
     pub fn resize(&mut self, width: u32, height: u32) {
+        self.needs_draw = true;
         self.renderer.resize(width, height);
     }
 
     /// Orbit the camera by a drag of `dx`, `dy` pixels.
     pub fn orbit(&mut self, dx: f32, dy: f32) {
+        self.needs_draw = true;
         self.renderer.orbit.rotate(dx, dy);
     }
 
     /// Pan the camera by a drag of `dx`, `dy` pixels.
     pub fn pan(&mut self, dx: f32, dy: f32) {
+        self.needs_draw = true;
         self.renderer.orbit.pan(dx, dy);
     }
 
     /// Zoom by a wheel delta (positive: away).
     pub fn zoom(&mut self, delta: f32) {
+        self.needs_draw = true;
         self.renderer.orbit.zoom(delta);
-    }
-
-    /// Start the scene again from seed `seed`.
-    pub fn reset(&mut self, seed: u32) {
-        self.scene = BoxDrop::new(5, seed as u64);
-        self.accumulator = 0.0;
-    }
-
-    /// Physics steps taken since the last reset.
-    pub fn physics_steps(&self) -> f64 {
-        self.scene.steps() as f64
     }
 
     /// Frames drawn so far.
@@ -172,6 +682,120 @@ impl Viewer {
     pub fn camera_state(&self) -> Vec<f32> {
         let o = &self.renderer.orbit;
         vec![o.yaw, o.pitch, o.distance]
+    }
+}
+
+fn ray_plane(o: [f64; 3], d: [f64; 3], z: f64) -> Option<[f64; 2]> {
+    if d[2].abs() < 1e-9 {
+        return None;
+    }
+    let t = (z - o[2]) / d[2];
+    (t > 0.0).then(|| [o[0] + t * d[0], o[1] + t * d[1]])
+}
+
+// ---------------------------------------------------------------- generation
+
+fn parse_config(json: &str) -> Result<GenerationConfig, JsError> {
+    GenerationConfig::from_json(json).map_err(js_err)
+}
+
+/// The attempt budget of a generation configuration (JSON); validates it.
+#[wasm_bindgen]
+pub fn attempt_budget(config_json: &str) -> Result<f64, JsError> {
+    Ok(parse_config(config_json)?.attempt_budget() as f64)
+}
+
+/// A worker's generator: one configuration and demo; attempts by index.
+#[wasm_bindgen]
+pub struct Generator {
+    inner: CoreGenerator,
+    last_success: bool,
+    last_failure: String,
+}
+
+#[wasm_bindgen]
+impl Generator {
+    /// `demo` empty: the configuration's own demo (built-in or embedded); else the
+    /// uploaded file's bytes (its SHA-256 must match the configuration's).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str, demo: &[u8], demo_name: &str) -> Result<Generator, JsError> {
+        let cfg = parse_config(config_json)?;
+        let demo = (!demo.is_empty()).then_some((demo, demo_name));
+        let inner = CoreGenerator::new(&cfg, demo).map_err(js_err)?;
+        Ok(Generator {
+            inner,
+            last_success: false,
+            last_failure: String::new(),
+        })
+    }
+
+    /// Run attempt `index` to its end; returns the attempt's encoded bytes.
+    pub fn attempt(&mut self, index: u32) -> Vec<u8> {
+        let a = self.inner.attempt(index as u64);
+        self.last_success = a.success;
+        self.last_failure = a
+            .failure
+            .map(|f| f.as_str().to_string())
+            .unwrap_or_default();
+        a.to_bytes()
+    }
+
+    /// Whether the last attempt succeeded.
+    pub fn last_success(&self) -> bool {
+        self.last_success
+    }
+
+    /// The last attempt's failure reason (`missed_grasp`, ...; empty on success).
+    pub fn last_failure(&self) -> String {
+        self.last_failure.clone()
+    }
+}
+
+/// The dataset assembled in the page from attempts pushed in index order: the
+/// same bytes as the CLI for the same configuration.
+#[wasm_bindgen]
+pub struct DatasetAssembler {
+    inner: Option<CoreAssembler>,
+}
+
+fn finished() -> JsError {
+    JsError::new("the dataset was already written")
+}
+
+#[wasm_bindgen]
+impl DatasetAssembler {
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str) -> Result<DatasetAssembler, JsError> {
+        let cfg = parse_config(config_json)?;
+        Ok(DatasetAssembler {
+            inner: Some(CoreAssembler::new(&cfg).map_err(js_err)?),
+        })
+    }
+
+    /// Add the next attempt's bytes; true once enough episodes are kept or the budget is spent.
+    pub fn push(&mut self, attempt: &[u8]) -> Result<bool, JsError> {
+        self.inner
+            .as_mut()
+            .ok_or_else(finished)?
+            .push_bytes(attempt)
+            .map_err(js_err)
+    }
+
+    /// The run's statistics as JSON.
+    pub fn stats_json(&self) -> String {
+        self.inner
+            .as_ref()
+            .and_then(|a| serde_json::to_string(a.stats()).ok())
+            .unwrap_or_else(|| "{}".into())
+    }
+
+    /// The robomimic HDF5 file (the assembler cannot be used afterwards).
+    pub fn finish(&mut self) -> Result<Vec<u8>, JsError> {
+        self.inner
+            .take()
+            .ok_or_else(finished)?
+            .finish()
+            .map_err(js_err)
     }
 }
 

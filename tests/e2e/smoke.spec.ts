@@ -16,7 +16,7 @@ function watchErrors(page: Page): string[] {
 }
 
 async function waitForScene(page: Page): Promise<void> {
-  await page.waitForFunction(() => (window.__dmgenStatus?.framesDrawn ?? 0) > 10, null, {
+  await page.waitForFunction(() => (window.__dmgenStatus?.framesDrawn ?? 0) > 0, null, {
     timeout: 60_000,
   });
 }
@@ -52,10 +52,12 @@ test('the camera orbits on drag and zooms on the wheel', async ({ page }) => {
   await waitForScene(page);
   const before = await page.evaluate(() => window.__dmgenStatus!.camera);
   const box = (await page.locator('#scene').boundingBox())!;
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  // Start in the top-left corner: dragging an object would move it instead of orbiting.
+  await page.mouse.move(box.x + 60, box.y + 60);
   await page.mouse.down();
-  await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2 + 40, { steps: 6 });
+  await page.mouse.move(box.x + 180, box.y + 100, { steps: 6 });
   await page.mouse.up();
+  await page.mouse.move(box.x + 60, box.y + 60);
   await page.mouse.wheel(0, 300);
   await page.waitForFunction((b) => {
     const c = window.__dmgenStatus!.camera;

@@ -5,6 +5,8 @@ interface Window {
   __dmgenStatus?: import('./status.ts').PageStatus;
   /** The loaded core module, for the browser console and tests. */
   __dmgenCore?: import('./core.ts').Core;
+  /** The page's playground (scene, demo, segmentation), for tests. */
+  __dmgenPlayground?: import('./scene.ts').Playground;
 }
 
 // eslint-disable-next-line no-var

@@ -1,13 +1,20 @@
-// Page bootstrap: check the browser, load the core, start the scene and the worker pool.
+// Page bootstrap: check the browser, load the core, then wire the scene, the
+// demo panel, scene editing, preview and generation together.
 import { showError, showFatal } from './banner.ts';
 import { missingCapabilities } from './capabilities.ts';
-import { compileCore, loadCore } from './core.ts';
+import { compileCore, loadCore, type Core } from './core.ts';
+import { DemoPanel } from './demo.ts';
+import { GenerationPanel, type JobPlan, type MethodId } from './generation.ts';
+import { installShortcuts } from './help.ts';
 import { defaultWorkerCount, WorkerPool } from './pool.ts';
 import { SceneView } from './scene.ts';
 import { renderStatus, status } from './status.ts';
 
 let scene: SceneView | null = null;
 let pool: WorkerPool | null = null;
+
+const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 function onPanic(message: string, where: string): void {
   if (!status.panicked) {
@@ -31,7 +38,7 @@ function requestedWorkers(): number {
   return Number.isFinite(n) && n >= 1 && n <= 32 ? n : defaultWorkerCount();
 }
 
-async function startPool(module: WebAssembly.Module, size: number): Promise<void> {
+function startPool(module: WebAssembly.Module, size: number): WorkerPool {
   pool?.terminate();
   status.workersTotal = size;
   status.workersReady = 0;
@@ -39,25 +46,61 @@ async function startPool(module: WebAssembly.Module, size: number): Promise<void
   renderStatus();
   const p = new WorkerPool(module, size, {
     onReadyChange: (ready, total) => {
+      if (pool !== p) return;
       status.workersReady = ready;
       status.workersTotal = total;
       renderStatus();
-      if (ready === total && pool === p) {
+      if (ready === total && status.workerVersions.length === 0) {
         p.ping()
           .then((versions) => {
+            if (pool !== p) return;
             status.workerVersions = versions;
-            const detail = document.getElementById('worker-detail');
-            if (detail) detail.textContent = `${versions.length} workers answered (core ${versions[0] ?? '?'}).`;
+            el('worker-detail').textContent = `${versions.length} workers ready (core ${versions[0] ?? '?'}).`;
           })
           .catch((e: unknown) => showError('A worker did not answer.', String(e)));
       }
     },
     onWorkerError: (index, message, panicked) => {
-      if (panicked) showError(`Worker ${index + 1} crashed.`, message, `worker-panic-${index}`);
+      if (panicked) showError(`Worker ${index + 1} crashed; it was replaced.`, message, `worker-panic-${index}`);
       else showError(`Worker ${index + 1} reported an error.`, message, `worker-error-${index}`);
     },
   });
   pool = p;
+  return p;
+}
+
+function numberInput(id: string, lo: number, hi: number, name: string): number {
+  const v = Number(el<HTMLInputElement>(id).value);
+  if (!Number.isFinite(v) || v < lo || v > hi) throw new Error(`${name} must be a number from ${lo} to ${hi}.`);
+  return v;
+}
+
+/** The GenerationConfig the page's controls describe, for `method`. */
+function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
+  const task = status.taskId ?? 'stack';
+  const episodes = Math.round(numberInput('episodes', 1, 10000, 'Episodes'));
+  const seed = Math.round(numberInput('gen-seed', 0, 2 ** 32 - 1, 'Seed'));
+  const speed = numberInput('speed', 0, 1, 'Object speed');
+  const probability = numberInput('probability', 0, 1, 'Dynamic episodes');
+  const src = demo.source;
+  // A demo other than the first of an HDF5 file travels embedded in the configuration.
+  const demoRef = !src.bytes
+    ? { kind: 'builtin', id: task }
+    : src.index > 0
+      ? { kind: 'embedded', demo: JSON.parse(demo.embeddedDemoJson()) as unknown }
+      : { kind: 'sha256', sha256: core.sha256_hex(src.bytes), name: src.name };
+  const config: Record<string, unknown> = {
+    task,
+    variant: el<HTMLSelectElement>('variant').value,
+    dynamics: { speed_mps: speed, probability, axes: ['x', 'y'], active_fraction: 0.5 },
+    method,
+    episodes,
+    seed,
+    dmp: demo.dmp,
+    segmentation: demo.segmentation,
+    demo: demoRef,
+  };
+  return JSON.stringify(config, null, 2);
 }
 
 async function main(): Promise<void> {
@@ -70,11 +113,11 @@ async function main(): Promise<void> {
   }
   renderStatus();
 
-  let core;
+  let core: Core;
   try {
     core = await loadCore();
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorText(e);
     status.fatal = msg;
     showFatal(`The simulation core could not be loaded: ${msg}. Reload the page to try again.`);
     renderStatus();
@@ -85,38 +128,128 @@ async function main(): Promise<void> {
   status.coreVersion = core.version();
   renderStatus();
 
-  const canvas = document.getElementById('scene') as HTMLCanvasElement;
+  const initialTask = new URLSearchParams(location.search).get('task') ?? 'stack';
+  const canvas = el<HTMLCanvasElement>('scene');
+  let demo: DemoPanel | null = null;
   try {
-    scene = new SceneView(core, canvas, (frames, camera) => {
-      status.camera = camera;
-      status.framesDrawn = frames;
-      if (!status.viewerReady && frames > 0) status.viewerReady = true;
+    scene = new SceneView(core, canvas, core.task_ids().includes(initialTask) ? initialTask : 'stack', {
+      onFrame: (frames, camera) => {
+        status.camera = camera;
+        status.framesDrawn = frames;
+        if (!status.viewerReady && frames > 0) {
+          status.viewerReady = true;
+          status.readyAtMs = performance.now();
+        }
+        demo?.tick();
+        previewTick();
+      },
     });
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorText(e);
     status.fatal = msg;
     showFatal(`The 3D view could not start: ${msg}`);
     renderStatus();
     return;
   }
+  const pg = scene.playground;
+  window.__dmgenPlayground = pg;
+  demo = new DemoPanel(core, pg);
+  const demoPanel = demo;
 
-  let seed = 1;
-  document.getElementById('reset-scene')?.addEventListener('click', () => scene?.reset(++seed));
+  // Scene editing.
+  let sceneSeed = 0;
+  const randomize = (): void => {
+    sceneSeed = (sceneSeed + 1) >>> 0;
+    pg.randomize(sceneSeed);
+    status.sceneSeed = sceneSeed;
+    el('scene-seed').textContent = `seed ${sceneSeed}`;
+  };
+  el('randomize').addEventListener('click', randomize);
 
+  // Preview: one rollout of the current configuration in the visible scene.
+  const outcome = el('preview-outcome');
+  let previewWasRunning = false;
+  function previewTick(): void {
+    const running = pg.preview_running();
+    status.previewRunning = running;
+    if (running) status.previewSteps = pg.preview_steps();
+    if (previewWasRunning && !running) {
+      const result = pg.preview_outcome() ?? 'stopped';
+      status.previewOutcome = result;
+      outcome.hidden = false;
+      outcome.dataset.ok = String(result === 'success');
+      outcome.textContent = result === 'success' ? 'Preview: success' : `Preview failed: ${result.replaceAll('_', ' ')}`;
+      demoPanel.drawPlot();
+    }
+    previewWasRunning = running;
+  }
+  const preview = (): void => {
+    try {
+      const src = demoPanel.jobDemo();
+      pg.start_preview(buildConfig(core, demoPanel, 'dmg'), src.bytes ?? new Uint8Array(0), src.name);
+      status.previewOutcome = null;
+      outcome.hidden = false;
+      outcome.dataset.ok = '';
+      outcome.textContent = 'Preview running: drag objects while the robot moves';
+    } catch (e) {
+      showError('The preview could not start.', errorText(e), 'preview-error');
+    }
+  };
+  el('preview').addEventListener('click', preview);
+
+  // Workers and generation.
   const module = await compileCore();
-  const countInput = document.getElementById('worker-count') as HTMLInputElement;
+  const countInput = el<HTMLInputElement>('worker-count');
   countInput.value = String(requestedWorkers());
-  await startPool(module, requestedWorkers());
-  document.getElementById('restart-workers')?.addEventListener('click', () => {
-    const n = Number.parseInt(countInput.value, 10);
-    if (!Number.isFinite(n) || n < 1 || n > 32) {
-      showError('Invalid worker count.', 'Choose a whole number from 1 to 32.', 'worker-count-error');
+  startPool(module, requestedWorkers());
+  const poolFor = async (): Promise<WorkerPool> => {
+    const n = Math.round(numberInput('worker-count', 1, 32, 'Workers'));
+    if (!pool || pool.size !== n) startPool(module, n);
+    return pool!;
+  };
+  const generation = new GenerationPanel(core, poolFor);
+  generation.onShowEpisode = (e) => {
+    try {
+      pg.show_episode(e.bytes);
+    } catch (err) {
+      showError(`Episode ${e.index} could not be replayed.`, errorText(err), 'episode-error');
+    }
+  };
+  const generate = (): void => {
+    if (generation.running) return;
+    const choice = el<HTMLSelectElement>('method').value;
+    const methods: MethodId[] = choice === 'both' ? ['dmg', 'mimicgen'] : [choice as MethodId];
+    let plans: JobPlan[];
+    try {
+      plans = methods.map((m) => ({ method: m, config: buildConfig(core, demoPanel, m) }));
+      numberInput('worker-count', 1, 32, 'Workers');
+    } catch (e) {
+      showError('Check the generation settings.', errorText(e), 'generate-error');
       return;
     }
-    void startPool(module, n);
-  });
+    const wanted = Math.round(Number(el<HTMLInputElement>('episodes').value));
+    const src = demoPanel.jobDemo();
+    void generation.run(plans, src.bytes, src.name, wanted);
+  };
+  el('generate').addEventListener('click', generate);
+
+  installShortcuts(
+    [
+      { key: 'u', label: 'Upload demo', run: () => el('upload-demo').click() },
+      { key: ' ', label: 'Play / pause the demo replay (Space)', run: () => demoPanel.togglePlay() },
+      { key: 'r', label: 'Randomize the scene', run: randomize },
+      { key: 'p', label: 'Preview one rollout', run: preview },
+      { key: 'g', label: 'Generate', run: generate },
+      { key: 's', label: 'Stop generation', run: () => generation.stop() },
+      { key: 'd', label: 'Download dataset', run: () => generation.downloadDataset() },
+      { key: 'a', label: 'Reset segmentation to automatic', run: () => demoPanel.resetSegmentation() },
+      { key: 'Escape', label: 'Close this help', run: () => undefined },
+      { key: '?', label: 'Show or hide this help', run: () => undefined },
+    ],
+    el('help'),
+  );
 }
 
 main().catch((e: unknown) => {
-  showError('The page failed to start.', e instanceof Error ? e.message : String(e));
+  showError('The page failed to start.', errorText(e));
 });

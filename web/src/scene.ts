@@ -1,27 +1,47 @@
-// The 3D view: a Rust `Viewer` drawing into the canvas, driven by
-// requestAnimationFrame (physics runs at its own fixed step inside the core).
+// The 3D view: the core's `Playground` drawing into the canvas, driven by
+// requestAnimationFrame. Physics and replay advance at their own fixed rates
+// inside the core; the frame rate only decides how often we look.
+//
+// Pointer: dragging an object moves it on the table (Alt-drag or the wheel
+// over it rotates it about the vertical); dragging elsewhere orbits
+// (right/Shift: pans); the wheel elsewhere zooms.
 import type { Core } from './core.ts';
 
-type Viewer = InstanceType<Core['Viewer']>;
+export type Playground = InstanceType<Core['Playground']>;
+
+export interface SceneEvents {
+  onFrame(framesDrawn: number, camera: number[]): void;
+  /** An object was moved or rotated by the user. */
+  onObjectMoved?(index: number): void;
+}
+
+function yawOf(q: ArrayLike<number>, at: number): number {
+  const [x, y, z, w] = [q[at + 3]!, q[at + 4]!, q[at + 5]!, q[at + 6]!];
+  return Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z));
+}
 
 export class SceneView {
-  private viewer: Viewer;
+  readonly playground: Playground;
   private last = 0;
   private raf = 0;
   private stopped = false;
   private readonly resizeObserver: ResizeObserver;
+  /** Called before each frame with the wall time step (seconds). */
+  beforeFrame: ((dt: number) => void) | null = null;
 
   constructor(
     core: Core,
     private readonly canvas: HTMLCanvasElement,
-    private readonly onFrame: (framesDrawn: number, camera: number[]) => void,
+    taskId: string,
+    private readonly events: SceneEvents,
   ) {
     this.fitCanvas();
-    this.viewer = new core.Viewer(canvas);
-    this.viewer.resize(canvas.width, canvas.height);
+    this.playground = new core.Playground(canvas, taskId);
+    this.playground.resize(canvas.width, canvas.height);
     this.resizeObserver = new ResizeObserver(() => {
+      if (this.stopped) return;
       this.fitCanvas();
-      this.viewer.resize(this.canvas.width, this.canvas.height);
+      this.playground.resize(this.canvas.width, this.canvas.height);
     });
     this.resizeObserver.observe(canvas);
     this.bindPointer();
@@ -29,7 +49,7 @@ export class SceneView {
   }
 
   private fitCanvas(): void {
-    const dpr = Math.min(window.devicePixelRatio || 1, 2);
+    const dpr = this.dpr();
     const w = Math.max(1, Math.round(this.canvas.clientWidth * dpr));
     const h = Math.max(1, Math.round(this.canvas.clientHeight * dpr));
     if (this.canvas.width !== w || this.canvas.height !== h) {
@@ -38,33 +58,83 @@ export class SceneView {
     }
   }
 
+  private dpr(): number {
+    return Math.min(window.devicePixelRatio || 1, 2);
+  }
+
   private tick = (now: number): void => {
     if (this.stopped) return;
     const dt = this.last === 0 ? 0 : (now - this.last) / 1000;
     this.last = now;
-    this.viewer.frame(dt);
-    this.onFrame(this.viewer.frames_drawn(), this.cameraState());
+    this.beforeFrame?.(dt);
+    if (this.stopped) return;
+    this.playground.frame(dt);
+    this.events.onFrame(this.playground.frames_drawn(), this.cameraState());
     this.raf = requestAnimationFrame(this.tick);
   };
 
+  /** Canvas device-pixel coordinates of a pointer event. */
+  private pixel(e: { clientX: number; clientY: number }): [number, number] {
+    const r = this.canvas.getBoundingClientRect();
+    const dpr = this.canvas.width / Math.max(1, r.width);
+    return [(e.clientX - r.left) * dpr, (e.clientY - r.top) * (this.canvas.height / Math.max(1, r.height))];
+  }
+
+  /** Move object `index` so that it sits under the canvas point (device pixels). */
+  moveObjectToPixel(index: number, px: number, py: number): boolean {
+    const poses = this.playground.object_poses();
+    const z = poses[7 * index + 2];
+    if (z === undefined) return false;
+    const hit = this.playground.table_point(px, py, z);
+    if (hit.length !== 2) return false;
+    this.playground.move_object(index, hit[0]!, hit[1]!, yawOf(poses, 7 * index));
+    return true;
+  }
+
+  /** Rotate object `index` about the vertical by `dyaw` radians. */
+  rotateObject(index: number, dyaw: number): void {
+    const poses = this.playground.object_poses();
+    const x = poses[7 * index];
+    const y = poses[7 * index + 1];
+    if (x === undefined || y === undefined) return;
+    this.playground.move_object(index, x, y, yawOf(poses, 7 * index) + dyaw);
+  }
+
   private bindPointer(): void {
-    let dragging: { x: number; y: number; pan: boolean } | null = null;
+    type Drag = { x: number; y: number; kind: 'orbit' | 'pan' | 'move' | 'rotate'; object: number };
+    let drag: Drag | null = null;
     this.canvas.addEventListener('contextmenu', (e) => e.preventDefault());
     this.canvas.addEventListener('pointerdown', (e) => {
+      if (this.stopped) return;
       this.canvas.setPointerCapture(e.pointerId);
-      dragging = { x: e.clientX, y: e.clientY, pan: e.button === 2 || e.shiftKey };
+      const [px, py] = this.pixel(e);
+      const object = e.button === 0 ? this.playground.pick(px, py) : -1;
+      let kind: Drag['kind'] = e.button === 2 || e.shiftKey ? 'pan' : 'orbit';
+      if (object >= 0) kind = e.altKey ? 'rotate' : 'move';
+      drag = { x: e.clientX, y: e.clientY, kind, object };
     });
     this.canvas.addEventListener('pointermove', (e) => {
-      if (!dragging || this.stopped) return;
-      const dx = e.clientX - dragging.x;
-      const dy = e.clientY - dragging.y;
-      dragging.x = e.clientX;
-      dragging.y = e.clientY;
-      if (dragging.pan) this.viewer.pan(dx, dy);
-      else this.viewer.orbit(dx, dy);
+      if (!drag || this.stopped) return;
+      const dx = e.clientX - drag.x;
+      const dy = e.clientY - drag.y;
+      drag.x = e.clientX;
+      drag.y = e.clientY;
+      try {
+        if (drag.kind === 'pan') this.playground.pan(dx, dy);
+        else if (drag.kind === 'orbit') this.playground.orbit(dx, dy);
+        else if (drag.kind === 'rotate') {
+          this.rotateObject(drag.object, dx * 0.02);
+          this.events.onObjectMoved?.(drag.object);
+        } else {
+          const [px, py] = this.pixel(e);
+          if (this.moveObjectToPixel(drag.object, px, py)) this.events.onObjectMoved?.(drag.object);
+        }
+      } catch {
+        // A refused move (e.g. off the table) leaves the object where it was.
+      }
     });
     const end = (): void => {
-      dragging = null;
+      drag = null;
     };
     this.canvas.addEventListener('pointerup', end);
     this.canvas.addEventListener('pointercancel', end);
@@ -72,18 +142,24 @@ export class SceneView {
       'wheel',
       (e) => {
         e.preventDefault();
-        if (!this.stopped) this.viewer.zoom(e.deltaY);
+        if (this.stopped) return;
+        const [px, py] = this.pixel(e);
+        const object = this.playground.pick(px, py);
+        if (object >= 0 && !e.ctrlKey) {
+          this.rotateObject(object, Math.sign(e.deltaY) * 0.1);
+          this.events.onObjectMoved?.(object);
+        } else this.playground.zoom(e.deltaY);
       },
       { passive: false },
     );
   }
 
-  reset(seed: number): void {
-    if (!this.stopped) this.viewer.reset(seed);
+  cameraState(): number[] {
+    return Array.from(this.playground.camera_state());
   }
 
-  cameraState(): number[] {
-    return Array.from(this.viewer.camera_state());
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   /** Stop drawing (after a crash the core must not be called again). */

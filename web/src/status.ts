@@ -13,6 +13,32 @@ export interface PageStatus {
   panicked: boolean;
   panicMessage: string | null;
   fatal: string | null;
+  /** Current task id and demo. */
+  taskId: string | null;
+  demoName: string | null;
+  demoSamples: number;
+  /** Interior subtask boundaries of the current segmentation. */
+  boundaries: number[];
+  subtaskObjects: string[];
+  /** Increments whenever the DMP plot is redrawn; `plotChecksum` sums its DMP series. */
+  plotVersion: number;
+  plotChecksum: number;
+  sceneSeed: number;
+  /** Live preview: running, and its outcome when finished ("success" or a failure reason). */
+  previewRunning: boolean;
+  previewOutcome: string | null;
+  previewSteps: number;
+  /** Generation progress. */
+  generating: boolean;
+  progress: number;
+  attempts: number;
+  successes: number;
+  datasetReady: boolean;
+  lastConfig: string | null;
+  /** performance.now() when the first frame with the demo loaded was drawn (page-ready time). */
+  readyAtMs: number | null;
+  /** Wall time of the last finished generation run (s). */
+  generationSeconds: number;
 }
 
 export const status: PageStatus = {
@@ -27,6 +53,25 @@ export const status: PageStatus = {
   panicked: false,
   panicMessage: null,
   fatal: null,
+  taskId: null,
+  demoName: null,
+  demoSamples: 0,
+  boundaries: [],
+  subtaskObjects: [],
+  plotVersion: 0,
+  plotChecksum: 0,
+  sceneSeed: 0,
+  previewRunning: false,
+  previewOutcome: null,
+  previewSteps: 0,
+  generating: false,
+  progress: 0,
+  attempts: 0,
+  successes: 0,
+  datasetReady: false,
+  lastConfig: null,
+  readyAtMs: null,
+  generationSeconds: 0,
 };
 
 window.__dmgenStatus = status;

@@ -1,0 +1,145 @@
+import { expect, test, type Page } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const artifacts = 'tests/artifacts';
+const cli = join(process.env.CARGO_TARGET_DIR || 'target', 'release', 'dmgen');
+
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(err.message));
+  return errors;
+}
+
+async function ready(page: Page, workers: number): Promise<void> {
+  await page.goto(`./?workers=${workers}`);
+  await page.waitForFunction(
+    (n) => (window.__dmgenStatus?.framesDrawn ?? 0) > 0 && window.__dmgenStatus?.workerVersions.length === n,
+    workers,
+    { timeout: 60_000 },
+  );
+}
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+test('stack: Generate 20 episodes with 2 workers; the downloaded dataset equals the CLI output', async ({ page }) => {
+  test.setTimeout(300_000);
+  const errors = watchErrors(page);
+  await ready(page, 2);
+  await expect(page.getByLabel('Task', { exact: true })).toHaveValue('stack');
+  await page.getByLabel('Episodes', { exact: true }).fill('20');
+  await page.getByLabel('Workers', { exact: true }).fill('2');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByRole('progressbar', { name: 'Generation progress' })).toHaveAttribute('aria-valuenow', '100', {
+    timeout: 240_000,
+  });
+  await page.waitForFunction(() => window.__dmgenStatus!.datasetReady, null, { timeout: 60_000 });
+  await expect(page.locator('#gen-stats')).toContainText(/D-MG success rate: \d+(\.\d)?%/);
+  const s = await page.evaluate(() => window.__dmgenStatus!);
+  expect(s.successes).toBe(20);
+  expect(s.attempts).toBeGreaterThanOrEqual(20);
+  expect(await page.locator('#results li').count()).toBe(s.attempts);
+  mkdirSync(artifacts, { recursive: true });
+  await page.locator('#generate-panel').screenshot({ path: `${artifacts}/panel-generate.png` });
+
+  const dir = mkdtempSync(join(tmpdir(), 'dmgen-e2e-'));
+  const [dataset] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download dataset' }).click(),
+  ]);
+  const pageFile = join(dir, 'page.hdf5');
+  await dataset.saveAs(pageFile);
+  const [config] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Config JSON' }).click(),
+  ]);
+  const configFile = join(dir, 'config.json');
+  await config.saveAs(configFile);
+
+  expect(existsSync(cli), `the CLI must be built first (${cli})`).toBe(true);
+  const out = join(dir, 'cli.hdf5');
+  const r = spawnSync(cli, ['generate', '--config', configFile, '--out', out, '--threads', '2'], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const lines = r.stdout.trim().split('\n');
+  const summary = JSON.parse(lines[lines.length - 1]!);
+  const pageSha = sha256(readFileSync(pageFile));
+  expect(pageSha).toBe(sha256(readFileSync(out)));
+  expect(summary.sha256).toBe(pageSha);
+  writeFileSync(`${artifacts}/generate-sha256.txt`, `${pageSha}\n`);
+
+  // Clicking a result replays that episode in the scene.
+  await page.locator('#results li button').first().click();
+  await page.waitForFunction(() => window.__dmgenPlayground!.episode_shown());
+  expect(errors).toEqual([]);
+});
+
+test('Stop keeps the finished episodes and the page stays usable', async ({ page }) => {
+  test.setTimeout(300_000);
+  await ready(page, 2);
+  await page.getByLabel('Episodes', { exact: true }).fill('500');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await page.waitForFunction(() => window.__dmgenStatus!.successes >= 3, null, { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.waitForFunction(() => !window.__dmgenStatus!.generating, null, { timeout: 30_000 });
+  const s = await page.evaluate(() => window.__dmgenStatus!);
+  expect(s.successes).toBeGreaterThanOrEqual(3);
+  expect(s.successes).toBeLessThan(500);
+  await expect(page.getByRole('button', { name: 'Download dataset' })).toBeEnabled();
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled();
+  expect(await page.locator('#results li').count()).toBe(s.attempts);
+});
+
+test('Preview: an object moved mid-rollout is still grasped and the task succeeds', async ({ page }) => {
+  test.setTimeout(180_000);
+  const errors = watchErrors(page);
+  await ready(page, 1);
+  await page.getByLabel('Dynamics').selectOption('static');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.waitForFunction(() => window.__dmgenStatus!.previewRunning && window.__dmgenStatus!.previewSteps >= 10);
+  // Move the picked cube 4 cm along y while the arm approaches it.
+  const moved = await page.evaluate(() => {
+    const pg = window.__dmgenPlayground!;
+    const p = pg.object_poses();
+    pg.move_object(0, p[0]!, p[1]! + 0.04, 2 * Math.atan2(p[5]!, p[6]!));
+    const q = pg.object_poses();
+    return [p[1]!, q[1]!];
+  });
+  expect(moved[1]! - moved[0]!).toBeCloseTo(0.04, 3);
+  await page.waitForFunction(() => window.__dmgenStatus!.previewOutcome !== null, null, { timeout: 150_000 });
+  mkdirSync(artifacts, { recursive: true });
+  await page.locator('.stage').screenshot({ path: `${artifacts}/panel-preview.png` });
+  expect(await page.evaluate(() => window.__dmgenStatus!.previewOutcome)).toBe('success');
+  await expect(page.locator('#preview-outcome')).toHaveText('Preview: success');
+  // The plot now also shows the rollout in the current scene.
+  expect(await page.evaluate(() => window.__dmgenPlayground!.preview_trace()[0])).toBeGreaterThan(50);
+  await page.locator('.plot-host').screenshot({ path: `${artifacts}/panel-plot-with-rollout.png` });
+  expect(errors).toEqual([]);
+});
+
+test('Both methods: D-MG and MimicGen success rates are compared on the same configuration', async ({ page }) => {
+  test.setTimeout(300_000);
+  const errors = watchErrors(page);
+  await ready(page, 2);
+  await page.getByLabel('Episodes', { exact: true }).fill('5');
+  await page.getByLabel('Method', { exact: true }).selectOption('both');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await page.waitForFunction(() => window.__dmgenStatus!.datasetReady && !window.__dmgenStatus!.generating, null, {
+    timeout: 240_000,
+  });
+  await expect(page.locator('#gen-stats')).toContainText('D-MG success rate');
+  await expect(page.locator('#gen-stats')).toContainText('MimicGen success rate');
+  expect(await page.locator('#results li').count()).toBeGreaterThanOrEqual(10);
+  // The filter shows only failures (or nothing when every attempt succeeded).
+  await page.getByLabel('Results', { exact: true }).selectOption('failure');
+  const shown = await page.locator('#results li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-success')));
+  expect(shown.every((s) => s === 'false')).toBe(true);
+  mkdirSync(artifacts, { recursive: true });
+  await page.locator('#rate-chart').screenshot({ path: `${artifacts}/panel-method-chart.png` });
+  expect(errors).toEqual([]);
+});

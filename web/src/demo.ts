@@ -1,0 +1,290 @@
+// The demo side of the page: the task picker, built-in and uploaded demos
+// (file dialog or drag-and-drop; a select for multi-demo HDF5 files), the
+// replay scrubber, the segmentation timeline and the DMP plot.
+import { showError } from './banner.ts';
+import type { Core } from './core.ts';
+import { drawPlots } from './plot.ts';
+import type { Playground } from './scene.ts';
+import { renderStatus, status } from './status.ts';
+import { Timeline, type TimelineEdit } from './timeline.ts';
+
+/** The demo the page currently uses: a file's bytes, or the task's built-in demo. */
+export interface DemoSource {
+  bytes: Uint8Array | null;
+  name: string;
+  index: number;
+}
+
+interface SpecJson {
+  subtasks: { name: string; object: string; start: number; end: number }[];
+}
+
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function isHdf5(bytes: Uint8Array): boolean {
+  return HDF5_SIGNATURE.every((b, i) => bytes[i] === b);
+}
+
+const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class DemoPanel {
+  source: DemoSource;
+  segmentation: { boundaries: number[]; objects: (string | null)[] } = { boundaries: [], objects: [] };
+  dmp = { bases: 100, alpha: 25, goal_filter_alpha: 10, scaling: 'robust' };
+  private readonly timeline: Timeline;
+  private readonly taskSelect = el<HTMLSelectElement>('task-select');
+  private readonly scrub = el<HTMLInputElement>('replay-scrub');
+  private readonly play = el<HTMLButtonElement>('replay-play');
+  private pendingHdf5: { bytes: Uint8Array; name: string } | null = null;
+  /** Called after the demo, task or segmentation changed. */
+  onChange: (() => void) | null = null;
+
+  constructor(
+    private readonly core: Core,
+    private readonly pg: Playground,
+  ) {
+    this.source = { bytes: null, name: `${pg.task_id()} (built-in)`, index: 0 };
+    for (const id of core.task_ids()) {
+      const opt = document.createElement('option');
+      opt.value = id;
+      opt.textContent = id;
+      this.taskSelect.append(opt);
+    }
+    this.taskSelect.value = pg.task_id();
+    this.taskSelect.addEventListener('change', () => this.setTask(this.taskSelect.value));
+
+    this.timeline = new Timeline(el('timeline'), {
+      onEdit: (edit) => this.applyEdit(edit),
+      onReset: () => this.resetSegmentation(),
+      onScrub: (s) => this.showSample(s),
+    });
+
+    const file = el<HTMLInputElement>('demo-file');
+    el('upload-demo').addEventListener('click', () => file.click());
+    file.addEventListener('change', () => {
+      const f = file.files?.[0];
+      if (f) void this.upload(f);
+      file.value = '';
+    });
+    el<HTMLSelectElement>('hdf5-demo').addEventListener('change', (e) => {
+      const p = this.pendingHdf5;
+      if (p) this.load(p.bytes, p.name, Number((e.target as HTMLSelectElement).value));
+    });
+    document.addEventListener('dragover', (e) => {
+      if (!e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      document.body.classList.add('dragging-file');
+    });
+    document.addEventListener('dragleave', () => document.body.classList.remove('dragging-file'));
+    document.addEventListener('drop', (e) => {
+      document.body.classList.remove('dragging-file');
+      const f = e.dataTransfer?.files[0];
+      if (!f) return;
+      e.preventDefault();
+      void this.upload(f);
+    });
+
+    this.scrub.addEventListener('input', () => this.showSample(Number(this.scrub.value)));
+    this.play.addEventListener('click', () => this.togglePlay());
+    el('show-scene').addEventListener('click', () => {
+      this.pg.show_scene();
+      this.timeline.setCursor(-1);
+    });
+    for (const id of ['dmp-bases', 'dmp-alpha']) el(id).addEventListener('change', () => this.applyDmp());
+    new ResizeObserver(() => this.drawPlot()).observe(el('plot'));
+    this.refresh();
+  }
+
+  /** The demo bytes workers need (null when the configuration carries or names the demo). */
+  jobDemo(): { bytes: Uint8Array | null; name: string } {
+    return { bytes: this.source.index > 0 ? null : this.source.bytes, name: this.source.name };
+  }
+
+  /** The loaded demo in the configuration's embedded form. */
+  embeddedDemoJson(): string {
+    return this.pg.demo_config_json();
+  }
+
+  /** Keep the scrubber and the timeline cursor in step with the replay (called every frame). */
+  tick(): void {
+    const s = this.pg.replay_sample();
+    if (s >= 0 && String(s) !== this.scrub.value) {
+      this.scrub.value = String(s);
+      this.timeline.setCursor(s);
+      this.label(s);
+    }
+    const playing = this.pg.replay_playing();
+    const text = playing ? 'Pause demo' : 'Play demo';
+    if (this.play.textContent !== text) {
+      this.play.textContent = text;
+      this.play.setAttribute('aria-label', text);
+    }
+  }
+
+  togglePlay(): void {
+    this.pg.play_replay(!this.pg.replay_playing());
+  }
+
+  private label(s: number): void {
+    const n = this.pg.demo_len();
+    el('replay-label').textContent = `${s + 1} / ${n}`;
+  }
+
+  private showSample(s: number): void {
+    this.pg.show_replay(s);
+    this.scrub.value = String(s);
+    this.timeline.setCursor(s);
+    this.label(s);
+  }
+
+  setTask(id: string): void {
+    try {
+      this.pg.set_task(id);
+    } catch (e) {
+      showError(`Could not switch to task "${id}".`, errorText(e), 'task-error');
+      this.taskSelect.value = this.pg.task_id();
+      return;
+    }
+    this.source = { bytes: null, name: `${id} (built-in)`, index: 0 };
+    this.segmentation = { boundaries: [], objects: [] };
+    el('hdf5-choice').hidden = true;
+    this.pendingHdf5 = null;
+    this.applyDmp(false);
+    this.refresh();
+  }
+
+  async upload(file: File): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await file.arrayBuffer());
+    } catch (e) {
+      showError(`Could not read "${file.name}".`, errorText(e), 'demo-error');
+      return;
+    }
+    const choice = el('hdf5-choice');
+    const select = el<HTMLSelectElement>('hdf5-demo');
+    if (isHdf5(bytes)) {
+      let names: string[];
+      try {
+        names = this.core.hdf5_demo_names(bytes);
+      } catch (e) {
+        showError(`"${file.name}" is not a readable demo file; the current demo stays loaded.`, errorText(e), 'demo-error');
+        return;
+      }
+      select.replaceChildren(
+        ...names.map((n, i) => {
+          const o = document.createElement('option');
+          o.value = String(i);
+          o.textContent = n;
+          return o;
+        }),
+      );
+      choice.hidden = names.length < 2;
+      this.pendingHdf5 = { bytes, name: file.name };
+    } else {
+      choice.hidden = true;
+      this.pendingHdf5 = null;
+    }
+    this.load(bytes, file.name, 0);
+  }
+
+  private load(bytes: Uint8Array, name: string, index: number): void {
+    try {
+      this.pg.load_demo(bytes, name, index);
+    } catch (e) {
+      showError(`"${name}" could not be loaded; the current demo stays loaded.`, errorText(e), 'demo-error');
+      return;
+    }
+    document.getElementById('demo-error')?.remove();
+    this.source = { bytes, name, index };
+    this.segmentation = { boundaries: [], objects: [] };
+    this.taskSelect.value = this.pg.task_id();
+    this.applyDmp(false);
+    this.refresh();
+  }
+
+  private applyEdit(edit: TimelineEdit): void {
+    const next = { boundaries: edit.boundaries, objects: edit.objects };
+    try {
+      this.pg.set_segmentation(JSON.stringify(next));
+    } catch (e) {
+      showError('That segmentation edit was refused.', errorText(e), 'segment-error');
+      this.refresh();
+      return;
+    }
+    this.segmentation = next;
+    this.refresh();
+  }
+
+  resetSegmentation(): void {
+    this.pg.set_segmentation('{}');
+    this.segmentation = { boundaries: [], objects: [] };
+    this.refresh();
+  }
+
+  private applyDmp(report = true): void {
+    const bases = Number(el<HTMLInputElement>('dmp-bases').value);
+    const alpha = Number(el<HTMLInputElement>('dmp-alpha').value);
+    const next = { ...this.dmp, bases: Math.round(bases), alpha };
+    try {
+      this.pg.set_dmp(JSON.stringify(next));
+      this.dmp = next;
+    } catch (e) {
+      if (report) showError('Those DMP settings were refused.', errorText(e), 'dmp-error');
+    }
+    this.drawPlot();
+  }
+
+  /** Redraw everything that depends on the demo and its segmentation. */
+  refresh(): void {
+    const spec: SpecJson = JSON.parse(this.pg.spec_json());
+    const n = this.pg.demo_len();
+    this.timeline.set(spec.subtasks, n, Array.from(this.pg.object_names()));
+    this.scrub.max = String(Math.max(0, n - 1));
+    this.timeline.setCursor(this.pg.replay_sample());
+    el('demo-info').textContent = `${this.source.name}: ${n} samples, ${this.pg.demo_duration().toFixed(1)} s, ${spec.subtasks.length} subtasks.`;
+    status.taskId = this.pg.task_id();
+    status.demoName = this.source.name;
+    status.demoSamples = n;
+    status.boundaries = spec.subtasks.slice(1).map((s) => s.start);
+    status.subtaskObjects = spec.subtasks.map((s) => s.object);
+    this.drawPlot();
+    renderStatus();
+    this.onChange?.();
+  }
+
+  drawPlot(): void {
+    let data: Float64Array;
+    try {
+      data = this.pg.plot_data();
+    } catch (e) {
+      showError('The DMP reproduction failed.', errorText(e), 'dmp-error');
+      return;
+    }
+    const n = data[0] ?? 0;
+    const slice = (k: number): Float64Array => data.subarray(1 + k * n, 1 + (k + 1) * n);
+    const trace = this.pg.preview_trace();
+    const m = trace[0] ?? 0;
+    const rollout = (k: number): Float64Array => trace.subarray(1 + k * m, 1 + (k + 1) * m);
+    const axes = ['x', 'y', 'z'];
+    drawPlots(
+      el('plot'),
+      axes.map((a, i) => ({
+        title: `end-effector ${a} (m): demo (blue) vs DMP (orange, dashed)${m > 0 ? ' vs preview rollout (green)' : ''}`,
+        series: [
+          { label: 'demo', colour: '#2f6fd6', values: slice(i) },
+          { label: 'DMP', colour: '#e0913a', dash: [5, 3], values: slice(3 + i) },
+          ...(m > 0 ? [{ label: 'preview rollout', colour: '#49a35b', values: rollout(i) }] : []),
+        ],
+      })),
+    );
+    let sum = 0;
+    for (let k = 3; k < 6; k++) for (const v of slice(k)) sum += v;
+    status.plotChecksum = sum;
+    status.plotVersion++;
+  }
+}

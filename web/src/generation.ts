@@ -1,0 +1,266 @@
+// Generation in the worker pool: runs one job per method (D-MG, MimicGen or
+// both), assembles each dataset in the page in index order (the bytes equal
+// the CLI's for the same configuration, whatever the worker count), and shows
+// progress, rates, ETA, failure reasons, a per-method comparison and the
+// episode list. "Stop" keeps what finished.
+import { showError } from './banner.ts';
+import type { Core } from './core.ts';
+import type { AttemptResult, WorkerPool } from './pool.ts';
+import { drawRateChart, emptyStats, eta, formatSeconds, rate, record, type MethodStats } from './progress.ts';
+import { renderStatus, status } from './status.ts';
+
+export type MethodId = 'dmg' | 'mimicgen';
+
+export interface JobPlan {
+  method: MethodId;
+  /** GenerationConfig JSON. */
+  config: string;
+}
+
+interface Finished {
+  method: MethodId;
+  config: string;
+  dataset: Uint8Array | null;
+  stats: string;
+  kept: number;
+}
+
+export interface EpisodeEntry {
+  method: MethodId;
+  index: number;
+  success: boolean;
+  failure: string;
+  bytes: Uint8Array;
+}
+
+const LABEL: Record<MethodId, string> = { dmg: 'D-MG', mimicgen: 'MimicGen' };
+const COLOUR: Record<MethodId, string> = { dmg: '#2f6fd6', mimicgen: '#9a9fa8' };
+const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+function download(bytes: Uint8Array | string, name: string, type: string): void {
+  const blob = new Blob([bytes as BlobPart], { type });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export class GenerationPanel {
+  private stats = new Map<MethodId, MethodStats>();
+  private finished: Finished[] = [];
+  private episodes: EpisodeEntry[] = [];
+  private stopCurrent: (() => void) | null = null;
+  private stopRequested = false;
+  /** Replay a generated episode in the scene. */
+  onShowEpisode: ((e: EpisodeEntry) => void) | null = null;
+
+  constructor(
+    private readonly core: Core,
+    private readonly pool: () => Promise<WorkerPool>,
+  ) {
+    el('stop').addEventListener('click', () => this.stop());
+    el('download').addEventListener('click', () => this.downloadDataset());
+    el('download-config').addEventListener('click', () => {
+      const f = this.primary();
+      if (f) download(f.config, `dmgen_${f.method}_config.json`, 'application/json');
+    });
+    el('download-stats').addEventListener('click', () => {
+      const f = this.primary();
+      if (f) download(this.statsJson(), `dmgen_${f.method}_stats.json`, 'application/json');
+    });
+    el('result-filter').addEventListener('change', () => this.renderResults());
+    new ResizeObserver(() => this.drawChart()).observe(el('rate-chart'));
+  }
+
+  get running(): boolean {
+    return this.stopCurrent !== null || status.generating;
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    this.stopCurrent?.();
+  }
+
+  private primary(): Finished | undefined {
+    return this.finished.find((f) => f.method === 'dmg' && f.dataset) ?? this.finished.find((f) => f.dataset);
+  }
+
+  downloadDataset(): void {
+    const f = this.primary();
+    if (!f?.dataset) return;
+    download(f.dataset, `dmgen_${f.method}_${f.kept}.hdf5`, 'application/x-hdf5');
+  }
+
+  private statsJson(): string {
+    const perMethod = this.finished.map((f) => ({ method: f.method, kept: f.kept, core: JSON.parse(f.stats) as unknown }));
+    return JSON.stringify({ runs: perMethod }, null, 2);
+  }
+
+  /** Run `plans` one after the other; `demo` is the uploaded file or null for the built-in demo. */
+  async run(plans: JobPlan[], demo: Uint8Array | null, demoName: string, wanted: number): Promise<void> {
+    if (this.running) return;
+    this.stats.clear();
+    this.finished = [];
+    this.episodes = [];
+    this.stopRequested = false;
+    this.renderResults();
+    for (const b of ['download', 'download-config', 'download-stats']) el<HTMLButtonElement>(b).disabled = true;
+    el<HTMLButtonElement>('generate').disabled = true;
+    el<HTMLButtonElement>('stop').disabled = false;
+    status.generating = true;
+    status.datasetReady = false;
+    status.progress = 0;
+    status.attempts = 0;
+    status.successes = 0;
+    status.lastConfig = plans[0]?.config ?? null;
+    renderStatus();
+    const t0 = performance.now();
+    const totalWanted = wanted * plans.length;
+    let keptBefore = 0;
+    try {
+      const pool = await this.pool();
+      for (const plan of plans) {
+        if (this.stopRequested) break;
+        let assembler: InstanceType<Core['DatasetAssembler']>;
+        let budget: number;
+        try {
+          budget = this.core.attempt_budget(plan.config);
+          assembler = new this.core.DatasetAssembler(plan.config);
+        } catch (e) {
+          showError(`The ${LABEL[plan.method]} configuration was refused.`, e instanceof Error ? e.message : String(e), 'generate-error');
+          break;
+        }
+        const stats = emptyStats();
+        this.stats.set(plan.method, stats);
+        let kept = 0;
+        let failed: string | null = null;
+        const handle = pool.start(
+          { config: plan.config, demo, demoName },
+          { wanted, maxAttempts: budget },
+          {
+            onResult: (r: AttemptResult) => {
+              if (failed) return;
+              try {
+                assembler.push(r.bytes);
+              } catch (e) {
+                failed = e instanceof Error ? e.message : String(e);
+                handle.stop();
+                return;
+              }
+              record(stats, r.success, r.failure);
+              if (r.success) kept++;
+              this.episodes.push({ method: plan.method, index: r.index, success: r.success, failure: r.failure, bytes: r.bytes });
+              this.appendResult(this.episodes[this.episodes.length - 1]!);
+              this.update(keptBefore + kept, totalWanted, t0);
+            },
+          },
+        );
+        this.stopCurrent = handle.stop;
+        const summary = await handle.done;
+        this.stopCurrent = null;
+        if (summary.error) showError(`${LABEL[plan.method]} generation failed.`, summary.error, 'generate-error');
+        if (failed) showError(`${LABEL[plan.method]}: an episode could not be added to the dataset.`, failed, 'generate-error');
+        if (summary.exhausted)
+          showError(
+            `${LABEL[plan.method]}: the attempt budget ran out.`,
+            `${kept} of ${wanted} episodes succeeded in ${summary.attempts} attempts; the dataset keeps those.`,
+            'generate-budget',
+          );
+        const statsText = assembler.stats_json();
+        let dataset: Uint8Array | null = null;
+        try {
+          dataset = kept > 0 ? assembler.finish() : null;
+        } catch (e) {
+          showError(`${LABEL[plan.method]}: the dataset could not be written.`, e instanceof Error ? e.message : String(e), 'generate-error');
+        }
+        this.finished.push({ method: plan.method, config: plan.config, dataset, stats: statsText, kept });
+        keptBefore += wanted;
+      }
+    } catch (e) {
+      showError('Generation failed.', e instanceof Error ? e.message : String(e), 'generate-error');
+    } finally {
+      this.stopCurrent = null;
+      status.generating = false;
+      el<HTMLButtonElement>('generate').disabled = false;
+      el<HTMLButtonElement>('stop').disabled = true;
+      const ok = this.primary() !== undefined;
+      el<HTMLButtonElement>('download').disabled = !ok;
+      el<HTMLButtonElement>('download-config').disabled = !ok;
+      el<HTMLButtonElement>('download-stats').disabled = this.finished.length === 0;
+      status.datasetReady = ok;
+      status.generationSeconds = (performance.now() - t0) / 1000;
+      this.update(this.stopRequested ? -1 : totalWanted, totalWanted, t0);
+      renderStatus();
+    }
+  }
+
+  private update(done: number, total: number, t0: number): void {
+    const elapsed = (performance.now() - t0) / 1000;
+    let attempts = 0;
+    let successes = 0;
+    for (const s of this.stats.values()) {
+      attempts += s.attempts;
+      successes += s.successes;
+    }
+    if (done < 0) done = Math.min(total, successes);
+    const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
+    const bar = el('progress');
+    bar.setAttribute('aria-valuenow', pct.toFixed(0));
+    (bar.querySelector('.fill') as HTMLElement).style.width = `${pct}%`;
+    (bar.querySelector('.progress-text') as HTMLElement).textContent = `${pct.toFixed(0)}%`;
+    const lines = [
+      `${successes} kept of ${attempts} attempts · ${(attempts / Math.max(elapsed, 1e-3)).toFixed(2)} episodes/s · ETA ${formatSeconds(status.generating ? eta(done, total, elapsed) : 0)}`,
+    ];
+    for (const [m, s] of this.stats) lines.push(`${LABEL[m]} success rate: ${(100 * rate(s)).toFixed(1)}% (${s.successes}/${s.attempts})`);
+    el('gen-stats').textContent = lines.join('\n');
+    const failures = new Map<string, number>();
+    for (const [m, s] of this.stats) for (const [k, v] of s.failures) failures.set(`${LABEL[m]}: ${k}`, v);
+    el('failures').replaceChildren(
+      ...[...failures].map(([k, v]) => {
+        const li = document.createElement('li');
+        li.textContent = `${k} × ${v}`;
+        return li;
+      }),
+    );
+    status.progress = pct;
+    status.attempts = attempts;
+    status.successes = successes;
+    this.drawChart();
+    renderStatus();
+  }
+
+  private drawChart(): void {
+    drawRateChart(
+      el('rate-chart'),
+      [...this.stats].map(([m, s]) => ({ label: LABEL[m], value: rate(s), colour: COLOUR[m] })),
+    );
+  }
+
+  private entryNode(e: EpisodeEntry): HTMLLIElement {
+    const li = document.createElement('li');
+    li.dataset.success = String(e.success);
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = `${LABEL[e.method]} #${e.index} ${e.success ? '✓ success' : `✗ ${e.failure}`}`;
+    b.addEventListener('click', () => this.onShowEpisode?.(e));
+    li.append(b);
+    return li;
+  }
+
+  private visible(e: EpisodeEntry): boolean {
+    const f = el<HTMLSelectElement>('result-filter').value;
+    return f === 'all' || (f === 'success') === e.success;
+  }
+
+  private appendResult(e: EpisodeEntry): void {
+    if (this.visible(e)) el('results').append(this.entryNode(e));
+  }
+
+  private renderResults(): void {
+    el('results').replaceChildren(...this.episodes.filter((e) => this.visible(e)).map((e) => this.entryNode(e)));
+  }
+}
