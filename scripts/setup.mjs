@@ -96,10 +96,10 @@ export function setup({ browser = false } = {}) {
 
 /** Build the core to wasm (release, +simd128) and generate the JS bindings into web/pkg. */
 export function buildWasm() {
-  log('building the core for wasm32 (release, simd128)');
-  run('cargo', ['build', '--release', '--lib', '-p', 'dmgen', '--target', 'wasm32-unknown-unknown']);
+  log('building the core for wasm32 (wasm-release profile, simd128)');
+  run('cargo', ['build', '--profile', 'wasm-release', '--lib', '-p', 'dmgen', '--target', 'wasm32-unknown-unknown']);
   const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
-  const wasm = join(targetDir, 'wasm32-unknown-unknown', 'release', 'dmgen.wasm');
+  const wasm = join(targetDir, 'wasm32-unknown-unknown', 'wasm-release', 'dmgen.wasm');
   run('wasm-bindgen', [
     '--target', 'web',
     '--out-dir', join(root, 'web', 'pkg'),
