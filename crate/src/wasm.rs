@@ -100,6 +100,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     crate::config::sha256_hex(bytes)
 }
 
+/// Refuse a demo file from its size alone (the page passes `File.size` before reading
+/// the file); the error says what the limit is.
+#[wasm_bindgen]
+pub fn check_demo_size(bytes: f64) -> Result<(), JsError> {
+    let n = if bytes.is_finite() && bytes >= 0.0 {
+        bytes as u64
+    } else {
+        u64::MAX
+    };
+    crate::demo::check_demo_size(n).map_err(js_err)
+}
+
 /// Names of the demos inside a robomimic/MimicGen HDF5 file, in file order.
 #[wasm_bindgen]
 pub fn hdf5_demo_names(bytes: &[u8]) -> Result<Vec<String>, JsError> {

@@ -7,6 +7,8 @@ interface Window {
   __dmgenCore?: import('./core.ts').Core;
   /** The page's playground (scene, demo, segmentation), for tests. */
   __dmgenPlayground?: import('./scene.ts').Playground;
+  /** The current worker pool (tests inject faults through it). */
+  __dmgenPool?: () => import('./pool.ts').WorkerPool | null;
 }
 
 // eslint-disable-next-line no-var

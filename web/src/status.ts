@@ -39,6 +39,12 @@ export interface PageStatus {
   readyAtMs: number | null;
   /** Wall time of the last finished generation run (s). */
   generationSeconds: number;
+  /** The last link "Copy link" made (full URL), or null. */
+  shareLink: string | null;
+  /** Share links applied to the page (from the address at load or a later '#' change). */
+  linksRestored: number;
+  /** Workers replaced after a crash during the last generation run. */
+  workerRestarts: number;
 }
 
 export const status: PageStatus = {
@@ -72,6 +78,9 @@ export const status: PageStatus = {
   lastConfig: null,
   readyAtMs: null,
   generationSeconds: 0,
+  shareLink: null,
+  linksRestored: 0,
+  workerRestarts: 0,
 };
 
 window.__dmgenStatus = status;
