@@ -9,6 +9,8 @@ interface Window {
   __dmgenPlayground?: import('./scene.ts').Playground;
   /** The current worker pool (tests inject faults through it). */
   __dmgenPool?: () => import('./pool.ts').WorkerPool | null;
+  /** Drives a recording like the keyboard does, one control step at a time (tests). */
+  __dmgenRecorder?: { key(code: string, down: boolean): boolean; steps(n: number): void };
 }
 
 // eslint-disable-next-line no-var

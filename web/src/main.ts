@@ -9,6 +9,7 @@ import { installShortcuts } from './help.ts';
 import { decodeLink, encodeLink, linkUrl, type DecodedLink } from './link.ts';
 import { defaultWorkerCount, WorkerPool } from './pool.ts';
 import { SceneView } from './scene.ts';
+import { RecordPanel } from './record.ts';
 import { renderStatus, status } from './status.ts';
 
 let scene: SceneView | null = null;
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
   const initialTask = new URLSearchParams(location.search).get('task') ?? 'stack';
   const canvas = el<HTMLCanvasElement>('scene');
   let demo: DemoPanel | null = null;
+  let recorder: RecordPanel | null = null;
   try {
     scene = new SceneView(core, canvas, core.task_ids().includes(initialTask) ? initialTask : 'stack', {
       onFrame: (frames, camera) => {
@@ -149,6 +151,7 @@ async function main(): Promise<void> {
           status.readyAtMs = performance.now();
         }
         demo?.tick();
+        recorder?.tick();
         previewTick();
       },
     });
@@ -163,6 +166,12 @@ async function main(): Promise<void> {
   window.__dmgenPlayground = pg;
   demo = new DemoPanel(core, pg);
   const demoPanel = demo;
+  const rec = new RecordPanel(pg, demoPanel);
+  recorder = rec;
+  window.__dmgenRecorder = {
+    key: (code, down) => rec.key(code, down),
+    steps: (n) => pg.record_steps(n),
+  };
 
   // Scene editing.
   let sceneSeed = 0;

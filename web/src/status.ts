@@ -45,6 +45,10 @@ export interface PageStatus {
   linksRestored: number;
   /** Workers replaced after a crash during the last generation run. */
   workerRestarts: number;
+  /** A demo is being recorded; its samples so far; the gripper command. */
+  recording: boolean;
+  recordSamples: number;
+  recordGripperClosed: boolean;
 }
 
 export const status: PageStatus = {
@@ -81,6 +85,9 @@ export const status: PageStatus = {
   shareLink: null,
   linksRestored: 0,
   workerRestarts: 0,
+  recording: false,
+  recordSamples: 0,
+  recordGripperClosed: false,
 };
 
 window.__dmgenStatus = status;
