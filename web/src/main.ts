@@ -2,7 +2,7 @@
 // demo panel, scene editing, preview and generation together.
 import { showError, showFatal } from './banner.ts';
 import { missingCapabilities } from './capabilities.ts';
-import { compileCore, loadCore, type Core } from './core.ts';
+import { compileCore, coreMemoryBytes, loadCore, type Core } from './core.ts';
 import { DemoPanel } from './demo.ts';
 import { GenerationPanel, type JobPlan, type MethodId } from './generation.ts';
 import { installShortcuts } from './help.ts';
@@ -133,6 +133,7 @@ async function main(): Promise<void> {
     return;
   }
   window.__dmgenCore = core;
+  window.__dmgenWasmMemoryBytes = coreMemoryBytes;
   status.coreReady = true;
   status.coreVersion = core.version();
   renderStatus();
