@@ -14,6 +14,7 @@ use crate::generate::{
     Attempt, DatasetAssembler as CoreAssembler, Generator as CoreGenerator, Rollout,
 };
 use crate::geom::{Pose, Vec3};
+use crate::record::{Teleop, TeleopInput};
 use crate::render::{Overlay, Renderer};
 use crate::session::{self, Session};
 use crate::sim::showcase::BoxDrop;
@@ -100,6 +101,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     crate::config::sha256_hex(bytes)
 }
 
+/// Refuse a demo file from its size alone (the page passes `File.size` before reading
+/// the file); the error says what the limit is.
+#[wasm_bindgen]
+pub fn check_demo_size(bytes: f64) -> Result<(), JsError> {
+    let n = if bytes.is_finite() && bytes >= 0.0 {
+        bytes as u64
+    } else {
+        u64::MAX
+    };
+    crate::demo::check_demo_size(n).map_err(js_err)
+}
+
 /// Names of the demos inside a robomimic/MimicGen HDF5 file, in file order.
 #[wasm_bindgen]
 pub fn hdf5_demo_names(bytes: &[u8]) -> Result<Vec<String>, JsError> {
@@ -132,6 +145,32 @@ enum Mode {
     Preview(Box<Preview>),
     /// A generated episode replayed (kinematic arm from its joint positions).
     Episode { attempt: Box<Attempt>, step: usize },
+    /// A demo being recorded by teleoperation, stepped at the control rate in real time.
+    Record(Box<Recording>),
+}
+
+struct Recording {
+    teleop: Teleop,
+    /// What the person is doing now (held keys), applied at every control step.
+    input: TeleopInput,
+    /// Wall time not yet simulated (s).
+    clock: f64,
+    /// End-effector positions so far (drawn as a trail).
+    trail: Vec<Vec3>,
+    /// Why the recording stopped by itself (too long, physics error).
+    error: Option<String>,
+}
+
+impl Recording {
+    fn step(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        match self.teleop.step(&self.input) {
+            Ok(()) => self.trail.push(self.teleop.world().eef_pose().pos),
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
 }
 
 struct Preview {
@@ -487,6 +526,18 @@ impl Playground {
                 };
                 (p.rollout.world().visual_shapes(), overlay)
             }
+            Mode::Record(r) => {
+                r.clock += dt;
+                while r.clock >= CONTROL_DT && r.error.is_none() {
+                    r.clock -= CONTROL_DT;
+                    r.step();
+                }
+                let overlay = Overlay {
+                    frames: vec![r.teleop.target()],
+                    paths: vec![(r.trail.clone(), [200, 60, 160, 255])],
+                };
+                (r.teleop.world().visual_shapes(), overlay)
+            }
             Mode::Episode { attempt, step } => {
                 let steps = &attempt.episode.steps;
                 if *step + 1 < steps.len() {
@@ -603,6 +654,95 @@ impl Playground {
         out
     }
 
+    /// Start recording a demo by teleoperation in the current task, from the objects'
+    /// current poses; the end-effector target starts at the hand. Stepped in real time by
+    /// [`Playground::frame`] with the input of [`Playground::record_input`].
+    pub fn start_recording(&mut self) -> Result<(), JsError> {
+        let teleop = Teleop::new(self.session.task(), &self.current_poses()).map_err(js_err)?;
+        self.mode = Mode::Record(Box::new(Recording {
+            teleop,
+            input: TeleopInput::default(),
+            clock: 0.0,
+            trail: Vec::new(),
+            error: None,
+        }));
+        self.needs_draw = true;
+        Ok(())
+    }
+
+    /// What the person does now: end-effector velocity `(vx, vy, vz)` in the scene frame
+    /// (m/s), yaw rate (rad/s) and the gripper (closed or open). The core bounds them.
+    pub fn record_input(&mut self, vx: f64, vy: f64, vz: f64, yaw_rate: f64, gripper_closed: bool) {
+        if let Mode::Record(r) = &mut self.mode {
+            r.input = TeleopInput {
+                velocity: Vec3::new(vx, vy, vz),
+                yaw_rate,
+                gripper_closed,
+            };
+        }
+    }
+
+    /// Take `steps` control steps at once with the current input (scripted recordings
+    /// and tests; the page otherwise steps in real time).
+    pub fn record_steps(&mut self, steps: u32) -> Result<(), JsError> {
+        let Mode::Record(r) = &mut self.mode else {
+            return Err(JsError::new("no recording is running"));
+        };
+        for _ in 0..steps {
+            r.step();
+        }
+        self.needs_draw = true;
+        match &r.error {
+            Some(e) => Err(JsError::new(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether a recording is running.
+    pub fn recording(&self) -> bool {
+        matches!(self.mode, Mode::Record(_))
+    }
+
+    /// Samples recorded so far (0 when not recording).
+    pub fn record_samples(&self) -> u32 {
+        match &self.mode {
+            Mode::Record(r) => r.teleop.samples() as u32,
+            _ => 0,
+        }
+    }
+
+    /// The end-effector target during a recording, `[x, y, z, qx, qy, qz, qw]` (empty
+    /// when not recording).
+    pub fn record_target(&self) -> Vec<f64> {
+        match &self.mode {
+            Mode::Record(r) => poses_to_f64(&[r.teleop.target()]),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Why the recording stopped by itself, if it did (it then waits for
+    /// [`Playground::finish_recording`]).
+    pub fn record_error(&self) -> Option<String> {
+        match &self.mode {
+            Mode::Record(r) => r.error.clone(),
+            _ => None,
+        }
+    }
+
+    /// End the recording: the demo in the project's JSON format, checked for what
+    /// segmentation needs (the error explains what is missing). The scene comes back
+    /// either way; load the JSON with [`Playground::load_demo`] to use it.
+    pub fn finish_recording(&mut self) -> Result<String, JsError> {
+        let mode = std::mem::replace(&mut self.mode, Mode::Scene);
+        self.needs_draw = true;
+        let Mode::Record(r) = mode else {
+            self.mode = mode;
+            return Err(JsError::new("no recording is running"));
+        };
+        let demo = r.teleop.finish().map_err(js_err)?;
+        Ok(crate::demo::demo_to_json(&demo))
+    }
+
     /// Whether a generated episode is being shown.
     pub fn episode_shown(&self) -> bool {
         matches!(self.mode, Mode::Episode { .. })
@@ -620,6 +760,7 @@ impl Playground {
             Mode::Replay { playing, .. } => *playing,
             Mode::Preview(_) => self.preview_running(),
             Mode::Episode { attempt, step } => step + 1 < attempt.episode.steps.len(),
+            Mode::Record(r) => r.error.is_none(),
         }
     }
 
@@ -627,6 +768,7 @@ impl Playground {
     fn current_poses(&self) -> Vec<Pose> {
         match &self.mode {
             Mode::Preview(p) => p.rollout.world().object_poses(),
+            Mode::Record(r) => r.teleop.world().object_poses(),
             _ => self.session.object_poses().to_vec(),
         }
     }

@@ -1,5 +1,9 @@
-import { expect, test } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const golden = JSON.parse(readFileSync('tests/fixtures/links.json', 'utf8'));
 
@@ -28,4 +32,167 @@ test('share links: the browser core encodes like the native core and reports bad
   expect(r.decoded.sourceVersion).toBe(1);
   expect(r.error).toContain('cut or altered');
   expect(r.panicked).toBe(false);
+});
+
+const cli = join(process.env.CARGO_TARGET_DIR || 'target', 'release', 'dmgen');
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(err.message));
+  return errors;
+}
+
+async function ready(page: Page, url: string, workers: number): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(
+    (n) =>
+      (window.__dmgenStatus?.framesDrawn ?? 0) > 0 &&
+      (window.__dmgenStatus?.demoSamples ?? 0) > 0 &&
+      window.__dmgenStatus?.workerVersions.length === n,
+    workers,
+    { timeout: 60_000 },
+  );
+}
+
+/** Generate with the page's settings and save the dataset; returns its SHA-256. */
+async function generateAndDownload(page: Page, file: string): Promise<string> {
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await page.waitForFunction(() => window.__dmgenStatus!.datasetReady && !window.__dmgenStatus!.generating, null, {
+    timeout: 240_000,
+  });
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download dataset' }).click(),
+  ]);
+  await download.saveAs(file);
+  return sha256(readFileSync(file));
+}
+
+test('Copy link: a fresh page restores the configuration and generates the same dataset as the page and the CLI', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(600_000);
+  const errors = watchErrors(page);
+  await ready(page, './?workers=2', 2);
+  await page.getByLabel('Task', { exact: true }).selectOption('stack');
+  // Move the first timeline boundary left.
+  const before = await page.evaluate(() => ({ ...window.__dmgenStatus! }));
+  const handle = page.locator('.timeline-handle').first();
+  const track = (await page.locator('.timeline-track').boundingBox())!;
+  const box = (await handle.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 - track.width * 0.05, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction((b) => window.__dmgenStatus!.boundaries[0] !== b, before.boundaries[0]);
+  const boundaries = await page.evaluate(() => window.__dmgenStatus!.boundaries);
+  expect(boundaries[0]).toBeLessThan(before.boundaries[0]!);
+  await page.getByLabel('Episodes', { exact: true }).fill('6');
+  await page.getByLabel('Seed', { exact: true }).fill('5');
+  await page.getByLabel('Dynamics').selectOption('static');
+  await page.getByLabel('Basis functions').fill('60');
+  await page.getByLabel('Basis functions').dispatchEvent('change');
+
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  const field = page.getByLabel('Link to this configuration');
+  await expect(field).toHaveValue(/#v=1&c=[A-Za-z0-9_-]+$/);
+  const link = await field.inputValue();
+  expect(page.url()).toBe(link);
+  await expect(page.locator('#share-note')).toContainText(/copied|copy it/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'dmgen-link-'));
+  const original = await generateAndDownload(page, join(dir, 'original.hdf5'));
+
+  // A fresh browser context: nothing shared with the first page but the link.
+  const context = await browser.newContext();
+  const fresh = await context.newPage();
+  const freshErrors = watchErrors(fresh);
+  await ready(fresh, link, 2);
+  await fresh.waitForFunction(() => window.__dmgenStatus!.linksRestored === 1);
+  await expect(fresh.getByLabel('Task', { exact: true })).toHaveValue('stack');
+  await expect(fresh.getByLabel('Episodes', { exact: true })).toHaveValue('6');
+  await expect(fresh.getByLabel('Seed', { exact: true })).toHaveValue('5');
+  await expect(fresh.getByLabel('Dynamics')).toHaveValue('static');
+  await expect(fresh.getByLabel('Basis functions')).toHaveValue('60');
+  expect(await fresh.evaluate(() => window.__dmgenStatus!.boundaries)).toEqual(boundaries);
+  // Copying the link again from the restored page gives the same link.
+  await fresh.getByRole('button', { name: 'Copy link' }).click();
+  await expect(fresh.getByLabel('Link to this configuration')).toHaveValue(link);
+  const restored = await generateAndDownload(fresh, join(dir, 'restored.hdf5'));
+  expect(restored).toBe(original);
+
+  expect(existsSync(cli), `the CLI must be built first (${cli})`).toBe(true);
+  const out = join(dir, 'cli.hdf5');
+  const r = spawnSync(cli, ['generate', '--url', link, '--out', out, '--threads', '2'], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  expect(sha256(readFileSync(out))).toBe(original);
+  await context.close();
+  expect(errors).toEqual([]);
+  expect(freshErrors).toEqual([]);
+});
+
+test('a link to an uploaded demo that is not embedded asks for the file and verifies it', async ({ page }) => {
+  test.setTimeout(180_000);
+  await ready(page, './?workers=1', 1);
+  const fixture = readFileSync('tests/fixtures/stack.json');
+  const link = await page.evaluate(
+    ({ bytes }) => {
+      const core = window.__dmgenCore!;
+      const file = new Uint8Array(bytes);
+      const config = {
+        task: 'stack',
+        episodes: 3,
+        seed: 9,
+        demo: { kind: 'sha256', sha256: core.sha256_hex(file), name: 'stack.json' },
+      };
+      // Encoded without the file: the link only names it.
+      return core.encode_link(JSON.stringify(config), undefined);
+    },
+    { bytes: [...fixture] },
+  );
+  expect(link).not.toContain('&d=');
+  await page.evaluate((l) => (location.hash = l), link);
+  const prompt = page.locator('#link-demo-prompt');
+  await expect(prompt).toContainText('stack.json');
+  await expect(page.getByLabel('Seed', { exact: true })).toHaveValue('9');
+
+  // The wrong file is refused with a clear message; the prompt stays.
+  await page.locator('#demo-file').setInputFiles('tests/fixtures/stack.csv');
+  await expect(page.locator('#demo-error')).toContainText('is not the demo file this link was made with');
+  await expect(page.locator('#demo-error')).toContainText('does not match');
+  expect(await page.evaluate(() => window.__dmgenStatus!.demoName)).toBe('stack (built-in)');
+  await expect(prompt).toBeVisible();
+
+  // The right file is accepted and the link's configuration applies.
+  await page.locator('#demo-file').setInputFiles('tests/fixtures/stack.json');
+  await page.waitForFunction(() => window.__dmgenStatus!.demoName === 'stack.json');
+  await page.waitForFunction(() => window.__dmgenStatus!.linksRestored === 1);
+  await expect(prompt).toHaveCount(0);
+  await expect(page.locator('#demo-error')).toHaveCount(0);
+});
+
+test('a corrupted or unknown link shows its message and the page keeps its defaults', async ({ page }) => {
+  const errors = watchErrors(page);
+  const good = JSON.parse(readFileSync('tests/fixtures/links.json', 'utf8')).defaultLink as string;
+  const bad = good.slice(0, -10) + (good.endsWith('A') ? 'B' : 'A') + good.slice(-9);
+  await ready(page, `./?workers=1${bad}`, 1);
+  await expect(page.locator('#link-error')).toContainText('could not be opened');
+  await expect(page.locator('#link-error')).toContainText(/corrupted|cut or altered|not valid/);
+  expect(await page.evaluate(() => window.__dmgenStatus!.demoName)).toBe('stack (built-in)');
+  await expect(page.getByLabel('Episodes', { exact: true })).toHaveValue('20');
+
+  await page.evaluate(() => (location.hash = 'v=1&c=eNpLAAAA&x=<img src=x onerror=alert(1)>'));
+  await expect(page.locator('#link-error')).toContainText(/unknown parameter|contains/);
+  expect(await page.locator('#banners img').count()).toBe(0);
+  await page.evaluate(() => (location.hash = 'v=9&c=eNpLAAAA'));
+  await expect(page.locator('#link-error')).toContainText('newer than this playground');
+  await page.evaluate(() => (location.hash = `v=1&c=${'A'.repeat(70_000)}`));
+  await expect(page.locator('#link-error')).toContainText('65536');
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled();
+  expect(errors).toEqual([]);
 });

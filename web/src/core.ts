@@ -20,9 +20,17 @@ export function compileCore(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+let memory: WebAssembly.Memory | null = null;
+
 /** Instantiate the core on the main thread. */
 export async function loadCore(): Promise<Core> {
   const module = await compileCore();
-  await init({ module_or_path: module });
+  const exports = await init({ module_or_path: module });
+  memory = exports.memory;
   return core;
+}
+
+/** Bytes of the page's wasm linear memory (it only grows; for memory measurements). */
+export function coreMemoryBytes(): number {
+  return memory?.buffer.byteLength ?? 0;
 }

@@ -3,6 +3,7 @@
 // replay scrubber, the segmentation timeline and the DMP plot.
 import { showError } from './banner.ts';
 import type { Core } from './core.ts';
+import { verifyLinkDemo } from './link.ts';
 import { drawPlots } from './plot.ts';
 import type { Playground } from './scene.ts';
 import { renderStatus, status } from './status.ts';
@@ -40,6 +41,7 @@ export class DemoPanel {
   private readonly scrub = el<HTMLInputElement>('replay-scrub');
   private readonly play = el<HTMLButtonElement>('replay-play');
   private pendingHdf5: { bytes: Uint8Array; name: string } | null = null;
+  private linkDemo: { sha256: string; name: string; onLoaded: () => void } | null = null;
   /** Called after the demo, task or segmentation changed. */
   onChange: (() => void) | null = null;
 
@@ -151,13 +153,35 @@ export class DemoPanel {
     }
     this.source = { bytes: null, name: `${id} (built-in)`, index: 0 };
     this.segmentation = { boundaries: [], objects: [] };
+    this.linkDemo = null;
+    document.getElementById('link-demo-prompt')?.remove();
     el('hdf5-choice').hidden = true;
     this.pendingHdf5 = null;
     this.applyDmp(false);
     this.refresh();
   }
 
+  /**
+   * A share link names an uploaded demo by SHA-256 without embedding it: the next upload
+   * must be that file. `onLoaded` runs once it is loaded (to apply the link's edits).
+   */
+  expectLinkDemo(sha256: string, name: string, onLoaded: () => void): void {
+    this.linkDemo = { sha256, name, onLoaded };
+  }
+
+  /** The file a share link is waiting for, if any. */
+  get awaitedLinkDemo(): { sha256: string; name: string } | null {
+    return this.linkDemo;
+  }
+
   async upload(file: File): Promise<void> {
+    // Refuse an oversized file from its size alone, before reading it into memory.
+    try {
+      this.core.check_demo_size(file.size);
+    } catch (e) {
+      showError(`"${file.name}" is too large to be a demo; the current demo stays loaded.`, errorText(e), 'demo-error');
+      return;
+    }
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(await file.arrayBuffer());
@@ -165,39 +189,76 @@ export class DemoPanel {
       showError(`Could not read "${file.name}".`, errorText(e), 'demo-error');
       return;
     }
-    const choice = el('hdf5-choice');
-    const select = el<HTMLSelectElement>('hdf5-demo');
-    if (isHdf5(bytes)) {
-      let names: string[];
+    const awaited = this.linkDemo;
+    if (awaited) {
       try {
-        names = this.core.hdf5_demo_names(bytes);
+        verifyLinkDemo(this.core, awaited.sha256, bytes);
       } catch (e) {
-        showError(`"${file.name}" is not a readable demo file; the current demo stays loaded.`, errorText(e), 'demo-error');
+        showError(
+          `"${file.name}" is not the demo file this link was made with; nothing was loaded.`,
+          `${errorText(e)}. Upload the file "${awaited.name}" the link was made with, or pick a task to start over.`,
+          'demo-error',
+        );
         return;
       }
-      select.replaceChildren(
-        ...names.map((n, i) => {
-          const o = document.createElement('option');
-          o.value = String(i);
-          o.textContent = n;
-          return o;
-        }),
-      );
-      choice.hidden = names.length < 2;
-      this.pendingHdf5 = { bytes, name: file.name };
+    }
+    if (this.loadFile(bytes, file.name) && awaited) {
+      this.linkDemo = null;
+      document.getElementById('link-demo-prompt')?.remove();
+      awaited.onLoaded();
+    }
+  }
+
+  /** Load an uploaded demo file (the first demo of an HDF5 file); false when it was refused. */
+  loadFile(bytes: Uint8Array, name: string): boolean {
+    const choice = el('hdf5-choice');
+    if (isHdf5(bytes)) {
+      try {
+        const names = this.core.hdf5_demo_names(bytes);
+        el<HTMLSelectElement>('hdf5-demo').replaceChildren(
+          ...names.map((n, i) => {
+            const o = document.createElement('option');
+            o.value = String(i);
+            o.textContent = n;
+            return o;
+          }),
+        );
+        choice.hidden = names.length < 2;
+        this.pendingHdf5 = { bytes, name };
+      } catch (e) {
+        showError(`"${name}" is not a readable demo file; the current demo stays loaded.`, errorText(e), 'demo-error');
+        return false;
+      }
     } else {
       choice.hidden = true;
       this.pendingHdf5 = null;
     }
-    this.load(bytes, file.name, 0);
+    return this.load(bytes, name, 0);
   }
 
-  private load(bytes: Uint8Array, name: string, index: number): void {
+  /** Apply DMP settings (from a share link): the inputs show them. */
+  setDmp(dmp: { bases: number; alpha: number; goal_filter_alpha: number; scaling: string }): void {
+    this.pg.set_dmp(JSON.stringify(dmp));
+    this.dmp = { ...dmp };
+    el<HTMLInputElement>('dmp-bases').value = String(dmp.bases);
+    el<HTMLInputElement>('dmp-alpha').value = String(dmp.alpha);
+    this.drawPlot();
+  }
+
+  /** Apply segmentation corrections (from a share link). Throws when the core refuses them. */
+  setSegmentation(seg: { boundaries: number[]; objects: (string | null)[] }): void {
+    const next = { boundaries: [...seg.boundaries], objects: [...seg.objects] };
+    this.pg.set_segmentation(JSON.stringify(next));
+    this.segmentation = next;
+    this.refresh();
+  }
+
+  private load(bytes: Uint8Array, name: string, index: number): boolean {
     try {
       this.pg.load_demo(bytes, name, index);
     } catch (e) {
       showError(`"${name}" could not be loaded; the current demo stays loaded.`, errorText(e), 'demo-error');
-      return;
+      return false;
     }
     document.getElementById('demo-error')?.remove();
     this.source = { bytes, name, index };
@@ -205,6 +266,7 @@ export class DemoPanel {
     this.taskSelect.value = this.pg.task_id();
     this.applyDmp(false);
     this.refresh();
+    return true;
   }
 
   private applyEdit(edit: TimelineEdit): void {

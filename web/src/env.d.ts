@@ -7,6 +7,12 @@ interface Window {
   __dmgenCore?: import('./core.ts').Core;
   /** The page's playground (scene, demo, segmentation), for tests. */
   __dmgenPlayground?: import('./scene.ts').Playground;
+  /** Size of the page's wasm linear memory in bytes (memory measurements). */
+  __dmgenWasmMemoryBytes?: () => number;
+  /** The current worker pool (tests inject faults through it). */
+  __dmgenPool?: () => import('./pool.ts').WorkerPool | null;
+  /** Drives a recording like the keyboard does, one control step at a time (tests). */
+  __dmgenRecorder?: { key(code: string, down: boolean): boolean; steps(n: number): void };
 }
 
 // eslint-disable-next-line no-var

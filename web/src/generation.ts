@@ -117,6 +117,7 @@ export class GenerationPanel {
     status.attempts = 0;
     status.successes = 0;
     status.lastConfig = plans[0]?.config ?? null;
+    status.workerRestarts = 0;
     renderStatus();
     const t0 = performance.now();
     const totalWanted = wanted * plans.length;
@@ -162,6 +163,7 @@ export class GenerationPanel {
         this.stopCurrent = handle.stop;
         const summary = await handle.done;
         this.stopCurrent = null;
+        status.workerRestarts += summary.restarts;
         if (summary.error) showError(`${LABEL[plan.method]} generation failed.`, summary.error, 'generate-error');
         if (failed) showError(`${LABEL[plan.method]}: an episode could not be added to the dataset.`, failed, 'generate-error');
         if (summary.exhausted)

@@ -2,12 +2,14 @@
 // demo panel, scene editing, preview and generation together.
 import { showError, showFatal } from './banner.ts';
 import { missingCapabilities } from './capabilities.ts';
-import { compileCore, loadCore, type Core } from './core.ts';
+import { compileCore, coreMemoryBytes, loadCore, type Core } from './core.ts';
 import { DemoPanel } from './demo.ts';
 import { GenerationPanel, type JobPlan, type MethodId } from './generation.ts';
 import { installShortcuts } from './help.ts';
+import { decodeLink, encodeLink, linkUrl, type DecodedLink } from './link.ts';
 import { defaultWorkerCount, WorkerPool } from './pool.ts';
 import { SceneView } from './scene.ts';
+import { RecordPanel } from './record.ts';
 import { renderStatus, status } from './status.ts';
 
 let scene: SceneView | null = null;
@@ -75,6 +77,12 @@ function numberInput(id: string, lo: number, hi: number, name: string): number {
   return v;
 }
 
+/**
+ * Configuration fields the page has no control for, as a restored share link set them
+ * (kept so that the page's configuration, and a link copied again, equal the link's).
+ */
+let linkExtras: { dynamics: Record<string, unknown>; rest: Record<string, unknown> } = { dynamics: {}, rest: {} };
+
 /** The GenerationConfig the page's controls describe, for `method`. */
 function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
   const task = status.taskId ?? 'stack';
@@ -90,9 +98,10 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
       ? { kind: 'embedded', demo: JSON.parse(demo.embeddedDemoJson()) as unknown }
       : { kind: 'sha256', sha256: core.sha256_hex(src.bytes), name: src.name };
   const config: Record<string, unknown> = {
+    ...linkExtras.rest,
     task,
     variant: el<HTMLSelectElement>('variant').value,
-    dynamics: { speed_mps: speed, probability, axes: ['x', 'y'], active_fraction: 0.5 },
+    dynamics: { axes: ['x', 'y'], active_fraction: 0.5, ...linkExtras.dynamics, speed_mps: speed, probability },
     method,
     episodes,
     seed,
@@ -124,6 +133,7 @@ async function main(): Promise<void> {
     return;
   }
   window.__dmgenCore = core;
+  window.__dmgenWasmMemoryBytes = coreMemoryBytes;
   status.coreReady = true;
   status.coreVersion = core.version();
   renderStatus();
@@ -131,6 +141,7 @@ async function main(): Promise<void> {
   const initialTask = new URLSearchParams(location.search).get('task') ?? 'stack';
   const canvas = el<HTMLCanvasElement>('scene');
   let demo: DemoPanel | null = null;
+  let recorder: RecordPanel | null = null;
   try {
     scene = new SceneView(core, canvas, core.task_ids().includes(initialTask) ? initialTask : 'stack', {
       onFrame: (frames, camera) => {
@@ -141,6 +152,7 @@ async function main(): Promise<void> {
           status.readyAtMs = performance.now();
         }
         demo?.tick();
+        recorder?.tick();
         previewTick();
       },
     });
@@ -155,6 +167,12 @@ async function main(): Promise<void> {
   window.__dmgenPlayground = pg;
   demo = new DemoPanel(core, pg);
   const demoPanel = demo;
+  const rec = new RecordPanel(pg, demoPanel);
+  recorder = rec;
+  window.__dmgenRecorder = {
+    key: (code, down) => rec.key(code, down),
+    steps: (n) => pg.record_steps(n),
+  };
 
   // Scene editing.
   let sceneSeed = 0;
@@ -232,6 +250,117 @@ async function main(): Promise<void> {
     void generation.run(plans, src.bytes, src.name, wanted);
   };
   el('generate').addEventListener('click', generate);
+
+  // Share links: "Copy link" writes the configuration into the address's '#' part;
+  // opening such an address restores it (nothing from a link is shown as HTML).
+  const shareInput = el<HTMLInputElement>('share-link');
+  const shareNote = el('share-note');
+  const copyLink = async (): Promise<void> => {
+    let url: string;
+    try {
+      const choice = el<HTMLSelectElement>('method').value;
+      const config = buildConfig(core, demoPanel, choice === 'mimicgen' ? 'mimicgen' : 'dmg');
+      const src = demoPanel.source;
+      url = linkUrl(encodeLink(core, config, src.bytes && src.index === 0 ? src.bytes : null));
+    } catch (e) {
+      showError('The link could not be made.', errorText(e), 'link-error');
+      return;
+    }
+    history.replaceState(null, '', url);
+    shareInput.value = url;
+    status.shareLink = url;
+    const both = el<HTMLSelectElement>('method').value === 'both' ? ' It describes the D-MG run (a link holds one method).' : '';
+    try {
+      await navigator.clipboard.writeText(url);
+      shareNote.textContent = `Link copied to the clipboard (${url.length} characters).${both}`;
+    } catch {
+      shareNote.textContent = `The clipboard is not available here: select the link above and copy it.${both}`;
+    }
+    renderStatus();
+  };
+  el('copy-link').addEventListener('click', () => void copyLink());
+
+  interface LinkConfig {
+    task: string;
+    variant: string;
+    dynamics: Record<string, unknown> & { speed_mps: number; probability: number };
+    method: string;
+    episodes: number;
+    seed: number;
+    dmp: { bases: number; alpha: number; goal_filter_alpha: number; scaling: string };
+    segmentation: { boundaries: number[]; objects: (string | null)[] };
+    demo: { kind: 'builtin'; id: string } | { kind: 'sha256'; sha256: string; name: string } | { kind: 'embedded' };
+    [key: string]: unknown;
+  }
+  const restoreLink = (link: string): void => {
+    let d: DecodedLink;
+    try {
+      d = decodeLink(core, link);
+    } catch (e) {
+      showError('This share link could not be opened; the page keeps its current settings.', errorText(e), 'link-error');
+      return;
+    }
+    document.getElementById('link-error')?.remove();
+    const cfg = JSON.parse(d.config) as LinkConfig;
+    const { task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, ...rest } = cfg;
+    const { speed_mps, probability, ...dynamicsRest } = dynamics;
+    linkExtras = { dynamics: dynamicsRest, rest };
+    el<HTMLSelectElement>('variant').value = variant;
+    el<HTMLInputElement>('speed').value = String(speed_mps);
+    el<HTMLInputElement>('probability').value = String(probability);
+    el<HTMLSelectElement>('method').value = method;
+    el<HTMLInputElement>('episodes').value = String(episodes);
+    el<HTMLInputElement>('gen-seed').value = String(seed);
+    const applyEdits = (): void => {
+      try {
+        demoPanel.setDmp(dmp);
+        demoPanel.setSegmentation(segmentation);
+      } catch (e) {
+        showError("The link's segmentation or DMP settings do not fit this demo; the automatic ones are used.", errorText(e), 'link-error');
+        return;
+      }
+      status.linksRestored++;
+      renderStatus();
+    };
+    if (demo.kind === 'builtin') {
+      demoPanel.setTask(task);
+      if (demo.id !== task) {
+        showError('This link uses another task\'s built-in demo.', `It names the demo "${demo.id}" for the task "${task}"; the page shows the task's own demo.`, 'link-error');
+      }
+      applyEdits();
+    } else if (demo.kind === 'sha256') {
+      if (d.demo) {
+        if (demoPanel.loadFile(d.demo, demo.name)) applyEdits();
+      } else {
+        demoPanel.setTask(task);
+        demoPanel.expectLinkDemo(demo.sha256, demo.name, applyEdits);
+        const prompt = showError(
+          'This link was made with an uploaded demo file that is not inside the link.',
+          `Upload "${demo.name}" (SHA-256 ${demo.sha256.slice(0, 16)}…) to restore the linked configuration; the file is checked before it is used.`,
+          'link-demo-prompt',
+        );
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = 'Upload the linked demo';
+        button.addEventListener('click', () => el('demo-file').click());
+        prompt.element.querySelector('.text')?.append(document.createElement('br'), button);
+      }
+    } else {
+      demoPanel.setTask(task);
+      showError(
+        'This link carries its demo inline, which the page cannot show.',
+        'Generate from it with `dmgen generate --url`, or upload the demo file and choose the demo again.',
+        'link-error',
+      );
+    }
+    shareInput.value = linkUrl(location.hash);
+  };
+  const restoreFromAddress = (): void => {
+    if (location.hash.length > 1) restoreLink(location.href);
+  };
+  window.addEventListener('hashchange', restoreFromAddress);
+  restoreFromAddress();
+  window.__dmgenPool = () => pool;
 
   installShortcuts(
     [

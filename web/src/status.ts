@@ -39,6 +39,16 @@ export interface PageStatus {
   readyAtMs: number | null;
   /** Wall time of the last finished generation run (s). */
   generationSeconds: number;
+  /** The last link "Copy link" made (full URL), or null. */
+  shareLink: string | null;
+  /** Share links applied to the page (from the address at load or a later '#' change). */
+  linksRestored: number;
+  /** Workers replaced after a crash during the last generation run. */
+  workerRestarts: number;
+  /** A demo is being recorded; its samples so far; the gripper command. */
+  recording: boolean;
+  recordSamples: number;
+  recordGripperClosed: boolean;
 }
 
 export const status: PageStatus = {
@@ -72,6 +82,12 @@ export const status: PageStatus = {
   lastConfig: null,
   readyAtMs: null,
   generationSeconds: 0,
+  shareLink: null,
+  linksRestored: 0,
+  workerRestarts: 0,
+  recording: false,
+  recordSamples: 0,
+  recordGripperClosed: false,
 };
 
 window.__dmgenStatus = status;

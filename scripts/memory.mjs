@@ -1,0 +1,103 @@
+// `node scripts/memory.mjs [EPISODES...]`: the tab's memory while the page generates
+// stack episodes (2 workers), in headless Chromium against dist/ (build it first).
+// For each run prints, at intervals and at the end: episodes kept, the page's JS heap
+// (CDP Performance.getMetrics), the page's wasm linear memory, and the resident memory
+// of Chromium's renderer processes (the tab and its workers; Linux /proc). Then the
+// growth per episode between the two largest runs and what it predicts for 10,000.
+// Not part of `npm test` (a 1000-episode run takes minutes).
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { chromiumPath, root } from './setup.mjs';
+
+const runs = process.argv.slice(2).map(Number).filter((n) => n > 0);
+if (runs.length === 0) runs.push(200, 1000);
+const port = Number(process.env.DMGEN_MEMORY_PORT || 4393);
+const MB = 1024 * 1024;
+
+// A flag Chromium ignores, to find this browser's processes among others.
+const marker = `--dmgen-memory-probe=${process.pid}`;
+
+/** Resident memory (bytes) of this browser's renderer processes (the tab and its workers). */
+function rendererRss() {
+  const r = spawnSync('ps', ['-eo', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' });
+  const procs = r.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [pid, ppid, rss, ...args] = l.trim().split(/\s+/);
+      return { pid, ppid, rss: Number(rss), args: args.join(' ') };
+    });
+  const ours = new Set(procs.filter((p) => p.args.includes(marker)).map((p) => p.pid));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs)
+      if (!ours.has(p.pid) && ours.has(p.ppid)) {
+        ours.add(p.pid);
+        grew = true;
+      }
+  }
+  let kb = 0;
+  for (const p of procs) if (ours.has(p.pid) && p.args.includes('--type=renderer')) kb += p.rss;
+  return kb * 1024;
+}
+
+const { chromium } = await import('playwright-core');
+const server = spawn(process.execPath, [join(root, 'scripts', 'serve.mjs'), 'dist', String(port)], { cwd: root, stdio: 'ignore' });
+await new Promise((r) => setTimeout(r, 800));
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--enable-unsafe-swiftshader', marker],
+});
+const results = [];
+try {
+  for (const episodes of runs) {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const sample = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
+      const s = await page.evaluate(() => ({ kept: window.__dmgenStatus.successes, wasm: window.__dmgenWasmMemoryBytes() }));
+      return { kept: s.kept, jsHeap: m.JSHeapUsedSize, wasm: s.wasm, rss: rendererRss() };
+    };
+    await page.goto(`http://127.0.0.1:${port}/?workers=2`);
+    await page.waitForFunction(() => window.__dmgenStatus?.workerVersions.length === 2, null, { timeout: 120_000 });
+    const before = await sample();
+    await page.getByLabel('Episodes', { exact: true }).fill(String(episodes));
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const t0 = Date.now();
+    let last = before;
+    const log = (label, s) =>
+      console.log(
+        `${String(episodes).padStart(6)} ${label.padEnd(6)} kept ${String(s.kept).padStart(6)}  js heap ${(s.jsHeap / MB).toFixed(1).padStart(7)} MB  wasm ${(s.wasm / MB).toFixed(1).padStart(7)} MB  renderers rss ${(s.rss / MB).toFixed(1).padStart(7)} MB`,
+      );
+    log('start', before);
+    for (;;) {
+      const done = await page
+        .waitForFunction(() => !window.__dmgenStatus.generating && window.__dmgenStatus.datasetReady, null, { timeout: 20_000 })
+        .then(() => true)
+        .catch(() => false);
+      last = await sample();
+      log(done ? 'end' : `${Math.round((Date.now() - t0) / 1000)}s`, last);
+      if (done) break;
+    }
+    results.push({ episodes, before, after: last, seconds: (Date.now() - t0) / 1000 });
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.kill();
+}
+if (results.length >= 2) {
+  const [a, b] = results.slice(-2);
+  const per = (k) => (b.after[k] - a.after[k]) / (b.episodes - a.episodes);
+  const summary = {};
+  for (const k of ['jsHeap', 'wasm', 'rss']) {
+    summary[k] = {
+      perEpisodeKB: per(k) / 1024,
+      at10000MB: (b.after[k] + per(k) * (10_000 - b.episodes)) / MB,
+    };
+  }
+  console.log(JSON.stringify({ runs: results, growth: summary }));
+}
