@@ -22,7 +22,9 @@
 //! the CLI and the browser both use it, so they write the same bytes.
 
 use crate::baseline;
-use crate::config::{ConfigError, DemoRef, DmpScaling, GenerationConfig, Method, Variant};
+use crate::config::{
+    ConfigError, DemoRef, DmpParams, DmpScaling, GenerationConfig, Method, Variant,
+};
 use crate::demo::{read_demo_auto, Demo, DemoError, SceneFrame, ROBOSUITE_TABLE_Z};
 use crate::dmp::{DmpConfig, DmpError, DmpRunner, PoseDmp, Scaling};
 use crate::export::{
@@ -389,9 +391,8 @@ pub struct Generator {
     inner: Arc<Inner>,
 }
 
-/// The DMP configuration a generation config asks for.
-pub fn dmp_config(config: &GenerationConfig) -> DmpConfig {
-    let p = &config.dmp;
+/// The DMP hyper-parameters a configuration's [`DmpParams`] stand for.
+pub fn dmp_config(p: &DmpParams) -> DmpConfig {
     DmpConfig {
         n_bases: p.bases as usize,
         alpha: p.alpha,
@@ -501,7 +502,7 @@ impl Generator {
         align_demo(&mut demo);
         let spec = segment_with(&demo, &SegmentParams::default(), overrides(config).as_ref())?;
         spec.check_against(&demo)?;
-        let dmp_cfg = dmp_config(config);
+        let dmp_cfg = dmp_config(&config.dmp);
         let mut subtasks = Vec::with_capacity(spec.subtasks.len());
         let mut names: Vec<String> = Vec::new();
         let mut last_grasped: Option<usize> = None;

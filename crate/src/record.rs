@@ -10,7 +10,7 @@
 //! gripper command applied during the next step). [`Teleop::finish`] returns the
 //! [`Demo`], checked for what automatic segmentation needs.
 
-use crate::demo::{Demo, ObjectTrack};
+use crate::demo::Demo;
 use crate::geom::{Pose, Quat, Vec3};
 use crate::sim::{PandaWorld, PhysicsSettings, SimError, World, CONTROL_DT};
 use crate::task::Task;
@@ -100,21 +100,7 @@ impl Teleop {
     /// Start recording `task` with its objects at `poses`.
     pub fn new(task: &Task, poses: &[Pose]) -> Result<Teleop, RecordError> {
         let world = PandaWorld::with_poses(task, PhysicsSettings::default(), poses)?;
-        let demo = Demo {
-            task: Some(task.id.clone()),
-            t: Vec::new(),
-            eef: Vec::new(),
-            gripper: Vec::new(),
-            objects: task
-                .objects
-                .iter()
-                .map(|o| ObjectTrack {
-                    name: o.name.clone(),
-                    poses: Vec::new(),
-                })
-                .collect(),
-            subtask_term_signals: Vec::new(),
-        };
+        let demo = task.empty_demo();
         Ok(Teleop {
             target: world.eef_pose(),
             world,

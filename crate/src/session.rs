@@ -7,15 +7,16 @@
 //! natively. Every input error is returned, never panicked on, and a failed
 //! update leaves the session as it was (the loaded demo is never lost).
 
-use crate::config::{DmpParams, DmpScaling, SegmentationOverride};
+use crate::config::{DmpParams, SegmentationOverride};
 use crate::demo::{read_demo_auto, Demo, DemoError};
-use crate::dmp::{DmpConfig, DmpRunner, PoseDmp, Scaling};
+use crate::dmp::{DmpRunner, PoseDmp};
+use crate::generate::dmp_config;
 use crate::geom::{Pose, Quat, Vec3};
 use crate::rng::Rng;
 use crate::segment::{segment_with, SegmentOverrides, SegmentParams, TaskSpec};
 use crate::sim::panda::{self, DOF};
 use crate::sim::{ik, ShapeKind, VisualShape};
-use crate::task::{PartShape, Task};
+use crate::task::Task;
 use std::fmt;
 
 /// Why a session update was refused.
@@ -41,22 +42,6 @@ impl fmt::Display for SessionError {
 }
 
 impl std::error::Error for SessionError {}
-
-/// The DMP hyper-parameters a [`DmpParams`] (configuration) stands for.
-pub fn dmp_config(p: &DmpParams) -> DmpConfig {
-    DmpConfig {
-        n_bases: p.bases as usize,
-        alpha: p.alpha,
-        beta: p.alpha / 4.0,
-        alpha_g: p.goal_filter_alpha,
-        scaling: match p.scaling {
-            DmpScaling::Robust => Scaling::Robust,
-            DmpScaling::Axis => Scaling::Axis,
-            DmpScaling::Fixed => Scaling::Fixed,
-        },
-        ..DmpConfig::default()
-    }
-}
 
 /// Read a demo file in any supported format and move it into the scene frame
 /// (as the generator does).
@@ -314,27 +299,12 @@ pub fn scene_fixed_shapes(all: &[VisualShape], task: &Task) -> Vec<VisualShape> 
     out
 }
 
-fn part_kind(shape: &PartShape) -> ShapeKind {
-    match shape {
-        PartShape::Cuboid { half_extents } => ShapeKind::Cuboid {
-            half_extents: *half_extents,
-        },
-        PartShape::Cylinder {
-            half_height,
-            radius,
-        } => ShapeKind::Cylinder {
-            half_height: *half_height,
-            radius: *radius,
-        },
-    }
-}
-
 /// An object's parts at `pose`.
 pub fn object_shapes(parts: &[crate::task::Part], pose: &Pose, color: [u8; 4]) -> Vec<VisualShape> {
     parts
         .iter()
         .map(|p| VisualShape {
-            kind: part_kind(&p.shape),
+            kind: crate::sim::world::part_visual(&p.shape),
             pose: pose.compose(&p.offset),
             color,
         })

@@ -615,6 +615,26 @@ impl Task {
             .ok_or_else(|| TaskError::UnknownObject(name.into()))
     }
 
+    /// A demo of this task with no samples yet, one empty track per object: what a
+    /// recorder (scripted or teleoperated) fills in.
+    pub fn empty_demo(&self) -> crate::demo::Demo {
+        crate::demo::Demo {
+            task: Some(self.id.clone()),
+            t: Vec::new(),
+            eef: Vec::new(),
+            gripper: Vec::new(),
+            objects: self
+                .objects
+                .iter()
+                .map(|o| crate::demo::ObjectTrack {
+                    name: o.name.clone(),
+                    poses: Vec::new(),
+                })
+                .collect(),
+            subtask_term_signals: Vec::new(),
+        }
+    }
+
     pub fn object_names(&self) -> Vec<String> {
         self.objects.iter().map(|o| o.name.clone()).collect()
     }

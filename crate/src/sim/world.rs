@@ -214,7 +214,8 @@ fn part_collider(shape: &PartShape) -> ColliderBuilder {
     }
 }
 
-fn part_visual(shape: &PartShape) -> ShapeKind {
+/// The drawable shape of a task object's collider part.
+pub(crate) fn part_visual(shape: &PartShape) -> ShapeKind {
     match shape {
         PartShape::Cuboid { half_extents } => ShapeKind::Cuboid {
             half_extents: *half_extents,

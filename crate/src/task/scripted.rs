@@ -15,7 +15,7 @@
 
 use super::{DynamicsPlan, SubtaskKind, SuccessTracker, Task};
 use super::{NUT_HALF_THICKNESS, NUT_HANDLE_X, PEG_BASE_THICKNESS};
-use crate::demo::{Demo, ObjectTrack};
+use crate::demo::Demo;
 use crate::geom::{Pose, Quat, Vec3};
 use crate::rng::Rng;
 use crate::sim::panda;
@@ -446,21 +446,7 @@ struct Recorder {
 impl Recorder {
     fn new(task: &Task) -> Recorder {
         Recorder {
-            demo: Demo {
-                task: Some(task.id.clone()),
-                t: Vec::new(),
-                eef: Vec::new(),
-                gripper: Vec::new(),
-                objects: task
-                    .objects
-                    .iter()
-                    .map(|o| ObjectTrack {
-                        name: o.name.clone(),
-                        poses: Vec::new(),
-                    })
-                    .collect(),
-                subtask_term_signals: Vec::new(),
-            },
+            demo: task.empty_demo(),
             signals: vec![Vec::new(); task.subtasks.len()],
         }
     }
