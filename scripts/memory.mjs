@@ -6,6 +6,8 @@
 // growth per episode between the two largest runs and what it predicts for 10,000.
 // Not part of `npm test` (a 1000-episode run takes minutes).
 import { spawn, spawnSync } from 'node:child_process';
+import { rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromiumPath, root } from './setup.mjs';
 
@@ -17,8 +19,11 @@ const MB = 1024 * 1024;
 // A flag Chromium ignores, to find this browser's processes among others.
 const marker = `--dmgen-memory-probe=${process.pid}`;
 
-/** Resident memory (bytes) of this browser's renderer processes (the tab and its workers). */
-function rendererRss() {
+/**
+ * Resident memory (bytes) of this browser's renderer processes (the tab and its
+ * workers) and of all its processes (with the browser process, which holds Blob data).
+ */
+function chromiumRss() {
   const r = spawnSync('ps', ['-eo', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' });
   const procs = r.stdout
     .split('\n')
@@ -37,8 +42,13 @@ function rendererRss() {
       }
   }
   let kb = 0;
-  for (const p of procs) if (ours.has(p.pid) && p.args.includes('--type=renderer')) kb += p.rss;
-  return kb * 1024;
+  let all = 0;
+  for (const p of procs)
+    if (ours.has(p.pid)) {
+      all += p.rss;
+      if (p.args.includes('--type=renderer')) kb += p.rss;
+    }
+  return { renderers: kb * 1024, all: all * 1024 };
 }
 
 const { chromium } = await import('playwright-core');
@@ -59,7 +69,8 @@ try {
       const { metrics } = await cdp.send('Performance.getMetrics');
       const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
       const s = await page.evaluate(() => ({ kept: window.__dmgenStatus.successes, wasm: window.__dmgenWasmMemoryBytes() }));
-      return { kept: s.kept, jsHeap: m.JSHeapUsedSize, wasm: s.wasm, rss: rendererRss() };
+      const rss = chromiumRss();
+      return { kept: s.kept, jsHeap: m.JSHeapUsedSize, wasm: s.wasm, rss: rss.renderers, allRss: rss.all };
     };
     await page.goto(`http://127.0.0.1:${port}/?workers=2`);
     await page.waitForFunction(() => window.__dmgenStatus?.workerVersions.length === 2, null, { timeout: 120_000 });
@@ -68,9 +79,10 @@ try {
     await page.getByRole('button', { name: 'Generate' }).click();
     const t0 = Date.now();
     let last = before;
+    let peak = { ...before };
     const log = (label, s) =>
       console.log(
-        `${String(episodes).padStart(6)} ${label.padEnd(6)} kept ${String(s.kept).padStart(6)}  js heap ${(s.jsHeap / MB).toFixed(1).padStart(7)} MB  wasm ${(s.wasm / MB).toFixed(1).padStart(7)} MB  renderers rss ${(s.rss / MB).toFixed(1).padStart(7)} MB`,
+        `${String(episodes).padStart(6)} ${label.padEnd(6)} kept ${String(s.kept).padStart(6)}  js heap ${(s.jsHeap / MB).toFixed(1).padStart(7)} MB  wasm ${(s.wasm / MB).toFixed(1).padStart(7)} MB  renderers rss ${(s.rss / MB).toFixed(1).padStart(7)} MB  all chromium rss ${(s.allRss / MB).toFixed(1).padStart(7)} MB`,
       );
     log('start', before);
     for (;;) {
@@ -79,10 +91,22 @@ try {
         .then(() => true)
         .catch(() => false);
       last = await sample();
+      peak = Object.fromEntries(Object.keys(last).map((k) => [k, Math.max(peak[k] ?? 0, last[k])]));
       log(done ? 'end' : `${Math.round((Date.now() - t0) / 1000)}s`, last);
       if (done) break;
     }
-    results.push({ episodes, before, after: last, seconds: (Date.now() - t0) / 1000 });
+    log('peak', peak);
+    // The dataset the run produced: its size (saved to a scratch file, then removed).
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download dataset' }).click(),
+    ]);
+    const file = join(tmpdir(), `dmgen-memory-${process.pid}.hdf5`);
+    await download.saveAs(file);
+    const datasetBytes = statSync(file).size;
+    rmSync(file);
+    console.log(`${String(episodes).padStart(6)} dataset ${(datasetBytes / MB).toFixed(1)} MB`);
+    results.push({ episodes, before, after: last, peak, datasetBytes, seconds: (Date.now() - t0) / 1000 });
     await page.close();
   }
 } finally {
@@ -93,7 +117,7 @@ if (results.length >= 2) {
   const [a, b] = results.slice(-2);
   const per = (k) => (b.after[k] - a.after[k]) / (b.episodes - a.episodes);
   const summary = {};
-  for (const k of ['jsHeap', 'wasm', 'rss']) {
+  for (const k of ['jsHeap', 'wasm', 'rss', 'allRss']) {
     summary[k] = {
       perEpisodeKB: per(k) / 1024,
       at10000MB: (b.after[k] + per(k) * (10_000 - b.episodes)) / MB,

@@ -1244,12 +1244,33 @@ impl DatasetAssembler {
         self.next
     }
 
-    /// The HDF5 file. The statistics stored inside carry `seconds = 0`, so the bytes
-    /// depend only on the configuration and the demo, never on timing.
+    /// Bytes of the file produced so far (see [`DatasetWriter::bytes_written`]).
+    pub fn bytes_written(&self) -> u64 {
+        self.writer.bytes_written()
+    }
+
+    /// The file bytes encoded since the last call, to append (see
+    /// [`DatasetWriter::take_output`]); the file starts with a 48-byte superblock that
+    /// [`DatasetAssembler::finish_streaming`] returns.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        self.writer.take_output()
+    }
+
+    /// The HDF5 file in memory (only if [`DatasetAssembler::take_output`] was never
+    /// called). The statistics stored inside carry `seconds = 0`, so the bytes depend only
+    /// on the configuration and the demo, never on timing.
     pub fn finish(self) -> Result<Vec<u8>, GenError> {
         let mut stats = self.stats;
         stats.seconds = 0.0;
         Ok(self.writer.finish(&stats)?)
+    }
+
+    /// End a streamed file: the bytes to append after every `take_output`, and the
+    /// superblock to write at offset 0 (see [`DatasetWriter::finish_streaming`]).
+    pub fn finish_streaming(self) -> Result<(Vec<u8>, [u8; 48]), GenError> {
+        let mut stats = self.stats;
+        stats.seconds = 0.0;
+        Ok(self.writer.finish_streaming(&stats)?)
     }
 }
 

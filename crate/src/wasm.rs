@@ -894,10 +894,14 @@ impl Generator {
 }
 
 /// The dataset assembled in the page from attempts pushed in index order: the
-/// same bytes as the CLI for the same configuration.
+/// same bytes as the CLI for the same configuration. The file streams out: after
+/// each push, `take_output` hands over the newly encoded bytes (the page stores
+/// them outside wasm memory), `finish` returns the last bytes, and `header` then
+/// gives the 48 bytes that go first. File = header ‖ outputs ‖ finish().
 #[wasm_bindgen]
 pub struct DatasetAssembler {
     inner: Option<CoreAssembler>,
+    header: Option<Vec<u8>>,
 }
 
 fn finished() -> JsError {
@@ -911,6 +915,7 @@ impl DatasetAssembler {
         let cfg = parse_config(config_json)?;
         Ok(DatasetAssembler {
             inner: Some(CoreAssembler::new(&cfg).map_err(js_err)?),
+            header: None,
         })
     }
 
@@ -923,6 +928,18 @@ impl DatasetAssembler {
             .map_err(js_err)
     }
 
+    /// File bytes encoded since the last call (empty when nothing was kept).
+    pub fn take_output(&mut self) -> Result<Vec<u8>, JsError> {
+        Ok(self.inner.as_mut().ok_or_else(finished)?.take_output())
+    }
+
+    /// Bytes of the file so far (header included).
+    pub fn bytes_written(&self) -> f64 {
+        self.inner
+            .as_ref()
+            .map_or(0.0, |a| a.bytes_written() as f64)
+    }
+
     /// The run's statistics as JSON.
     pub fn stats_json(&self) -> String {
         self.inner
@@ -931,13 +948,23 @@ impl DatasetAssembler {
             .unwrap_or_else(|| "{}".into())
     }
 
-    /// The robomimic HDF5 file (the assembler cannot be used afterwards).
+    /// The file's last bytes (the assembler takes no more attempts afterwards).
     pub fn finish(&mut self) -> Result<Vec<u8>, JsError> {
-        self.inner
+        let (rest, header) = self
+            .inner
             .take()
             .ok_or_else(finished)?
-            .finish()
-            .map_err(js_err)
+            .finish_streaming()
+            .map_err(js_err)?;
+        self.header = Some(header.to_vec());
+        Ok(rest)
+    }
+
+    /// The 48 bytes at the start of the file, known once `finish` has run.
+    pub fn header(&self) -> Result<Vec<u8>, JsError> {
+        self.header
+            .clone()
+            .ok_or_else(|| JsError::new("the dataset header is known only after finish"))
     }
 }
 

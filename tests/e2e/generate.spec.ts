@@ -76,6 +76,20 @@ test('stack: Generate 20 episodes with 2 workers; the downloaded dataset equals 
   // Clicking a result replays that episode in the scene.
   await page.locator('#results li button').first().click();
   await page.waitForFunction(() => window.__dmgenPlayground!.episode_shown());
+  // The list keeps no episode data beyond a small cache: an evicted episode is
+  // generated again for replay, and the attempt gives the same bytes.
+  const regenerated = await page.evaluate(() => {
+    const g = window.__dmgenGeneration!;
+    const e = g.listed[3]!;
+    const cached = g.episodeBytes(e);
+    g.dropReplayCache();
+    const again = g.episodeBytes(e);
+    return { n: cached.length, same: cached.length === again.length && cached.every((v, i) => v === again[i]) };
+  });
+  expect(regenerated.n).toBeGreaterThan(1000);
+  expect(regenerated.same).toBe(true);
+  await page.locator('#results li button').nth(5).click();
+  await page.waitForFunction(() => window.__dmgenPlayground!.episode_shown());
   expect(errors).toEqual([]);
 });
 

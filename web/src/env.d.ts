@@ -11,6 +11,8 @@ interface Window {
   __dmgenWasmMemoryBytes?: () => number;
   /** The current worker pool (tests inject faults through it). */
   __dmgenPool?: () => import('./pool.ts').WorkerPool | null;
+  /** The generation panel (episode list and replay). */
+  __dmgenGeneration?: import('./generation.ts').GenerationPanel;
   /** Drives a recording like the keyboard does, one control step at a time (tests). */
   __dmgenRecorder?: { key(code: string, down: boolean): boolean; steps(n: number): void };
 }

@@ -3,6 +3,12 @@
 // the CLI's for the same configuration, whatever the worker count), and shows
 // progress, rates, ETA, failure reasons, a per-method comparison and the
 // episode list. "Stop" keeps what finished.
+//
+// Memory stays bounded however long the run: the file streams out of the core
+// episode by episode into Blobs (which the browser keeps outside the tab's heap
+// and pages to disk when large), and the episode list keeps no episode data;
+// replaying an episode that is no longer cached runs its attempt again, which
+// gives the same episode (attempts depend only on configuration, demo and index).
 import { showError } from './banner.ts';
 import type { Core } from './core.ts';
 import type { AttemptResult, WorkerPool } from './pool.ts';
@@ -20,7 +26,7 @@ export interface JobPlan {
 interface Finished {
   method: MethodId;
   config: string;
-  dataset: Uint8Array | null;
+  dataset: Blob | null;
   stats: string;
   kept: number;
 }
@@ -30,15 +36,26 @@ export interface EpisodeEntry {
   index: number;
   success: boolean;
   failure: string;
-  bytes: Uint8Array;
 }
+
+/** What regenerates a run's attempts for replay. */
+interface RunSource {
+  config: string;
+  demo: Uint8Array | null;
+  demoName: string;
+}
+
+/** Attempts whose bytes stay cached for instant replay (the most recent ones). */
+const REPLAY_CACHE = 24;
+/** Encoded output collected before it becomes one Blob. */
+const BLOB_BATCH_BYTES = 8 * 1024 * 1024;
 
 const LABEL: Record<MethodId, string> = { dmg: 'D-MG', mimicgen: 'MimicGen' };
 const COLOUR: Record<MethodId, string> = { dmg: '#2f6fd6', mimicgen: '#9a9fa8' };
 const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-function download(bytes: Uint8Array | string, name: string, type: string): void {
-  const blob = new Blob([bytes as BlobPart], { type });
+function download(bytes: Blob | string, name: string, type: string): void {
+  const blob = bytes instanceof Blob ? bytes : new Blob([bytes], { type });
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
@@ -53,6 +70,9 @@ export class GenerationPanel {
   private stats = new Map<MethodId, MethodStats>();
   private finished: Finished[] = [];
   private episodes: EpisodeEntry[] = [];
+  private sources = new Map<MethodId, RunSource>();
+  private replayCache = new Map<string, Uint8Array>();
+  private replayers = new Map<MethodId, InstanceType<Core['Generator']>>();
   private stopCurrent: (() => void) | null = null;
   private stopRequested = false;
   /** Replay a generated episode in the scene. */
@@ -95,6 +115,46 @@ export class GenerationPanel {
     download(f.dataset, `dmgen_${f.method}_${f.kept}.hdf5`, 'application/x-hdf5');
   }
 
+  /** The attempt bytes of a listed episode: cached, or regenerated on this thread. */
+  episodeBytes(e: EpisodeEntry): Uint8Array {
+    const key = `${e.method}:${e.index}`;
+    const hit = this.replayCache.get(key);
+    if (hit) return hit;
+    let gen = this.replayers.get(e.method);
+    if (!gen) {
+      const src = this.sources.get(e.method);
+      if (!src) throw new Error('this episode belongs to a run that is no longer loaded');
+      gen = new this.core.Generator(src.config, src.demo ?? new Uint8Array(0), src.demoName);
+      this.replayers.set(e.method, gen);
+    }
+    const bytes = gen.attempt(e.index);
+    this.remember(key, bytes);
+    return bytes;
+  }
+
+  /** The listed episodes of the last run, in arrival order. */
+  get listed(): readonly EpisodeEntry[] {
+    return this.episodes;
+  }
+
+  /** Forget cached attempt bytes (replays then regenerate them). */
+  dropReplayCache(): void {
+    this.replayCache.clear();
+  }
+
+  private remember(key: string, bytes: Uint8Array): void {
+    this.replayCache.delete(key);
+    this.replayCache.set(key, bytes);
+    while (this.replayCache.size > REPLAY_CACHE) this.replayCache.delete(this.replayCache.keys().next().value!);
+  }
+
+  private forgetRuns(): void {
+    for (const g of this.replayers.values()) g.free();
+    this.replayers.clear();
+    this.replayCache.clear();
+    this.sources.clear();
+  }
+
   private statsJson(): string {
     const perMethod = this.finished.map((f) => ({ method: f.method, kept: f.kept, core: JSON.parse(f.stats) as unknown }));
     return JSON.stringify({ runs: perMethod }, null, 2);
@@ -106,6 +166,7 @@ export class GenerationPanel {
     this.stats.clear();
     this.finished = [];
     this.episodes = [];
+    this.forgetRuns();
     this.stopRequested = false;
     this.renderResults();
     for (const b of ['download', 'download-config', 'download-stats']) el<HTMLButtonElement>(b).disabled = true;
@@ -137,6 +198,17 @@ export class GenerationPanel {
         }
         const stats = emptyStats();
         this.stats.set(plan.method, stats);
+        this.sources.set(plan.method, { config: plan.config, demo, demoName });
+        // The file so far, outside wasm memory: Blobs plus a batch not yet made one.
+        const parts: Blob[] = [];
+        let batch: Uint8Array[] = [];
+        let batchBytes = 0;
+        const flush = (): void => {
+          if (batch.length === 0) return;
+          parts.push(new Blob(batch as BlobPart[]));
+          batch = [];
+          batchBytes = 0;
+        };
         let kept = 0;
         let failed: string | null = null;
         const handle = pool.start(
@@ -147,6 +219,12 @@ export class GenerationPanel {
               if (failed) return;
               try {
                 assembler.push(r.bytes);
+                const out = assembler.take_output();
+                if (out.length > 0) {
+                  batch.push(out);
+                  batchBytes += out.length;
+                  if (batchBytes >= BLOB_BATCH_BYTES) flush();
+                }
               } catch (e) {
                 failed = e instanceof Error ? e.message : String(e);
                 handle.stop();
@@ -154,7 +232,8 @@ export class GenerationPanel {
               }
               record(stats, r.success, r.failure);
               if (r.success) kept++;
-              this.episodes.push({ method: plan.method, index: r.index, success: r.success, failure: r.failure, bytes: r.bytes });
+              this.remember(`${plan.method}:${r.index}`, r.bytes);
+              this.episodes.push({ method: plan.method, index: r.index, success: r.success, failure: r.failure });
               this.appendResult(this.episodes[this.episodes.length - 1]!);
               this.update(keptBefore + kept, totalWanted, t0);
             },
@@ -173,11 +252,17 @@ export class GenerationPanel {
             'generate-budget',
           );
         const statsText = assembler.stats_json();
-        let dataset: Uint8Array | null = null;
+        let dataset: Blob | null = null;
         try {
-          dataset = kept > 0 ? assembler.finish() : null;
+          if (kept > 0) {
+            const rest = assembler.finish();
+            flush();
+            dataset = new Blob([assembler.header() as BlobPart, ...parts, rest as BlobPart], { type: 'application/x-hdf5' });
+          }
         } catch (e) {
           showError(`${LABEL[plan.method]}: the dataset could not be written.`, e instanceof Error ? e.message : String(e), 'generate-error');
+        } finally {
+          assembler.free();
         }
         this.finished.push({ method: plan.method, config: plan.config, dataset, stats: statsText, kept });
         keptBefore += wanted;

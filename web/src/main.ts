@@ -226,9 +226,10 @@ async function main(): Promise<void> {
     return pool!;
   };
   const generation = new GenerationPanel(core, poolFor);
+  window.__dmgenGeneration = generation;
   generation.onShowEpisode = (e) => {
     try {
-      pg.show_episode(e.bytes);
+      pg.show_episode(generation.episodeBytes(e));
     } catch (err) {
       showError(`Episode ${e.index} could not be replayed.`, errorText(err), 'episode-error');
     }

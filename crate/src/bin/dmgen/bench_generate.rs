@@ -81,7 +81,13 @@ pub fn run_generate(args: &[String]) -> Result<(), String> {
         let cfg = config(&task, Method::Dmg, Variant::Static, episodes);
         let mut rates = Vec::new();
         for threads in [1usize, 2] {
-            let out = generate(&cfg, None, threads, |_| {})?;
+            let out = generate(
+                &cfg,
+                None,
+                threads,
+                &mut std::io::Cursor::new(Vec::new()),
+                |_| {},
+            )?;
             rates.push(out.kept as f64 / out.seconds);
         }
         // One thread, timed by part.

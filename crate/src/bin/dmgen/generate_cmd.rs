@@ -7,9 +7,9 @@
 //! which the HDF5 file leaves at 0 to stay reproducible).
 
 use crate::parallel::{run_ordered, Flow};
-use dmgen::config::{sha256_hex, DemoRef, GenerationConfig, Method, Variant};
-use dmgen::generate::{Attempt, DatasetAssembler, GenError, Generator};
-use std::io::Write;
+use dmgen::config::{DemoRef, GenerationConfig, Method, Variant};
+use dmgen::generate::{Attempt, DatasetAssembler, Generator};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Instant;
 
 /// Default master seed when neither `--seed` nor a config file gives one.
@@ -155,58 +155,94 @@ pub fn build_config(a: &Args) -> Result<GenerationConfig, String> {
 
 /// What a run produced.
 pub struct RunOutput {
-    pub bytes: Vec<u8>,
     pub stats_json: String,
     pub attempts: u64,
     pub kept: u64,
     pub seconds: f64,
+    /// Bytes written to the output.
+    pub bytes: u64,
 }
 
-/// Run a generation: attempts on `threads` threads, assembled in index order.
-pub fn generate(
+/// Run a generation: attempts on `threads` threads, assembled in index order and written
+/// to `out` (from its start) as they arrive, so memory does not grow with the run.
+pub fn generate<W: Write + Seek>(
     cfg: &GenerationConfig,
     demo: Option<(&[u8], &str)>,
     threads: usize,
+    out: &mut W,
     mut progress: impl FnMut(&DatasetAssembler),
 ) -> Result<RunOutput, String> {
     let t0 = Instant::now();
     let generator = Generator::new(cfg, demo).map_err(|e| e.to_string())?;
     let mut asm = DatasetAssembler::new(cfg).map_err(|e| e.to_string())?;
-    let mut err: Option<GenError> = None;
+    let mut err: Option<String> = None;
+    let io = |e: std::io::Error| format!("cannot write the dataset: {e}");
+    out.seek(SeekFrom::Start(0)).map_err(io)?;
+    // Room for the superblock, written last.
+    out.write_all(&[0u8; 48]).map_err(io)?;
     run_ordered(
         threads,
         cfg.attempt_budget(),
         |i| generator.attempt(i),
-        |_, a: Attempt| match asm.push(&a) {
-            Ok(done) => {
-                progress(&asm);
-                if done {
-                    Flow::Stop
-                } else {
-                    Flow::Continue
+        |_, a: Attempt| {
+            let pushed = asm
+                .push(&a)
+                .map_err(|e| e.to_string())
+                .and_then(|done| out.write_all(&asm.take_output()).map_err(io).map(|_| done));
+            match pushed {
+                Ok(done) => {
+                    progress(&asm);
+                    if done {
+                        Flow::Stop
+                    } else {
+                        Flow::Continue
+                    }
                 }
-            }
-            Err(e) => {
-                err = Some(e);
-                Flow::Stop
+                Err(e) => {
+                    err = Some(e);
+                    Flow::Stop
+                }
             }
         },
     );
     if let Some(e) = err {
-        return Err(e.to_string());
+        return Err(e);
     }
     let mut stats = asm.stats().clone();
     let (attempts, kept) = (stats.attempts, stats.kept);
-    let bytes = asm.finish().map_err(|e| e.to_string())?;
+    let (rest, superblock) = asm.finish_streaming().map_err(|e| e.to_string())?;
+    out.write_all(&rest).map_err(io)?;
+    let bytes = out.stream_position().map_err(io)?;
+    out.seek(SeekFrom::Start(0)).map_err(io)?;
+    out.write_all(&superblock).map_err(io)?;
+    out.flush().map_err(io)?;
     let seconds = t0.elapsed().as_secs_f64();
     stats.seconds = seconds;
     Ok(RunOutput {
-        bytes,
         stats_json: stats.to_canonical_json(),
         attempts,
         kept,
         seconds,
+        bytes,
     })
+}
+
+/// SHA-256 of a file, read in pieces.
+fn file_sha256(path: &str) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read '{path}': {e}"))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("cannot read '{path}': {e}"))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -242,7 +278,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let quiet = a.quiet;
     let want = cfg.episodes;
     let mut last_print = Instant::now();
-    let result = generate(&cfg, demo, threads, |asm| {
+    // Written next to the destination and renamed when complete, so an interrupted run
+    // never leaves a truncated file under the requested name.
+    let partial = format!("{out}.partial");
+    let mut file = std::io::BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(&partial).map_err(|e| format!("cannot write '{partial}': {e}"))?,
+    );
+    let result = generate(&cfg, demo, threads, &mut file, |asm| {
         if !quiet && (last_print.elapsed().as_millis() >= 500 || asm.is_done()) {
             last_print = Instant::now();
             let s = asm.stats();
@@ -255,11 +298,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             );
             let _ = std::io::stderr().flush();
         }
-    })?;
+    });
     if !quiet {
         eprintln!();
     }
-    std::fs::write(&out, &result.bytes).map_err(|e| format!("cannot write '{out}': {e}"))?;
+    drop(file);
+    let result = result.inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })?;
+    std::fs::rename(&partial, &out).map_err(|e| format!("cannot write '{out}': {e}"))?;
     let side = match out.strip_suffix(".hdf5") {
         Some(stem) => format!("{stem}.json"),
         None => format!("{out}.json"),
@@ -276,7 +323,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "success_rate": if result.attempts > 0 { result.kept as f64 / result.attempts as f64 } else { 0.0 },
         "seconds": result.seconds,
         "episodes_per_second": if result.seconds > 0.0 { result.kept as f64 / result.seconds } else { 0.0 },
-        "sha256": sha256_hex(&result.bytes),
+        "bytes": result.bytes,
+        "sha256": file_sha256(&out)?,
         "out": out,
     });
     println!("{summary}");
