@@ -317,7 +317,7 @@ impl Block {
 
     /// Append `bytes` at the next 8-byte boundary; returns their address.
     fn put(&mut self, bytes: &[u8]) -> u64 {
-        while self.end() % 8 != 0 {
+        while !self.end().is_multiple_of(8) {
             self.buf.push(0);
         }
         let at = self.end();
