@@ -15,7 +15,7 @@
 //! Example (every key optional):
 //! ```json
 //! {"task": "stack", "variant": "dmg", "method": "dmg", "episodes": 100, "seed": 7,
-//!  "dynamics": {"speed_mps": 0.05, "probability": 0.5},
+//!  "dynamics": {"speed_mps": 0.05, "probability": 0.5, "belt_speed_mps": 0.04},
 //!  "dmp": {"bases": 100, "alpha": 25.0, "goal_filter_alpha": 10.0, "scaling": "robust"},
 //!  "demo": {"kind": "builtin", "id": "stack"}}
 //! ```
@@ -131,6 +131,9 @@ pub struct DynamicsParams {
     /// Fraction of the affected subtask during which the object moves, in (0, 1]
     /// (D-MG: the first half of the pick subtask).
     pub active_fraction: f64,
+    /// Speed of the conveyor belt's surface in the `conveyor` task, m/s (the demo was
+    /// recorded at 0.04). Range [0, 0.2]; other tasks have no belt and ignore it.
+    pub belt_speed_mps: f64,
 }
 
 impl Default for DynamicsParams {
@@ -140,6 +143,7 @@ impl Default for DynamicsParams {
             probability: 0.5,
             axes: vec!["x".into(), "y".into()],
             active_fraction: 0.5,
+            belt_speed_mps: crate::task::BELT_SPEED,
         }
     }
 }
@@ -342,6 +346,7 @@ impl GenerationConfig {
         let d = &self.dynamics;
         check_range("dynamics.speed_mps", d.speed_mps, 0.0, 1.0)?;
         check_range("dynamics.probability", d.probability, 0.0, 1.0)?;
+        check_range("dynamics.belt_speed_mps", d.belt_speed_mps, 0.0, 0.2)?;
         check_range("dynamics.active_fraction", d.active_fraction, 0.0, 1.0)?;
         if d.active_fraction <= 0.0 {
             return Err(invalid(
@@ -617,6 +622,7 @@ mod tests {
                 probability: 1.0,
                 axes: vec!["y".into()],
                 active_fraction: 0.25,
+                belt_speed_mps: 0.07,
             },
             method: Method::MimicGen,
             episodes: 50,

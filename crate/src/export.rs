@@ -949,11 +949,11 @@ pub fn synthetic_dataset(
 /// `golden_digest_of_synthetic_dataset` for how to regenerate it. A wasm32 build of this
 /// function produced the same digest (and the same for [`GOLDEN_SHA256_DEFLATE6`]); a test
 /// on the wasm side should assert these constants.
-pub const GOLDEN_SHA256: &str = "066ac63728644c503c5d1dd55d8de2a740343566c02425ca0e52e426a0d9dc52";
+pub const GOLDEN_SHA256: &str = "826a5d31ef88a0fcea9c4c51094d7189e0a73e080393dcad0f6af260f3427db1";
 
 /// sha256 of `synthetic_dataset(3, 20, ExportOptions { deflate_level: Some(6) })`.
 pub const GOLDEN_SHA256_DEFLATE6: &str =
-    "1f81e4045f51582739d252c6941b63bad283dd26f880f8e7feae10a6dba45a98";
+    "f6cfa68041542188b0b768fbfda3f7782ca476f2b9045b44bceff0f841a26c3e";
 
 #[cfg(test)]
 mod tests {

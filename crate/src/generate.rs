@@ -474,7 +474,7 @@ impl Generator {
     /// Prepare a run from a demo already read (and validated).
     pub fn from_demo(config: &GenerationConfig, mut demo: Demo) -> Result<Self, GenError> {
         config.validate()?;
-        let task = Task::by_id(&config.task)?;
+        let task = Task::by_id(&config.task)?.with_belt_speed(config.dynamics.belt_speed_mps);
         let object_names = task.object_names();
         let known: Vec<&str> = object_names.iter().map(String::as_str).collect();
         demo.check_object_names(&known)?;

@@ -751,6 +751,7 @@ mod tests {
                 probability: rng.uniform(),
                 axes,
                 active_fraction: 1.0 - rng.uniform() * 0.99,
+                belt_speed_mps: rng.uniform() * 0.2,
             },
             method: if rng.bernoulli(0.5) {
                 Method::Dmg
@@ -832,10 +833,10 @@ mod tests {
         assert_eq!(v["defaultLink"], GOLDEN_DEFAULT);
     }
 
-    const GOLDEN_DEFAULT: &str = "#v=1&c=eNpVkE1uhDAMhe_iNRpBJTZcpaqQQzwZF_KjOIwGobl7HaBSu7OT58_veQdLPsKwA1sYQApOMzQwc6itWXkpHODdgPWpqnBJD4Tho7-1DRgUEhi6VmsXcRnvKqc8XqKurSKZcOHglJajWaUcsC2g50kO4lT4SeM91yIGGNpb3wC-KvkTXmpmg68Gkk6j4YXLdkkkEdnRJ6l92yuWEku0p6UGPJVHrCmsd0rxrBsdhd-dMYwhstA5rWEyW0ejFKrEihPl628tnKdQ8PS3g4lrsJj5sKjeovmmqRyNjhWU-c8pnxrf_ovX1cfMGMpl7v0DGxV_NA";
+    const GOLDEN_DEFAULT: &str = "#v=1&c=eNpVkN1ugzAMRt_F16ii07jhVaYpMsSlHvlTHKoi1HefA0xa75zk8_GJN7DkI_QbsIUepOA4QwMzh3ocFnaFA7wasD7VFLp0R-g_ukvbwIBCAv211XqK6MxN45TNGbq2NSQjOg6T0nIcFik7bA3oeZSdOBZ-kLnlWsQAfXvpGsBnJX_BU2VW-NZZ5IqRRGSNT1JT7WcDSZk4sOOyno3vkU6HUWKJ9hBtwFO5x_o36ydle1aPicKfSQwmRBY6unVsZjuRkUKVWHGifH2txeQpFDysNxjiEixm3sXVOA4_NJb9oG0FZf634Icuxb59-lovM2Mop9zrF1B5hmY";
 
     /// What `c` of [`GOLDEN_DEFAULT`] holds (checked with Python's zlib and base64 too).
-    const GOLDEN_DEFAULT_JSON: &str = r#"{"demo":{"id":"stack","kind":"builtin"},"dmp":{"alpha":25.0,"bases":100,"goal_filter_alpha":10.0,"scaling":"robust"},"dynamics":{"active_fraction":0.5,"axes":["x","y"],"probability":0.5,"speed_mps":0.05},"episodes":10,"method":"dmg","mimicgen":{"action_noise":0.05,"bridge_steps":5},"seed":0,"segmentation":{"boundaries":[],"objects":[]},"task":"stack","valid_fraction":0.1,"variant":"dmg"}"#;
+    const GOLDEN_DEFAULT_JSON: &str = r#"{"demo":{"id":"stack","kind":"builtin"},"dmp":{"alpha":25.0,"bases":100,"goal_filter_alpha":10.0,"scaling":"robust"},"dynamics":{"active_fraction":0.5,"axes":["x","y"],"belt_speed_mps":0.04,"probability":0.5,"speed_mps":0.05},"episodes":10,"method":"dmg","mimicgen":{"action_noise":0.05,"bridge_steps":5},"seed":0,"segmentation":{"boundaries":[],"objects":[]},"task":"stack","valid_fraction":0.1,"variant":"dmg"}"#;
 
     #[test]
     fn golden_payload_is_the_canonical_json() {

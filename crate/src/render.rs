@@ -274,6 +274,14 @@ impl Renderer {
         )
     }
 
+    /// Canvas pixel (device pixels, y from the top) where world point `p` appears.
+    pub fn pixel(&self, p: [f64; 3]) -> [f64; 2] {
+        let q = self
+            .camera()
+            .pixel_at_position(vec3(p[0] as f32, p[1] as f32, p[2] as f32));
+        [f64::from(q.x), self.height as f64 - f64::from(q.y)]
+    }
+
     /// Draw one frame of `shapes` plus the overlay.
     pub fn draw(&mut self, shapes: &[VisualShape], overlay: &Overlay) {
         let mut boxes = Batch::default();

@@ -419,6 +419,18 @@ pub const BELT_TOP: f64 = 0.02;
 pub const BELT_SPEED: f64 = 0.04;
 
 impl Task {
+    /// This task with every moving surface (the conveyor belt) running at `speed` m/s in
+    /// its direction; a task without one is unchanged.
+    pub fn with_belt_speed(mut self, speed: f64) -> Task {
+        for f in &mut self.fixtures {
+            let v = f.surface_velocity.norm();
+            if v > 0.0 {
+                f.surface_velocity = f.surface_velocity * (speed / v);
+            }
+        }
+        self
+    }
+
     /// The built-in task with this id.
     pub fn by_id(id: &str) -> Result<Task, TaskError> {
         let red = [210, 60, 55, 255];

@@ -159,6 +159,9 @@ struct Recording {
     trail: Vec<Vec3>,
     /// Why the recording stopped by itself (too long, physics error).
     error: Option<String>,
+    /// Where the person drags the target handle with the mouse (overrides the keys'
+    /// motion while set; the target follows at a bounded speed).
+    drag: Option<Vec3>,
 }
 
 impl Recording {
@@ -166,7 +169,14 @@ impl Recording {
         if self.error.is_some() {
             return;
         }
-        match self.teleop.step(&self.input) {
+        let stepped = match self.drag {
+            Some(p) => {
+                let to = Pose::new(p, self.teleop.target().quat);
+                self.teleop.step_to(&to, self.input.gripper_closed)
+            }
+            None => self.teleop.step(&self.input),
+        };
+        match stepped {
             Ok(()) => self.trail.push(self.teleop.world().eef_pose().pos),
             Err(e) => self.error = Some(e.to_string()),
         }
@@ -665,6 +675,7 @@ impl Playground {
             clock: 0.0,
             trail: Vec::new(),
             error: None,
+            drag: None,
         }));
         self.needs_draw = true;
         Ok(())
@@ -679,6 +690,42 @@ impl Playground {
                 yaw_rate,
                 gripper_closed,
             };
+        }
+    }
+
+    /// Whether canvas pixel (`x`, `y`) is on the recording's target handle (within
+    /// 24 device pixels of its centre).
+    pub fn record_handle_at(&self, x: f32, y: f32) -> bool {
+        let Mode::Record(r) = &self.mode else {
+            return false;
+        };
+        let t = r.teleop.target().pos;
+        let [px, py] = self.renderer.pixel(t.0);
+        let (dx, dy) = (px - f64::from(x), py - f64::from(y));
+        (dx * dx + dy * dy).sqrt() <= 24.0
+    }
+
+    /// Canvas pixel (device pixels) of world point (`x`, `y`, `z`): `[px, py]`.
+    pub fn screen_point(&self, x: f64, y: f64, z: f64) -> Vec<f64> {
+        self.renderer.pixel([x, y, z]).to_vec()
+    }
+
+    /// Drag the recording's target handle towards world point (`x`, `y`, `z`) (m); the
+    /// hand follows at a bounded speed, inside the workspace, until
+    /// [`Playground::record_drag_end`]. Non-finite points are ignored.
+    pub fn record_drag(&mut self, x: f64, y: f64, z: f64) {
+        if let Mode::Record(r) = &mut self.mode {
+            let p = Vec3::new(x, y, z);
+            if p.is_finite() {
+                r.drag = Some(p);
+            }
+        }
+    }
+
+    /// Release the target handle: the keys drive the target again.
+    pub fn record_drag_end(&mut self) {
+        if let Mode::Record(r) = &mut self.mode {
+            r.drag = None;
         }
     }
 

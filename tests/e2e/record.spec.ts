@@ -131,3 +131,50 @@ test('Record demo: keys drive the gripper over the lift cube, grasp and lift; th
   await expect(page.getByRole('button', { name: 'Record demo' })).toBeVisible();
   expect(errors).toEqual([]);
 });
+
+test('Record demo: dragging the target handle with the mouse drives the hand, Shift-drag lifts it', async ({ page }) => {
+  test.setTimeout(120_000);
+  const errors = watchErrors(page);
+  await page.goto('./?workers=1');
+  await page.waitForFunction(() => (window.__dmgenStatus?.framesDrawn ?? 0) > 0 && (window.__dmgenStatus?.demoSamples ?? 0) > 0, null, {
+    timeout: 60_000,
+  });
+  await page.getByRole('button', { name: 'Record demo' }).click();
+  await page.waitForFunction(() => window.__dmgenStatus!.recording);
+  const canvas = page.locator('#scene');
+  /** Where world point p appears, in page (CSS) pixels. */
+  const onScreen = (p: number[]): Promise<{ x: number; y: number }> =>
+    page.evaluate(([x, y, z]) => {
+      const c = document.getElementById('scene') as HTMLCanvasElement;
+      const r = c.getBoundingClientRect();
+      const [px, py] = Array.from(window.__dmgenPlayground!.screen_point(x!, y!, z!));
+      return { x: r.left + (px! * r.width) / c.width, y: r.top + (py! * r.height) / c.height };
+    }, p);
+  await expect(canvas).toBeVisible();
+  const t0 = await target(page);
+  const grab = await onScreen(t0);
+  // 8 cm to the robot's left (+y) at the same height, in pixels.
+  const to = await onScreen([t0[0]!, t0[1]! + 0.08, t0[2]!]);
+  await page.mouse.move(grab.x, grab.y);
+  await page.mouse.down();
+  await page.mouse.move(to.x, to.y, { steps: 5 });
+  // Control steps while the handle is held: the target follows at a bounded speed.
+  await page.evaluate(() => window.__dmgenRecorder!.steps(40));
+  const t1 = await target(page);
+  expect(t1[1]! - t0[1]!).toBeGreaterThan(0.06);
+  expect(Math.abs(t1[2]! - t0[2]!)).toBeLessThan(0.01);
+  // Shift-drag upwards raises the target; releasing the handle stops the drag.
+  await page.keyboard.down('Shift');
+  await page.mouse.move(to.x, to.y - 30, { steps: 3 });
+  await page.keyboard.up('Shift');
+  await page.evaluate(() => window.__dmgenRecorder!.steps(20));
+  const t2 = await target(page);
+  expect(t2[2]! - t1[2]!).toBeGreaterThan(0.03);
+  await page.mouse.up();
+  await page.evaluate(() => window.__dmgenRecorder!.steps(10));
+  const t3 = await target(page);
+  expect(Math.hypot(t3[0]! - t2[0]!, t3[1]! - t2[1]!, t3[2]! - t2[2]!)).toBeLessThan(0.005);
+  await page.getByRole('button', { name: 'Stop recording' }).click();
+  await expect(page.locator('#record-error')).toContainText('never closes the gripper on an object');
+  expect(errors).toEqual([]);
+});

@@ -96,7 +96,7 @@ export class DemoPanel {
       this.pg.show_scene();
       this.timeline.setCursor(-1);
     });
-    for (const id of ['dmp-bases', 'dmp-alpha']) el(id).addEventListener('change', () => this.applyDmp());
+    for (const id of ['dmp-bases', 'dmp-alpha', 'dmp-goal-filter', 'dmp-scaling']) el(id).addEventListener('change', () => this.applyDmp());
     new ResizeObserver(() => this.drawPlot()).observe(el('plot'));
     this.refresh();
   }
@@ -242,6 +242,8 @@ export class DemoPanel {
     this.dmp = { ...dmp };
     el<HTMLInputElement>('dmp-bases').value = String(dmp.bases);
     el<HTMLInputElement>('dmp-alpha').value = String(dmp.alpha);
+    el<HTMLInputElement>('dmp-goal-filter').value = String(dmp.goal_filter_alpha);
+    el<HTMLSelectElement>('dmp-scaling').value = dmp.scaling;
     this.drawPlot();
   }
 
@@ -291,12 +293,18 @@ export class DemoPanel {
   private applyDmp(report = true): void {
     const bases = Number(el<HTMLInputElement>('dmp-bases').value);
     const alpha = Number(el<HTMLInputElement>('dmp-alpha').value);
-    const next = { ...this.dmp, bases: Math.round(bases), alpha };
+    const goalFilter = Number(el<HTMLInputElement>('dmp-goal-filter').value);
+    const scaling = el<HTMLSelectElement>('dmp-scaling').value;
+    const next = { ...this.dmp, bases: Math.round(bases), alpha, goal_filter_alpha: goalFilter, scaling };
     try {
       this.pg.set_dmp(JSON.stringify(next));
       this.dmp = next;
     } catch (e) {
-      if (report) showError('Those DMP settings were refused.', errorText(e), 'dmp-error');
+      if (report) showError('Those DMP settings were refused; the previous ones stay.', errorText(e), 'dmp-error');
+      el<HTMLInputElement>('dmp-bases').value = String(this.dmp.bases);
+      el<HTMLInputElement>('dmp-alpha').value = String(this.dmp.alpha);
+      el<HTMLInputElement>('dmp-goal-filter').value = String(this.dmp.goal_filter_alpha);
+      el<HTMLSelectElement>('dmp-scaling').value = this.dmp.scaling;
     }
     this.drawPlot();
   }

@@ -90,6 +90,7 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
   const seed = Math.round(numberInput('gen-seed', 0, 2 ** 32 - 1, 'Seed'));
   const speed = numberInput('speed', 0, 1, 'Object speed');
   const probability = numberInput('probability', 0, 1, 'Dynamic episodes');
+  const belt = numberInput('belt-speed', 0, 0.2, 'Conveyor belt speed');
   const src = demo.source;
   // A demo other than the first of an HDF5 file travels embedded in the configuration.
   const demoRef = !src.bytes
@@ -101,7 +102,7 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
     ...linkExtras.rest,
     task,
     variant: el<HTMLSelectElement>('variant').value,
-    dynamics: { axes: ['x', 'y'], active_fraction: 0.5, ...linkExtras.dynamics, speed_mps: speed, probability },
+    dynamics: { axes: ['x', 'y'], active_fraction: 0.5, ...linkExtras.dynamics, speed_mps: speed, probability, belt_speed_mps: belt },
     method,
     episodes,
     seed,
@@ -284,7 +285,7 @@ async function main(): Promise<void> {
   interface LinkConfig {
     task: string;
     variant: string;
-    dynamics: Record<string, unknown> & { speed_mps: number; probability: number };
+    dynamics: Record<string, unknown> & { speed_mps: number; probability: number; belt_speed_mps: number };
     method: string;
     episodes: number;
     seed: number;
@@ -304,11 +305,12 @@ async function main(): Promise<void> {
     document.getElementById('link-error')?.remove();
     const cfg = JSON.parse(d.config) as LinkConfig;
     const { task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, ...rest } = cfg;
-    const { speed_mps, probability, ...dynamicsRest } = dynamics;
+    const { speed_mps, probability, belt_speed_mps, ...dynamicsRest } = dynamics;
     linkExtras = { dynamics: dynamicsRest, rest };
     el<HTMLSelectElement>('variant').value = variant;
     el<HTMLInputElement>('speed').value = String(speed_mps);
     el<HTMLInputElement>('probability').value = String(probability);
+    el<HTMLInputElement>('belt-speed').value = String(belt_speed_mps);
     el<HTMLSelectElement>('method').value = method;
     el<HTMLInputElement>('episodes').value = String(episodes);
     el<HTMLInputElement>('gen-seed').value = String(seed);

@@ -3,6 +3,9 @@
 // While a recording runs, held keys drive the gripper's target: W/S or Up/Down move it
 // along x (away from / towards the robot), A/D or Left/Right along y, R/F up and down,
 // Q/E turn it about the vertical; Space closes or opens the gripper; Shift moves faster.
+// The target is also drawn as a handle (a small frame) that the mouse can drag: across
+// the table at its height, or up and down with Shift held; the hand follows at a
+// bounded speed.
 // The core steps the physics at the control rate in real time. "Stop recording" turns
 // the recording into the current demo (segmented like any upload); it can then be
 // downloaded in the project's JSON demo format.
@@ -92,7 +95,7 @@ export class RecordPanel {
     this.push();
     this.button.textContent = 'Stop recording';
     this.info.textContent =
-      'Recording: W/S or ↑/↓ move along x, A/D or ←/→ along y, R/F up/down, Q/E turn, Space closes/opens the gripper, Shift is faster.';
+      'Recording: W/S or ↑/↓ move along x, A/D or ←/→ along y, R/F up/down, Q/E turn, Space closes/opens the gripper, Shift is faster. Or drag the target handle with the mouse (Shift+drag: up/down).';
     // Keys go to the page, not to the button that was clicked.
     this.button.blur();
     status.recording = true;

@@ -101,17 +101,23 @@ export class SceneView {
   }
 
   private bindPointer(): void {
-    type Drag = { x: number; y: number; kind: 'orbit' | 'pan' | 'move' | 'rotate'; object: number };
+    // 'handle': the target handle of a recording (horizontal drag; Shift drags vertically).
+    type Drag = { x: number; y: number; kind: 'orbit' | 'pan' | 'move' | 'rotate' | 'handle'; object: number; z: number };
     let drag: Drag | null = null;
     this.canvas.addEventListener('contextmenu', (e) => e.preventDefault());
     this.canvas.addEventListener('pointerdown', (e) => {
       if (this.stopped) return;
       this.canvas.setPointerCapture(e.pointerId);
       const [px, py] = this.pixel(e);
-      const object = e.button === 0 ? this.playground.pick(px, py) : -1;
+      if (e.button === 0 && this.playground.record_handle_at(px, py)) {
+        const z = this.playground.record_target()[2] ?? 0;
+        drag = { x: e.clientX, y: e.clientY, kind: 'handle', object: -1, z };
+        return;
+      }
+      const object = e.button === 0 && !this.playground.recording() ? this.playground.pick(px, py) : -1;
       let kind: Drag['kind'] = e.button === 2 || e.shiftKey ? 'pan' : 'orbit';
       if (object >= 0) kind = e.altKey ? 'rotate' : 'move';
-      drag = { x: e.clientX, y: e.clientY, kind, object };
+      drag = { x: e.clientX, y: e.clientY, kind, object, z: 0 };
     });
     this.canvas.addEventListener('pointermove', (e) => {
       if (!drag || this.stopped) return;
@@ -120,7 +126,18 @@ export class SceneView {
       drag.x = e.clientX;
       drag.y = e.clientY;
       try {
-        if (drag.kind === 'pan') this.playground.pan(dx, dy);
+        if (drag.kind === 'handle') {
+          const [px, py] = this.pixel(e);
+          const t = Array.from(this.playground.record_target());
+          if (e.shiftKey) {
+            // Vertical: 2 mm per CSS pixel, up when the pointer goes up.
+            drag.z -= dy * 0.002;
+            this.playground.record_drag(t[0] ?? 0, t[1] ?? 0, drag.z);
+          } else {
+            const hit = this.playground.table_point(px, py, drag.z);
+            if (hit.length === 2) this.playground.record_drag(hit[0]!, hit[1]!, drag.z);
+          }
+        } else if (drag.kind === 'pan') this.playground.pan(dx, dy);
         else if (drag.kind === 'orbit') this.playground.orbit(dx, dy);
         else if (drag.kind === 'rotate') {
           this.rotateObject(drag.object, dx * 0.02);
@@ -134,6 +151,7 @@ export class SceneView {
       }
     });
     const end = (): void => {
+      if (drag?.kind === 'handle') this.playground.record_drag_end();
       drag = null;
     };
     this.canvas.addEventListener('pointerup', end);

@@ -1398,25 +1398,27 @@ mod tests {
     }
 
     #[test]
-    fn belt_carries_what_rests_on_it() {
-        let task = Task::by_id("conveyor").unwrap();
-        let mut w = PandaWorld::new(&task, PhysicsSettings::default()).unwrap();
-        let home = w.eef_pose();
-        let start = w.object_poses();
-        for _ in 0..20 {
-            w.command(&home, false).unwrap();
-            w.step().unwrap();
+    fn belt_carries_what_rests_on_it_at_the_configured_speed() {
+        for speed in [crate::task::BELT_SPEED, 0.1, 0.0] {
+            let task = Task::by_id("conveyor").unwrap().with_belt_speed(speed);
+            let mut w = PandaWorld::new(&task, PhysicsSettings::default()).unwrap();
+            let home = w.eef_pose();
+            let start = w.object_poses();
+            for _ in 0..20 {
+                w.command(&home, false).unwrap();
+                w.step().unwrap();
+            }
+            let end = w.object_poses();
+            let dx = end[0].pos.x() - start[0].pos.x();
+            assert!(
+                (dx + speed).abs() < 0.004,
+                "belt at {speed}: cube moved {dx}"
+            );
+            assert!(
+                (end[1].pos - start[1].pos).norm() < 1e-3,
+                "the bin is off the belt"
+            );
         }
-        let end = w.object_poses();
-        let dx = end[0].pos.x() - start[0].pos.x();
-        assert!(
-            (dx + crate::task::BELT_SPEED).abs() < 0.004,
-            "cube moved {dx}"
-        );
-        assert!(
-            (end[1].pos - start[1].pos).norm() < 1e-3,
-            "the bin is off the belt"
-        );
     }
 
     #[test]
