@@ -1,4 +1,4 @@
-//! robomimic-compatible HDF5 datasets, built in memory, identical bytes natively and in wasm32.
+//! robomimic-compatible HDF5 datasets, streamed episode by episode, identical bytes natively and in wasm32.
 //!
 //! The generator fills one [`EpisodeRecord`] per kept episode (one [`StepRecord`] per 20 Hz
 //! control step plus the observation after the last action) and hands it to a
