@@ -213,7 +213,15 @@ pub enum DemoRef {
         sha256: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
+        /// Which demo of a multi-demo (HDF5) file, in the file's `demo_<i>` order (0, the
+        /// first, is left out of the JSON).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        index: u32,
     },
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 impl Default for DemoRef {
@@ -465,7 +473,7 @@ impl GenerationConfig {
                     ));
                 }
             }
-            DemoRef::Sha256 { sha256, name } => {
+            DemoRef::Sha256 { sha256, name, .. } => {
                 // The name is shown to whoever opens a share link: keep it plain text.
                 if let Some(n) = name {
                     let bidi =
@@ -641,6 +649,7 @@ mod tests {
             demo: DemoRef::Sha256 {
                 sha256: "ab".repeat(32),
                 name: Some("my_demo.hdf5".into()),
+                index: 0,
             },
             mimicgen: MimicGenParams {
                 action_noise: 0.0,

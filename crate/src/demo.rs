@@ -996,8 +996,34 @@ pub fn read_hdf5_demo(bytes: &[u8], index: usize) -> Result<Demo, DemoError> {
         }
     };
     demo.t = (0..demo.eef.len()).map(|k| k as f64 * HDF5_DT).collect();
+    demo.task = task_from_env_args(&file);
     demo.validate()?;
     Ok(demo)
+}
+
+/// The playground task a robomimic file's `data.attrs["env_args"]["env_name"]` names, if
+/// any: a task id (`lift`, `stack`, ... as dmgen writes it) or a robosuite / MimicGen
+/// environment name for one (`Lift`, `Stack_D0`, `Square_D1`, ...).
+fn task_from_env_args(file: &hdf5_pure::File) -> Option<String> {
+    let attrs = file.group("data").ok()?.attrs().ok()?;
+    let args: Value = serde_json::from_str(attrs.get("env_args")?.as_str()?).ok()?;
+    task_from_env_name(args.get("env_name")?.as_str()?)
+}
+
+fn task_from_env_name(name: &str) -> Option<String> {
+    let name = name.to_ascii_lowercase();
+    // MimicGen's variants carry a `_d<k>` suffix.
+    let base = match name.rsplit_once("_d") {
+        Some((b, k)) if !k.is_empty() && k.bytes().all(|c| c.is_ascii_digit()) => b,
+        _ => name.as_str(),
+    };
+    let id = match base {
+        "nutassemblysquare" => "square",
+        other => other,
+    };
+    ["lift", "stack", "square", "pick_place", "conveyor"]
+        .contains(&id)
+        .then(|| id.to_string())
 }
 
 /// Read a demo in any supported format. The format is sniffed from the bytes
@@ -1269,6 +1295,22 @@ pub mod synth {
 mod tests {
     use super::synth::{stack_demo, stack_demo_robosuite, StackParams};
     use super::*;
+
+    #[test]
+    fn task_ids_from_environment_names() {
+        for (env, task) in [
+            ("lift", Some("lift")),
+            ("Stack_D0", Some("stack")),
+            ("Square_D2", Some("square")),
+            ("NutAssemblySquare", Some("square")),
+            ("pick_place", Some("pick_place")),
+            ("Coffee_D0", None),
+            ("_d", None),
+            ("", None),
+        ] {
+            assert_eq!(task_from_env_name(env).as_deref(), task, "{env}");
+        }
+    }
 
     fn demo() -> Demo {
         stack_demo(&StackParams::default())

@@ -445,16 +445,16 @@ impl Generator {
     pub fn new(config: &GenerationConfig, demo: Option<(&[u8], &str)>) -> Result<Self, GenError> {
         config.validate()?;
         let demo = match (&config.demo, demo) {
-            (DemoRef::Sha256 { sha256, .. }, Some((bytes, name))) => {
+            (DemoRef::Sha256 { sha256, index, .. }, Some((bytes, name))) => {
                 let got = crate::config::sha256_hex(bytes);
                 if &got != sha256 {
                     return Err(GenError::Invalid(format!(
                         "'{name}' is not the demo this configuration was made with (its SHA-256 is {got}, expected {sha256}); upload the same file"
                     )));
                 }
-                read_demo_auto(bytes, Some(name), 0)?
+                read_demo_auto(bytes, Some(name), *index as usize)?
             }
-            (DemoRef::Sha256 { sha256, name }, None) => {
+            (DemoRef::Sha256 { sha256, name, .. }, None) => {
                 return Err(GenError::Invalid(format!(
                     "this configuration needs the demo file {}with SHA-256 {sha256}; supply it",
                     name.as_ref().map(|n| format!("'{n}' ")).unwrap_or_default()

@@ -665,6 +665,7 @@ mod tests {
             demo: DemoRef::Sha256 {
                 sha256: sha256_hex(bytes),
                 name: Some("my demo.json".into()),
+                index: 0,
             },
             ..Default::default()
         }
@@ -722,6 +723,7 @@ mod tests {
                 let d = DemoRef::Sha256 {
                     sha256: sha256_hex(&bytes),
                     name: rng.bernoulli(0.5).then(|| "demo.csv".to_string()),
+                    index: 0,
                 };
                 if rng.bernoulli(0.7) {
                     demo_bytes = Some(bytes);
@@ -1160,6 +1162,7 @@ mod tests {
             demo: DemoRef::Sha256 {
                 sha256: sha,
                 name: None,
+                index: 0,
             },
             ..Default::default()
         };

@@ -795,11 +795,6 @@ impl Playground {
         matches!(self.mode, Mode::Episode { .. })
     }
 
-    /// The demo as the configuration's embedded-demo JSON (serde form).
-    pub fn demo_config_json(&self) -> String {
-        serde_json::to_string(self.session.demo()).unwrap_or_default()
-    }
-
     /// Whether the view changes by itself (a replay playing, a preview running).
     fn animating(&self) -> bool {
         match &self.mode {

@@ -14,7 +14,8 @@ test('a worker that panics and one that is killed mid-run are replaced; the data
   test.setTimeout(420_000);
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
-  await page.goto('./?workers=2');
+  // The Blob fallback for the dataset (the other tests use the origin-private file system).
+  await page.goto('./?workers=2&sink=blob');
   await page.waitForFunction(() => window.__dmgenStatus?.workerVersions.length === 2, null, { timeout: 60_000 });
   await page.getByLabel('Task', { exact: true }).selectOption('stack');
   await page.getByLabel('Episodes', { exact: true }).fill('30');
@@ -37,6 +38,7 @@ test('a worker that panics and one that is killed mid-run are replaced; the data
   expect(s.successes).toBe(30);
   expect(s.workerRestarts).toBeGreaterThanOrEqual(1);
   expect(s.panicked).toBe(false);
+  expect(s.datasetSink).toBe('blob');
   // Each attempt index appears exactly once in the results list.
   const labels = await page.locator('#results li button').allTextContents();
   const indices = labels.map((t) => Number(/#(\d+)/.exec(t)![1]));

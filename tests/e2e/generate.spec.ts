@@ -40,6 +40,8 @@ test('stack: Generate 20 episodes with 2 workers; the downloaded dataset equals 
     timeout: 240_000,
   });
   await page.waitForFunction(() => window.__dmgenStatus!.datasetReady, null, { timeout: 60_000 });
+  // The file was written to the origin-private file system as the episodes came.
+  expect(await page.evaluate(() => window.__dmgenStatus!.datasetSink)).toBe('opfs');
   await expect(page.locator('#gen-stats')).toContainText(/D-MG success rate: \d+(\.\d)?%/);
   const s = await page.evaluate(() => window.__dmgenStatus!);
   expect(s.successes).toBe(20);

@@ -196,3 +196,47 @@ test('a corrupted or unknown link shows its message and the page keeps its defau
   await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled();
   expect(errors).toEqual([]);
 });
+
+test('the second demo of a multi-demo HDF5 file: a link names the file and the demo; page and CLI generate the same dataset', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(600_000);
+  expect(existsSync(cli), `the CLI must be built first (${cli})`).toBe(true);
+  const dir = mkdtempSync(join(tmpdir(), 'dmgen-link-h5-'));
+  // A two-episode lift dataset is a MimicGen-style file with demo_0 and demo_1.
+  const two = join(dir, 'two_lifts.hdf5');
+  const g = spawnSync(cli, ['generate', '--task', 'lift', '--variant', 'static', '--episodes', '2', '--seed', '3', '--quiet', '--out', two], {
+    encoding: 'utf8',
+  });
+  expect(g.status, g.stderr).toBe(0);
+  await ready(page, './?workers=2', 2);
+  await page.locator('#demo-file').setInputFiles(two);
+  await page.waitForFunction(() => window.__dmgenStatus!.demoName === 'two_lifts.hdf5');
+  await page.locator('#hdf5-demo').selectOption('1');
+  await page.waitForFunction(() => window.__dmgenStatus!.demoIndex === 1);
+  const second = await page.evaluate(() => window.__dmgenStatus!.demoSamples);
+  await page.getByLabel('Episodes', { exact: true }).fill('3');
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  const link = await page.getByLabel('Link to this configuration').inputValue();
+  // The file is too large to travel in the link: the link pins it and names demo 1.
+  expect(link).not.toContain('&d=');
+  const original = await generateAndDownload(page, join(dir, 'original.hdf5'));
+
+  const context = await browser.newContext();
+  const fresh = await context.newPage();
+  await ready(fresh, link, 2);
+  await expect(fresh.locator('#link-demo-prompt')).toContainText('two_lifts.hdf5');
+  await fresh.locator('#demo-file').setInputFiles(two);
+  await fresh.waitForFunction(() => window.__dmgenStatus!.linksRestored === 1);
+  expect(await fresh.evaluate(() => window.__dmgenStatus!.demoIndex)).toBe(1);
+  expect(await fresh.evaluate(() => window.__dmgenStatus!.demoSamples)).toBe(second);
+  await expect(fresh.locator('#hdf5-demo')).toHaveValue('1');
+  expect(await generateAndDownload(fresh, join(dir, 'restored.hdf5'))).toBe(original);
+  await context.close();
+
+  const out = join(dir, 'cli.hdf5');
+  const r = spawnSync(cli, ['generate', '--url', link, '--demo', two, '--out', out, '--threads', '2'], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  expect(sha256(readFileSync(out))).toBe(original);
+});

@@ -41,7 +41,7 @@ export class DemoPanel {
   private readonly scrub = el<HTMLInputElement>('replay-scrub');
   private readonly play = el<HTMLButtonElement>('replay-play');
   private pendingHdf5: { bytes: Uint8Array; name: string } | null = null;
-  private linkDemo: { sha256: string; name: string; onLoaded: () => void } | null = null;
+  private linkDemo: { sha256: string; name: string; index: number; onLoaded: () => void } | null = null;
   /** Called after the demo, task or segmentation changed. */
   onChange: (() => void) | null = null;
 
@@ -101,14 +101,9 @@ export class DemoPanel {
     this.refresh();
   }
 
-  /** The demo bytes workers need (null when the configuration carries or names the demo). */
+  /** The demo bytes workers need (null for a built-in demo). */
   jobDemo(): { bytes: Uint8Array | null; name: string } {
-    return { bytes: this.source.index > 0 ? null : this.source.bytes, name: this.source.name };
-  }
-
-  /** The loaded demo in the configuration's embedded form. */
-  embeddedDemoJson(): string {
-    return this.pg.demo_config_json();
+    return { bytes: this.source.bytes, name: this.source.name };
   }
 
   /** Keep the scrubber and the timeline cursor in step with the replay (called every frame). */
@@ -165,8 +160,8 @@ export class DemoPanel {
    * A share link names an uploaded demo by SHA-256 without embedding it: the next upload
    * must be that file. `onLoaded` runs once it is loaded (to apply the link's edits).
    */
-  expectLinkDemo(sha256: string, name: string, onLoaded: () => void): void {
-    this.linkDemo = { sha256, name, onLoaded };
+  expectLinkDemo(sha256: string, name: string, index: number, onLoaded: () => void): void {
+    this.linkDemo = { sha256, name, index, onLoaded };
   }
 
   /** The file a share link is waiting for, if any. */
@@ -202,15 +197,15 @@ export class DemoPanel {
         return;
       }
     }
-    if (this.loadFile(bytes, file.name) && awaited) {
+    if (this.loadFile(bytes, file.name, awaited?.index ?? 0) && awaited) {
       this.linkDemo = null;
       document.getElementById('link-demo-prompt')?.remove();
       awaited.onLoaded();
     }
   }
 
-  /** Load an uploaded demo file (the first demo of an HDF5 file); false when it was refused. */
-  loadFile(bytes: Uint8Array, name: string): boolean {
+  /** Load an uploaded demo file (demo `index` of an HDF5 file); false when it was refused. */
+  loadFile(bytes: Uint8Array, name: string, index = 0): boolean {
     const choice = el('hdf5-choice');
     if (isHdf5(bytes)) {
       try {
@@ -224,6 +219,8 @@ export class DemoPanel {
           }),
         );
         choice.hidden = names.length < 2;
+        if (index >= names.length) throw new Error(`the file has ${names.length} demos; demo ${index} was asked for`);
+        el<HTMLSelectElement>('hdf5-demo').value = String(index);
         this.pendingHdf5 = { bytes, name };
       } catch (e) {
         showError(`"${name}" is not a readable demo file; the current demo stays loaded.`, errorText(e), 'demo-error');
@@ -233,7 +230,7 @@ export class DemoPanel {
       choice.hidden = true;
       this.pendingHdf5 = null;
     }
-    return this.load(bytes, name, 0);
+    return this.load(bytes, name, index);
   }
 
   /** Apply DMP settings (from a share link): the inputs show them. */
@@ -320,6 +317,7 @@ export class DemoPanel {
     status.taskId = this.pg.task_id();
     status.demoName = this.source.name;
     status.demoSamples = n;
+    status.demoIndex = this.source.index;
     status.boundaries = spec.subtasks.slice(1).map((s) => s.start);
     status.subtaskObjects = spec.subtasks.map((s) => s.object);
     this.drawPlot();

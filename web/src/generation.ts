@@ -5,14 +5,15 @@
 // episode list. "Stop" keeps what finished.
 //
 // Memory stays bounded however long the run: the file streams out of the core
-// episode by episode into Blobs (which the browser keeps outside the tab's heap
-// and pages to disk when large), and the episode list keeps no episode data;
+// episode by episode into a file in the origin-private file system (or Blobs
+// where there is none; see sink.ts), and the episode list keeps no episode data;
 // replaying an episode that is no longer cached runs its attempt again, which
 // gives the same episode (attempts depend only on configuration, demo and index).
 import { showError } from './banner.ts';
 import type { Core } from './core.ts';
 import type { AttemptResult, WorkerPool } from './pool.ts';
 import { drawRateChart, emptyStats, eta, formatSeconds, rate, record, type MethodStats } from './progress.ts';
+import { openSink, removeOldFiles, type DatasetSink } from './sink.ts';
 import { renderStatus, status } from './status.ts';
 
 export type MethodId = 'dmg' | 'mimicgen';
@@ -47,8 +48,6 @@ interface RunSource {
 
 /** Attempts whose bytes stay cached for instant replay (the most recent ones). */
 const REPLAY_CACHE = 24;
-/** Encoded output collected before it becomes one Blob. */
-const BLOB_BATCH_BYTES = 8 * 1024 * 1024;
 
 const LABEL: Record<MethodId, string> = { dmg: 'D-MG', mimicgen: 'MimicGen' };
 const COLOUR: Record<MethodId, string> = { dmg: '#2f6fd6', mimicgen: '#9a9fa8' };
@@ -167,6 +166,7 @@ export class GenerationPanel {
     this.finished = [];
     this.episodes = [];
     this.forgetRuns();
+    await removeOldFiles();
     this.stopRequested = false;
     this.renderResults();
     for (const b of ['download', 'download-config', 'download-stats']) el<HTMLButtonElement>(b).disabled = true;
@@ -199,16 +199,9 @@ export class GenerationPanel {
         const stats = emptyStats();
         this.stats.set(plan.method, stats);
         this.sources.set(plan.method, { config: plan.config, demo, demoName });
-        // The file so far, outside wasm memory: Blobs plus a batch not yet made one.
-        const parts: Blob[] = [];
-        let batch: Uint8Array[] = [];
-        let batchBytes = 0;
-        const flush = (): void => {
-          if (batch.length === 0) return;
-          parts.push(new Blob(batch as BlobPart[]));
-          batch = [];
-          batchBytes = 0;
-        };
+        // The file so far, outside wasm memory.
+        const sink: DatasetSink = await openSink(plan.method);
+        status.datasetSink = sink.kind;
         let kept = 0;
         let failed: string | null = null;
         const handle = pool.start(
@@ -219,12 +212,8 @@ export class GenerationPanel {
               if (failed) return;
               try {
                 assembler.push(r.bytes);
-                const out = assembler.take_output();
-                if (out.length > 0) {
-                  batch.push(out);
-                  batchBytes += out.length;
-                  if (batchBytes >= BLOB_BATCH_BYTES) flush();
-                }
+                sink.append(assembler.take_output());
+                if (sink.error) throw new Error(sink.error);
               } catch (e) {
                 failed = e instanceof Error ? e.message : String(e);
                 handle.stop();
@@ -256,13 +245,13 @@ export class GenerationPanel {
         try {
           if (kept > 0) {
             const rest = assembler.finish();
-            flush();
-            dataset = new Blob([assembler.header() as BlobPart, ...parts, rest as BlobPart], { type: 'application/x-hdf5' });
+            dataset = await sink.finish(assembler.header(), rest);
           }
         } catch (e) {
           showError(`${LABEL[plan.method]}: the dataset could not be written.`, e instanceof Error ? e.message : String(e), 'generate-error');
         } finally {
           assembler.free();
+          if (!dataset) await sink.discard();
         }
         this.finished.push({ method: plan.method, config: plan.config, dataset, stats: statsText, kept });
         keptBefore += wanted;

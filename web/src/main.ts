@@ -92,12 +92,10 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
   const probability = numberInput('probability', 0, 1, 'Dynamic episodes');
   const belt = numberInput('belt-speed', 0, 0.2, 'Conveyor belt speed');
   const src = demo.source;
-  // A demo other than the first of an HDF5 file travels embedded in the configuration.
+  // An uploaded file is pinned by its SHA-256 (and which demo of an HDF5 file it is).
   const demoRef = !src.bytes
     ? { kind: 'builtin', id: task }
-    : src.index > 0
-      ? { kind: 'embedded', demo: JSON.parse(demo.embeddedDemoJson()) as unknown }
-      : { kind: 'sha256', sha256: core.sha256_hex(src.bytes), name: src.name };
+    : { kind: 'sha256', sha256: core.sha256_hex(src.bytes), name: src.name, ...(src.index > 0 ? { index: src.index } : {}) };
   const config: Record<string, unknown> = {
     ...linkExtras.rest,
     task,
@@ -263,7 +261,7 @@ async function main(): Promise<void> {
       const choice = el<HTMLSelectElement>('method').value;
       const config = buildConfig(core, demoPanel, choice === 'mimicgen' ? 'mimicgen' : 'dmg');
       const src = demoPanel.source;
-      url = linkUrl(encodeLink(core, config, src.bytes && src.index === 0 ? src.bytes : null));
+      url = linkUrl(encodeLink(core, config, src.bytes));
     } catch (e) {
       showError('The link could not be made.', errorText(e), 'link-error');
       return;
@@ -291,7 +289,7 @@ async function main(): Promise<void> {
     seed: number;
     dmp: { bases: number; alpha: number; goal_filter_alpha: number; scaling: string };
     segmentation: { boundaries: number[]; objects: (string | null)[] };
-    demo: { kind: 'builtin'; id: string } | { kind: 'sha256'; sha256: string; name: string } | { kind: 'embedded' };
+    demo: { kind: 'builtin'; id: string } | { kind: 'sha256'; sha256: string; name: string; index?: number } | { kind: 'embedded' };
     [key: string]: unknown;
   }
   const restoreLink = (link: string): void => {
@@ -333,10 +331,10 @@ async function main(): Promise<void> {
       applyEdits();
     } else if (demo.kind === 'sha256') {
       if (d.demo) {
-        if (demoPanel.loadFile(d.demo, demo.name)) applyEdits();
+        if (demoPanel.loadFile(d.demo, demo.name, demo.index ?? 0)) applyEdits();
       } else {
         demoPanel.setTask(task);
-        demoPanel.expectLinkDemo(demo.sha256, demo.name, applyEdits);
+        demoPanel.expectLinkDemo(demo.sha256, demo.name, demo.index ?? 0, applyEdits);
         const prompt = showError(
           'This link was made with an uploaded demo file that is not inside the link.',
           `Upload "${demo.name}" (SHA-256 ${demo.sha256.slice(0, 16)}…) to restore the linked configuration; the file is checked before it is used.`,

@@ -17,6 +17,10 @@ export interface PageStatus {
   taskId: string | null;
   demoName: string | null;
   demoSamples: number;
+  /** Which demo of a multi-demo (HDF5) file is loaded (0 otherwise). */
+  demoIndex: number;
+  /** Where the last run's dataset was written: an origin-private file or Blobs. */
+  datasetSink: 'opfs' | 'blob' | null;
   /** Interior subtask boundaries of the current segmentation. */
   boundaries: number[];
   subtaskObjects: string[];
@@ -66,6 +70,8 @@ export const status: PageStatus = {
   taskId: null,
   demoName: null,
   demoSamples: 0,
+  demoIndex: 0,
+  datasetSink: null,
   boundaries: [],
   subtaskObjects: [],
   plotVersion: 0,

@@ -305,6 +305,7 @@ fn bad_inputs_are_errors_not_panics() {
     c.demo = DemoRef::Sha256 {
         sha256: "0".repeat(64),
         name: Some("mine.json".into()),
+        index: 0,
     };
     assert!(Generator::new(&c, None)
         .unwrap_err()
@@ -355,4 +356,54 @@ fn robosuite_frame_demos_are_moved_onto_the_table() {
     let shift = align_demo(&mut d);
     assert!((shift.z() + ROBOSUITE_TABLE_Z).abs() < 1e-9);
     assert!((d.objects[0].poses[0].pos.z() - orig.objects[0].poses[0].pos.z()).abs() < 1e-9);
+}
+
+#[test]
+fn a_demo_pinned_by_hash_can_be_any_demo_of_a_multi_demo_file() {
+    // A two-episode lift dataset is a MimicGen-style file with demo_0 and demo_1.
+    let mut cfg = GenerationConfig {
+        task: "lift".into(),
+        variant: Variant::Static,
+        episodes: 2,
+        ..Default::default()
+    };
+    cfg.demo = DemoRef::Builtin { id: "lift".into() };
+    let g = Generator::new(&cfg, None).unwrap();
+    let mut asm = DatasetAssembler::new(&cfg).unwrap();
+    let mut i = 0;
+    while !asm.push(&g.attempt(i)).unwrap() {
+        i += 1;
+    }
+    let file = asm.finish().unwrap();
+    let sha256 = crate::config::sha256_hex(&file);
+    let pinned = |index: u32| {
+        let mut c = cfg.clone();
+        c.demo = DemoRef::Sha256 {
+            sha256: sha256.clone(),
+            name: Some("two.hdf5".into()),
+            index,
+        };
+        Generator::new(&c, Some((&file, "two.hdf5")))
+    };
+    let d0 = read_demo_auto(&file, Some("two.hdf5"), 0).unwrap();
+    let d1 = read_demo_auto(&file, Some("two.hdf5"), 1).unwrap();
+    assert_ne!(d0.eef, d1.eef, "the two episodes differ");
+    assert_eq!(d1.task.as_deref(), Some("lift"), "env_args names the task");
+    assert_eq!(pinned(0).unwrap().demo().eef, d0.eef);
+    assert_eq!(pinned(1).unwrap().demo().eef, d1.eef);
+    assert!(pinned(2).is_err(), "the file has two demos");
+    // Index 0 stays out of the canonical JSON, so older configurations keep their bytes.
+    let mut c = cfg.clone();
+    c.demo = DemoRef::Sha256 {
+        sha256: sha256.clone(),
+        name: None,
+        index: 0,
+    };
+    assert!(!c.to_canonical_json().unwrap().contains("index"));
+    c.demo = DemoRef::Sha256 {
+        sha256,
+        name: None,
+        index: 1,
+    };
+    assert!(c.to_canonical_json().unwrap().contains(r#""index":1"#));
 }

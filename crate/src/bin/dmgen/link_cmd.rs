@@ -66,6 +66,10 @@ fn encode(args: &[String]) -> Result<(), String> {
             config.demo = DemoRef::Sha256 {
                 sha256: sha256_hex(&bytes),
                 name,
+                index: match &config.demo {
+                    DemoRef::Sha256 { index, .. } => *index,
+                    _ => 0,
+                },
             };
             Some(bytes)
         }
