@@ -4,9 +4,11 @@
 // (CDP Performance.getMetrics), the page's wasm linear memory, and the resident memory
 // of Chromium's renderer processes (the tab and its workers; Linux /proc). Then the
 // growth per episode between the two largest runs and what it predicts for 10,000.
-// Not part of `npm test` (a 1000-episode run takes minutes).
+// Runs in a fresh persistent profile; DMGEN_MEMORY_SINK=blob measures the Blob fallback
+// instead of the origin-private file. Not part of `npm test` (a 1000-episode run takes
+// minutes).
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromiumPath, root } from './setup.mjs';
@@ -54,25 +56,34 @@ function chromiumRss() {
 const { chromium } = await import('playwright-core');
 const server = spawn(process.execPath, [join(root, 'scripts', 'serve.mjs'), 'dist', String(port)], { cwd: root, stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 800));
-const browser = await chromium.launch({
+// A persistent profile, as a person's browser has: an incognito-style context keeps
+// the origin-private file system and Blobs in memory instead of on disk.
+const profile = mkdtempSync(join(tmpdir(), 'dmgen-memory-profile-'));
+const sinkParam = process.env.DMGEN_MEMORY_SINK ? `&sink=${process.env.DMGEN_MEMORY_SINK}` : '';
+const browser = await chromium.launchPersistentContext(profile, {
   executablePath: chromiumPath,
+  viewport: { width: 1280, height: 800 },
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--enable-unsafe-swiftshader', marker],
 });
 const results = [];
 try {
   for (const episodes of runs) {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const page = await browser.newPage();
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Performance.enable');
     const sample = async () => {
       await cdp.send('HeapProfiler.collectGarbage');
       const { metrics } = await cdp.send('Performance.getMetrics');
       const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
-      const s = await page.evaluate(() => ({ kept: window.__dmgenStatus.successes, wasm: window.__dmgenWasmMemoryBytes() }));
+      const s = await page.evaluate(async () => ({
+        kept: window.__dmgenStatus.successes,
+        wasm: window.__dmgenWasmMemoryBytes(),
+        stored: (await navigator.storage.estimate()).usage ?? 0,
+      }));
       const rss = chromiumRss();
-      return { kept: s.kept, jsHeap: m.JSHeapUsedSize, wasm: s.wasm, rss: rss.renderers, allRss: rss.all };
+      return { kept: s.kept, jsHeap: m.JSHeapUsedSize, wasm: s.wasm, rss: rss.renderers, allRss: rss.all, stored: s.stored };
     };
-    await page.goto(`http://127.0.0.1:${port}/?workers=2`);
+    await page.goto(`http://127.0.0.1:${port}/?workers=2${sinkParam}`);
     await page.waitForFunction(() => window.__dmgenStatus?.workerVersions.length === 2, null, { timeout: 120_000 });
     const before = await sample();
     await page.getByLabel('Episodes', { exact: true }).fill(String(episodes));
@@ -82,7 +93,7 @@ try {
     let peak = { ...before };
     const log = (label, s) =>
       console.log(
-        `${String(episodes).padStart(6)} ${label.padEnd(6)} kept ${String(s.kept).padStart(6)}  js heap ${(s.jsHeap / MB).toFixed(1).padStart(7)} MB  wasm ${(s.wasm / MB).toFixed(1).padStart(7)} MB  renderers rss ${(s.rss / MB).toFixed(1).padStart(7)} MB  all chromium rss ${(s.allRss / MB).toFixed(1).padStart(7)} MB`,
+        `${String(episodes).padStart(6)} ${label.padEnd(6)} kept ${String(s.kept).padStart(6)}  js heap ${(s.jsHeap / MB).toFixed(1).padStart(7)} MB  wasm ${(s.wasm / MB).toFixed(1).padStart(7)} MB  renderers rss ${(s.rss / MB).toFixed(1).padStart(7)} MB  all chromium rss ${(s.allRss / MB).toFixed(1).padStart(7)} MB  origin storage ${(s.stored / MB).toFixed(1).padStart(7)} MB`,
       );
     log('start', before);
     for (;;) {
@@ -111,6 +122,7 @@ try {
   }
 } finally {
   await browser.close();
+  rmSync(profile, { recursive: true, force: true });
   server.kill();
 }
 if (results.length >= 2) {
