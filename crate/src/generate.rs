@@ -206,7 +206,10 @@ impl From<CodecError> for GenError {
 pub const BUILTIN_DEMOS: [&str; 5] = ["lift", "stack", "square", "pick_place", "conveyor"];
 
 /// The JSON text of a built-in demo (the files in `public/demos/`, recorded with
-/// `dmgen demo --task <id>`).
+/// `dmgen demo --task <id>`). Native builds compile them in; the browser build does
+/// not (they would add ~130 KB gzipped to the module): the page fetches them and hands
+/// them over with [`register_builtin_demo`] before opening a session.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn builtin_demo_json(id: &str) -> Option<&'static str> {
     Some(match id {
         "lift" => include_str!("../../public/demos/lift.json"),
@@ -216,6 +219,31 @@ pub fn builtin_demo_json(id: &str) -> Option<&'static str> {
         "conveyor" => include_str!("../../public/demos/conveyor.json"),
         _ => return None,
     })
+}
+
+#[cfg(target_arch = "wasm32")]
+static REGISTERED_DEMOS: std::sync::Mutex<Vec<(&'static str, &'static str)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The JSON text of a built-in demo, as registered by the page.
+#[cfg(target_arch = "wasm32")]
+pub fn builtin_demo_json(id: &str) -> Option<&'static str> {
+    let demos = REGISTERED_DEMOS.lock().unwrap_or_else(|e| e.into_inner());
+    demos.iter().find(|(k, _)| *k == id).map(|(_, v)| *v)
+}
+
+/// Register the JSON text of built-in demo `id` (browser build; one registration per
+/// id and instance, the text lives as long as the instance). Unknown ids are refused.
+#[cfg(target_arch = "wasm32")]
+pub fn register_builtin_demo(id: &str, json: String) -> Result<(), GenError> {
+    let Some(&id) = BUILTIN_DEMOS.iter().find(|k| **k == id) else {
+        return Err(GenError::Invalid(format!("'{id}' is not a built-in demo")));
+    };
+    let mut demos = REGISTERED_DEMOS.lock().unwrap_or_else(|e| e.into_inner());
+    if !demos.iter().any(|(k, _)| *k == id) {
+        demos.push((id, Box::leak(json.into_boxed_str())));
+    }
+    Ok(())
 }
 
 /// Read a built-in demo.

@@ -12,6 +12,7 @@
 
 use crate::geom::{Pose, Vec3};
 
+mod dispatch;
 pub mod ik;
 pub mod panda;
 pub mod showcase;

@@ -59,6 +59,13 @@ pub fn version() -> String {
     crate::version().to_string()
 }
 
+/// Hand over the JSON text of built-in demo `id` (`public/demos/<id>.json`), which the
+/// browser build does not embed; call once per instance before opening a session.
+#[wasm_bindgen]
+pub fn register_builtin_demo(id: &str, json: String) -> Result<(), JsError> {
+    crate::generate::register_builtin_demo(id, json).map_err(js_err)
+}
+
 /// Whether the core has panicked in this instance (it must not be used after that).
 #[wasm_bindgen]
 pub fn has_panicked() -> bool {

@@ -20,13 +20,42 @@ export function compileCore(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+/** Ids of the built-in demos (`public/demos/<id>.json`, not compiled into the core). */
+export const BUILTIN_DEMO_IDS = ['lift', 'stack', 'square', 'pick_place', 'conveyor'] as const;
+
+export type BuiltinDemos = Record<string, string>;
+
+let demos: Promise<BuiltinDemos> | null = null;
+
+/** Download the built-in demos' JSON once (every core instance registers them). */
+export function fetchBuiltinDemos(): Promise<BuiltinDemos> {
+  demos ??= (async () => {
+    const base = new URL('demos/', document.baseURI);
+    const texts = await Promise.all(
+      BUILTIN_DEMO_IDS.map(async (id) => {
+        const response = await fetch(new URL(`${id}.json`, base));
+        if (!response.ok) throw new Error(`could not download the built-in demo '${id}' (${response.status} ${response.statusText})`);
+        return [id, await response.text()] as const;
+      }),
+    );
+    return Object.fromEntries(texts);
+  })();
+  return demos;
+}
+
+/** Hand the built-in demos to a core instance (the page's or a worker's). */
+export function registerBuiltinDemos(c: Core, texts: BuiltinDemos): void {
+  for (const [id, json] of Object.entries(texts)) c.register_builtin_demo(id, json);
+}
+
 let memory: WebAssembly.Memory | null = null;
 
 /** Instantiate the core on the main thread. */
 export async function loadCore(): Promise<Core> {
-  const module = await compileCore();
+  const [module, texts] = await Promise.all([compileCore(), fetchBuiltinDemos()]);
   const exports = await init({ module_or_path: module });
   memory = exports.memory;
+  registerBuiltinDemos(core, texts);
   return core;
 }
 

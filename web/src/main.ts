@@ -2,7 +2,7 @@
 // demo panel, scene editing, preview and generation together.
 import { showError, showFatal } from './banner.ts';
 import { missingCapabilities } from './capabilities.ts';
-import { compileCore, coreMemoryBytes, loadCore, type Core } from './core.ts';
+import { compileCore, coreMemoryBytes, fetchBuiltinDemos, loadCore, type BuiltinDemos, type Core } from './core.ts';
 import { DemoPanel } from './demo.ts';
 import { GenerationPanel, type JobPlan, type MethodId } from './generation.ts';
 import { installShortcuts } from './help.ts';
@@ -40,13 +40,13 @@ function requestedWorkers(): number {
   return Number.isFinite(n) && n >= 1 && n <= 32 ? n : defaultWorkerCount();
 }
 
-function startPool(module: WebAssembly.Module, size: number): WorkerPool {
+function startPool(module: WebAssembly.Module, demos: BuiltinDemos, size: number): WorkerPool {
   pool?.terminate();
   status.workersTotal = size;
   status.workersReady = 0;
   status.workerVersions = [];
   renderStatus();
-  const p = new WorkerPool(module, size, {
+  const p = new WorkerPool(module, demos, size, {
     onReadyChange: (ready, total) => {
       if (pool !== p) return;
       status.workersReady = ready;
@@ -216,12 +216,13 @@ async function main(): Promise<void> {
 
   // Workers and generation.
   const module = await compileCore();
+  const demos = await fetchBuiltinDemos();
   const countInput = el<HTMLInputElement>('worker-count');
   countInput.value = String(requestedWorkers());
-  startPool(module, requestedWorkers());
+  startPool(module, demos, requestedWorkers());
   const poolFor = async (): Promise<WorkerPool> => {
     const n = Math.round(numberInput('worker-count', 1, 32, 'Workers'));
-    if (!pool || pool.size !== n) startPool(module, n);
+    if (!pool || pool.size !== n) startPool(module, demos, n);
     return pool!;
   };
   const generation = new GenerationPanel(core, poolFor);

@@ -116,6 +116,7 @@ export class WorkerPool {
 
   constructor(
     private readonly module: WebAssembly.Module,
+    private readonly demos: Record<string, string>,
     readonly size: number,
     private readonly events: PoolEvents = {},
   ) {
@@ -134,7 +135,7 @@ export class WorkerPool {
       event.preventDefault();
       this.replace(slot, event.message || 'the worker stopped unexpectedly');
     };
-    this.post(slot, { kind: 'init', module: this.module });
+    this.post(slot, { kind: 'init', module: this.module, demos: this.demos });
     return slot;
   }
 

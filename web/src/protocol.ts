@@ -13,7 +13,7 @@ export interface JobSpec {
 }
 
 export type ToWorker =
-  | { kind: 'init'; module: WebAssembly.Module }
+  | { kind: 'init'; module: WebAssembly.Module; demos: Record<string, string> }
   | { kind: 'ping'; id: number }
   | { kind: 'prepare'; job: JobSpec }
   | { kind: 'attempt'; jobId: number; index: number }

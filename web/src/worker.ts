@@ -70,6 +70,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   try {
     if (msg.kind === 'init') {
       await init({ module_or_path: msg.module });
+      for (const [id, json] of Object.entries(msg.demos)) core.register_builtin_demo(id, json);
       ready = true;
       post({ kind: 'ready', version: core.version() });
       return;

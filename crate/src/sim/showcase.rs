@@ -98,7 +98,7 @@ impl BoxDrop {
             params,
             islands: IslandManager::new(),
             broad_phase: BroadPhaseBvh::new(),
-            narrow_phase: NarrowPhase::new(),
+            narrow_phase: NarrowPhase::with_query_dispatcher(super::dispatch::ConvexDispatcher),
             bodies,
             colliders,
             impulse_joints: ImpulseJointSet::new(),

@@ -438,7 +438,23 @@ impl PandaWorld {
         substeps: usize,
         object_poses: &[Pose],
     ) -> Result<PandaWorld, SimError> {
-        let mut phys = PhysicsWorld::new();
+        // `PhysicsWorld::new()` with a narrow phase restricted to convex primitives
+        // (see `dispatch`: same contacts, far less code in the browser module).
+        let mut phys = PhysicsWorld {
+            gravity: Vector::ZERO,
+            integration_parameters: IntegrationParameters::default(),
+            physics_pipeline: PhysicsPipeline::new(),
+            collision_pipeline: CollisionPipeline::new(),
+            islands: IslandManager::new(),
+            broad_phase: DefaultBroadPhase::default(),
+            narrow_phase: NarrowPhase::with_query_dispatcher(super::dispatch::ConvexDispatcher),
+            bodies: RigidBodySet::new(),
+            colliders: ColliderSet::new(),
+            impulse_joints: ImpulseJointSet::new(),
+            multibody_joints: MultibodyJointSet::new(),
+            soft_bodies: SoftBodySet::new(),
+            ccd_solver: CCDSolver::new(),
+        };
         phys.gravity = Vector::new(0.0, 0.0, -settings.gravity as f32);
         let ip = &mut phys.integration_parameters;
         ip.dt = (CONTROL_DT / substeps as f64) as f32;
