@@ -63,61 +63,56 @@ impl QueryDispatcher for ConvexDispatcher {
             Err(Unsupported)
         }
     }
+    // The scenes enable no continuous collision detection and run no scene queries, so
+    // rapier never asks for these; answering "unsupported" keeps parry's general shape
+    // queries (and everything they reach) out of the browser module.
     fn distance(
         &self,
-        pos12: &Pose,
-        g1: &dyn Shape,
-        g2: &dyn Shape,
+        _: &Pose,
+        _: &dyn Shape,
+        _: &dyn Shape,
     ) -> Result<ShapeDistance, Unsupported> {
-        DefaultQueryDispatcher.distance(pos12, g1, g2)
+        Err(Unsupported)
     }
     fn contact(
         &self,
-        pos12: &Pose,
-        g1: &dyn Shape,
-        g2: &dyn Shape,
-        prediction: Real,
+        _: &Pose,
+        _: &dyn Shape,
+        _: &dyn Shape,
+        _: Real,
     ) -> Result<Option<Contact>, Unsupported> {
-        DefaultQueryDispatcher.contact(pos12, g1, g2, prediction)
+        Err(Unsupported)
     }
     fn closest_points(
         &self,
-        pos12: &Pose,
-        g1: &dyn Shape,
-        g2: &dyn Shape,
-        max_dist: Real,
+        _: &Pose,
+        _: &dyn Shape,
+        _: &dyn Shape,
+        _: Real,
     ) -> Result<ClosestPoints, Unsupported> {
-        DefaultQueryDispatcher.closest_points(pos12, g1, g2, max_dist)
+        Err(Unsupported)
     }
     fn cast_shapes(
         &self,
-        pos12: &Pose,
-        local_vel12: Vector,
-        g1: &dyn Shape,
-        g2: &dyn Shape,
-        options: ShapeCastOptions,
+        _: &Pose,
+        _: Vector,
+        _: &dyn Shape,
+        _: &dyn Shape,
+        _: ShapeCastOptions,
     ) -> Result<Option<ShapeCastHit>, Unsupported> {
-        DefaultQueryDispatcher.cast_shapes(pos12, local_vel12, g1, g2, options)
+        Err(Unsupported)
     }
     fn cast_shapes_nonlinear(
         &self,
-        motion1: &NonlinearRigidMotion,
-        g1: &dyn Shape,
-        motion2: &NonlinearRigidMotion,
-        g2: &dyn Shape,
-        start_time: Real,
-        end_time: Real,
-        stop_at_penetration: bool,
+        _: &NonlinearRigidMotion,
+        _: &dyn Shape,
+        _: &NonlinearRigidMotion,
+        _: &dyn Shape,
+        _: Real,
+        _: Real,
+        _: bool,
     ) -> Result<Option<ShapeCastHit>, Unsupported> {
-        DefaultQueryDispatcher.cast_shapes_nonlinear(
-            motion1,
-            g1,
-            motion2,
-            g2,
-            start_time,
-            end_time,
-            stop_at_penetration,
-        )
+        Err(Unsupported)
     }
 }
 
@@ -169,5 +164,56 @@ impl PersistentQueryDispatcher<ContactManifoldData, ContactData> for ConvexDispa
             prediction,
             manifold,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rapier3d::parry::shape::{Compound, Cuboid, Cylinder, SharedShape};
+
+    fn manifolds(
+        d: &dyn PersistentQueryDispatcher<ContactManifoldData, ContactData>,
+        pos12: &Pose,
+        g1: &dyn Shape,
+        g2: &dyn Shape,
+    ) -> Result<Vec<(Vector, Vec<(Vector, Vector, Real)>)>, Unsupported> {
+        let mut m = Vec::new();
+        let mut ws = None;
+        d.contact_manifolds(pos12, g1, g2, 0.01, &mut m, &mut ws)?;
+        Ok(m.iter()
+            .map(|m| {
+                let pts = m
+                    .points
+                    .iter()
+                    .map(|p| (p.local_p1, p.local_p2, p.dist))
+                    .collect();
+                (m.local_n1, pts)
+            })
+            .collect())
+    }
+
+    #[test]
+    fn convex_contacts_equal_the_default_dispatchers() {
+        let cube = Cuboid::new(Vector::new(0.025, 0.025, 0.025));
+        let slab = Cuboid::new(Vector::new(0.3, 0.3, 0.01));
+        let can = Cylinder::new(0.04, 0.03);
+        let cases: [(&dyn Shape, &dyn Shape, Pose); 3] = [
+            (&cube, &slab, Pose::translation(0.01, -0.02, -0.034)),
+            (&can, &slab, Pose::translation(0.0, 0.05, -0.049)),
+            (&cube, &can, Pose::translation(0.05, 0.0, 0.0)),
+        ];
+        for (g1, g2, pos12) in cases {
+            let ours = manifolds(&ConvexDispatcher, &pos12, g1, g2).unwrap();
+            let theirs = manifolds(&DefaultQueryDispatcher, &pos12, g1, g2).unwrap();
+            assert!(!ours[0].1.is_empty(), "the shapes touch");
+            assert_eq!(ours, theirs);
+        }
+        // Shapes the scenes never build are refused rather than mishandled.
+        let compound = Compound::new(vec![(Pose::IDENTITY, SharedShape::cuboid(0.1, 0.1, 0.1))]);
+        assert!(manifolds(&ConvexDispatcher, &Pose::IDENTITY, &compound, &cube).is_err());
+        assert!(ConvexDispatcher
+            .distance(&Pose::IDENTITY, &cube, &slab)
+            .is_err());
     }
 }
