@@ -172,12 +172,15 @@ mod tests {
     use super::*;
     use rapier3d::parry::shape::{Compound, Cuboid, Cylinder, SharedShape};
 
+    /// Per manifold: its normal and its points (local point on each shape, distance).
+    type Manifolds = Vec<(Vector, Vec<(Vector, Vector, Real)>)>;
+
     fn manifolds(
         d: &dyn PersistentQueryDispatcher<ContactManifoldData, ContactData>,
         pos12: &Pose,
         g1: &dyn Shape,
         g2: &dyn Shape,
-    ) -> Result<Vec<(Vector, Vec<(Vector, Vector, Real)>)>, Unsupported> {
+    ) -> Result<Manifolds, Unsupported> {
         let mut m = Vec::new();
         let mut ws = None;
         d.contact_manifolds(pos12, g1, g2, 0.01, &mut m, &mut ws)?;
