@@ -4,7 +4,8 @@
 // Debian's chromium.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -97,7 +98,21 @@ export function setup({ browser = false } = {}) {
 /** Build the core to wasm (release, +simd128) and generate the JS bindings into web/pkg. */
 export function buildWasm() {
   log('building the core for wasm32 (wasm-release profile, simd128)');
-  run('cargo', ['build', '--profile', 'wasm-release', '--lib', '-p', 'dmgen', '--target', 'wasm32-unknown-unknown']);
+  // Source paths in panic locations are rewritten to short machine-independent prefixes:
+  // a smaller module whose bytes do not depend on where the sources live.
+  const cargoHome = process.env.CARGO_HOME || join(homedir(), '.cargo');
+  const registry = join(cargoHome, 'registry', 'src');
+  const sources = existsSync(registry) ? readdirSync(registry).map((d) => join(registry, d)) : [];
+  const rustflags = [
+    '-C', 'target-feature=+simd128',
+    // rustc applies the last matching prefix: the most specific ones come last.
+    `--remap-path-prefix=${cargoHome}=/cargo`,
+    ...sources.map((d) => `--remap-path-prefix=${d}=/crates`),
+    `--remap-path-prefix=${root}=/dmgen`,
+  ];
+  run('cargo', ['build', '--profile', 'wasm-release', '--lib', '-p', 'dmgen', '--target', 'wasm32-unknown-unknown'], {
+    env: { ...process.env, CARGO_ENCODED_RUSTFLAGS: rustflags.join('\x1f') },
+  });
   const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
   const wasm = join(targetDir, 'wasm32-unknown-unknown', 'wasm-release', 'dmgen.wasm');
   run('wasm-bindgen', [

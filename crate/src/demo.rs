@@ -740,8 +740,35 @@ pub fn demo_to_csv(demo: &Demo) -> String {
 /// The HDF5 file signature.
 pub const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
 
-fn h5err(what: &str, e: impl fmt::Display) -> DemoError {
-    DemoError::Hdf5(format!("{what}: {e}"))
+fn h5err(what: &str, e: hdf5_pure::Error) -> DemoError {
+    DemoError::Hdf5(format!("{what}: {}", describe_hdf5_error(&e)))
+}
+
+/// What went wrong reading an HDF5 file, in a few words for the person who uploaded it.
+/// (The reader's own messages cover every corner of the format; formatting them would
+/// add their text to the browser module for cases a demo upload does not meet.)
+fn describe_hdf5_error(e: &hdf5_pure::Error) -> String {
+    use hdf5_pure::{Error as E, FormatError as F};
+    match e {
+        E::Format(F::PathNotFound(_)) => "not found".into(),
+        E::NotADataset(_) => "is not a dataset".into(),
+        E::NotAGroup(_) => "is not a group".into(),
+        E::Format(F::SignatureNotFound) => "no HDF5 signature; this is not an HDF5 file".into(),
+        E::Format(F::UnexpectedEof { .. }) => {
+            "the file ends too early (truncated or damaged)".into()
+        }
+        E::Format(F::ChecksumMismatch { .. }) => {
+            "a checksum does not match (the file is damaged)".into()
+        }
+        E::Format(F::UnsupportedFilter(id)) => {
+            format!("a dataset uses compression filter {id}, which this reader does not support; save the file with gzip or without compression")
+        }
+        E::Format(F::UnsupportedVersion(v)) => {
+            format!("superblock version {v} is not supported")
+        }
+        E::Format(_) => "malformed or unsupported HDF5 structure".into(),
+        _ => "the file could not be read as HDF5".into(),
+    }
 }
 
 fn open_h5(bytes: &[u8]) -> Result<hdf5_pure::File, DemoError> {

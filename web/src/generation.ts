@@ -48,6 +48,8 @@ interface RunSource {
 
 /** Attempts whose bytes stay cached for instant replay (the most recent ones). */
 const REPLAY_CACHE = 24;
+/** Fastest refresh of the progress display while a run streams results (ms). */
+const UPDATE_MS = 200;
 
 const LABEL: Record<MethodId, string> = { dmg: 'D-MG', mimicgen: 'MimicGen' };
 const COLOUR: Record<MethodId, string> = { dmg: '#2f6fd6', mimicgen: '#9a9fa8' };
@@ -72,6 +74,9 @@ export class GenerationPanel {
   private sources = new Map<MethodId, RunSource>();
   private replayCache = new Map<string, Uint8Array>();
   private replayers = new Map<MethodId, InstanceType<Core['Generator']>>();
+  private pendingList: EpisodeEntry[] = [];
+  private nextUpdate: (() => void) | null = null;
+  private updateTimer: number | null = null;
   private stopCurrent: (() => void) | null = null;
   private stopRequested = false;
   /** Replay a generated episode in the scene. */
@@ -166,7 +171,6 @@ export class GenerationPanel {
     this.finished = [];
     this.episodes = [];
     this.forgetRuns();
-    await removeOldFiles();
     this.stopRequested = false;
     this.renderResults();
     for (const b of ['download', 'download-config', 'download-stats']) el<HTMLButtonElement>(b).disabled = true;
@@ -184,6 +188,8 @@ export class GenerationPanel {
     const totalWanted = wanted * plans.length;
     let keptBefore = 0;
     try {
+      // The previous run's files (its datasets were just dropped from the page).
+      await removeOldFiles();
       const pool = await this.pool();
       for (const plan of plans) {
         if (this.stopRequested) break;
@@ -223,8 +229,8 @@ export class GenerationPanel {
               if (r.success) kept++;
               this.remember(`${plan.method}:${r.index}`, r.bytes);
               this.episodes.push({ method: plan.method, index: r.index, success: r.success, failure: r.failure });
-              this.appendResult(this.episodes[this.episodes.length - 1]!);
-              this.update(keptBefore + kept, totalWanted, t0);
+              this.pendingList.push(this.episodes[this.episodes.length - 1]!);
+              this.scheduleUpdate(keptBefore + kept, totalWanted, t0);
             },
           },
         );
@@ -269,6 +275,7 @@ export class GenerationPanel {
       el<HTMLButtonElement>('download-stats').disabled = this.finished.length === 0;
       status.datasetReady = ok;
       status.generationSeconds = (performance.now() - t0) / 1000;
+      this.flushUpdate();
       this.update(this.stopRequested ? -1 : totalWanted, totalWanted, t0);
       renderStatus();
     }
@@ -332,11 +339,28 @@ export class GenerationPanel {
     return f === 'all' || (f === 'success') === e.success;
   }
 
-  private appendResult(e: EpisodeEntry): void {
-    if (this.visible(e)) el('results').append(this.entryNode(e));
+  /**
+   * Progress, chart and list updates at most every UPDATE_MS while results stream in:
+   * the page's thread shares the cores with the workers.
+   */
+  private scheduleUpdate(done: number, total: number, t0: number): void {
+    this.nextUpdate = () => this.update(done, total, t0);
+    if (this.updateTimer === null) this.updateTimer = window.setTimeout(() => this.flushUpdate(), UPDATE_MS);
+  }
+
+  private flushUpdate(): void {
+    if (this.updateTimer !== null) window.clearTimeout(this.updateTimer);
+    this.updateTimer = null;
+    const items = this.pendingList.filter((e) => this.visible(e)).map((e) => this.entryNode(e));
+    this.pendingList = [];
+    if (items.length > 0) el('results').append(...items);
+    const next = this.nextUpdate;
+    this.nextUpdate = null;
+    next?.();
   }
 
   private renderResults(): void {
+    this.pendingList = [];
     el('results').replaceChildren(...this.episodes.filter((e) => this.visible(e)).map((e) => this.entryNode(e)));
   }
 }
