@@ -1,28 +1,11 @@
 //! Behaviour tests of the `dmgen` command line.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn dmgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dmgen"))
-        .args(args)
-        .output()
-        .expect("run dmgen")
-}
+mod common;
 
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dmgen-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+use common::{dmgen, fixture, scratch};
 
 fn spec_of(out: &Output) -> serde_json::Value {
     assert!(

@@ -1,28 +1,10 @@
 //! Behaviour tests of `dmgen link encode|decode`.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn dmgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dmgen"))
-        .args(args)
-        .output()
-        .expect("run dmgen")
-}
+mod common;
 
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dmgen-link-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+use common::{dmgen, fixture, scratch};
 
 fn stdout_of(out: &Output) -> String {
     assert!(
