@@ -1,17 +1,9 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
+import { watchErrors } from './errors.ts';
 
 // Each bad input gets its own message; the demo loaded before stays loaded and the
 // page stays usable (a short generation still works at the end).
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(err.message));
-  return errors;
-}
 
 test('bad inputs each give their own message and leave the loaded demo and the page usable', async ({ page }) => {
   test.setTimeout(300_000);

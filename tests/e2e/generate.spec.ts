@@ -4,18 +4,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { watchErrors } from './errors.ts';
 
 const artifacts = 'tests/artifacts';
 const cli = join(process.env.CARGO_TARGET_DIR || 'target', 'release', 'dmgen');
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(err.message));
-  return errors;
-}
 
 async function ready(page: Page, workers: number): Promise<void> {
   await page.goto(`./?workers=${workers}`);

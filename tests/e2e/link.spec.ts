@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { watchErrors } from './errors.ts';
 
 const golden = JSON.parse(readFileSync('tests/fixtures/links.json', 'utf8'));
 
@@ -36,15 +37,6 @@ test('share links: the browser core encodes like the native core and reports bad
 
 const cli = join(process.env.CARGO_TARGET_DIR || 'target', 'release', 'dmgen');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(err.message));
-  return errors;
-}
 
 async function ready(page: Page, url: string, workers: number): Promise<void> {
   await page.goto(url);
@@ -239,4 +231,27 @@ test('the second demo of a multi-demo HDF5 file: a link names the file and the d
   const r = spawnSync(cli, ['generate', '--url', link, '--demo', two, '--out', out, '--threads', '2'], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   expect(sha256(readFileSync(out))).toBe(original);
+});
+
+test('belt speed, goal filter and forcing-term scaling travel in the link and come back in a fresh page', async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  await ready(page, './?workers=1', 1);
+  await page.getByLabel('Conveyor belt speed (m/s)').fill('0.08');
+  await page.getByLabel('Goal filter gain (0 = jump)').fill('0');
+  await page.getByLabel('Goal filter gain (0 = jump)').dispatchEvent('change');
+  await page.getByLabel('Forcing-term scaling').selectOption('fixed');
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  const link = await page.getByLabel('Link to this configuration').inputValue();
+  const cfg = await page.evaluate((l) => JSON.parse(window.__dmgenCore!.decode_link(l).config), link);
+  expect(cfg.dynamics.belt_speed_mps).toBe(0.08);
+  expect(cfg.dmp.goal_filter_alpha).toBe(0);
+  expect(cfg.dmp.scaling).toBe('fixed');
+  const context = await browser.newContext();
+  const fresh = await context.newPage();
+  await ready(fresh, link, 1);
+  await fresh.waitForFunction(() => window.__dmgenStatus!.linksRestored === 1);
+  await expect(fresh.getByLabel('Conveyor belt speed (m/s)')).toHaveValue('0.08');
+  await expect(fresh.getByLabel('Goal filter gain (0 = jump)')).toHaveValue('0');
+  await expect(fresh.getByLabel('Forcing-term scaling')).toHaveValue('fixed');
+  await context.close();
 });

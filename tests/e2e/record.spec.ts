@@ -1,14 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(err.message));
-  return errors;
-}
+import { watchErrors } from './errors.ts';
 
 const target = (page: Page): Promise<number[]> => page.evaluate(() => Array.from(window.__dmgenPlayground!.record_target()));
 

@@ -1,19 +1,10 @@
 import { expect, test, type Page } from '@playwright/test';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { decodePng, distinctColours } from './png.ts';
+import { watchErrors } from './errors.ts';
 
 const artifacts = 'tests/artifacts';
 const golden = JSON.parse(readFileSync('tests/fixtures/golden.json', 'utf8'));
-
-/** Collect console errors and uncaught page errors for the whole test. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(err.message));
-  return errors;
-}
 
 async function waitForScene(page: Page): Promise<void> {
   await page.waitForFunction(() => (window.__dmgenStatus?.framesDrawn ?? 0) > 0, null, {

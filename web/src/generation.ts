@@ -10,6 +10,7 @@
 // replaying an episode that is no longer cached runs its attempt again, which
 // gives the same episode (attempts depend only on configuration, demo and index).
 import { showError } from './banner.ts';
+import { download } from './download.ts';
 import type { Core } from './core.ts';
 import type { AttemptResult, WorkerPool } from './pool.ts';
 import { drawRateChart, emptyStats, eta, formatSeconds, rate, record, type MethodStats } from './progress.ts';
@@ -54,18 +55,6 @@ const UPDATE_MS = 200;
 const LABEL: Record<MethodId, string> = { dmg: 'D-MG', mimicgen: 'MimicGen' };
 const COLOUR: Record<MethodId, string> = { dmg: '#2f6fd6', mimicgen: '#9a9fa8' };
 const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-
-function download(bytes: Blob | string, name: string, type: string): void {
-  const blob = bytes instanceof Blob ? bytes : new Blob([bytes], { type });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 export class GenerationPanel {
   private stats = new Map<MethodId, MethodStats>();

@@ -10,6 +10,7 @@
 // the recording into the current demo (segmented like any upload); it can then be
 // downloaded in the project's JSON demo format.
 import { showError } from './banner.ts';
+import { download } from './download.ts';
 import type { DemoPanel } from './demo.ts';
 import type { Playground } from './scene.ts';
 import { renderStatus, status } from './status.ts';
@@ -38,17 +39,6 @@ const MOTION: Record<string, [number, number]> = {
 const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-function download(text: string, name: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 export class RecordPanel {
   private readonly held = new Set<string>();
   private shift = false;
@@ -64,7 +54,7 @@ export class RecordPanel {
   ) {
     this.button.addEventListener('click', () => (this.active ? this.stop() : this.start()));
     el('download-recording').addEventListener('click', () => {
-      if (this.lastJson) download(this.lastJson, `recording_${this.pg.task_id()}.json`);
+      if (this.lastJson) download(this.lastJson, `recording_${this.pg.task_id()}.json`, 'application/json');
     });
     // Capture phase on window: runs before the page's shortcuts, which a recording mutes.
     window.addEventListener('keydown', (e) => this.onKey(e, true), true);
