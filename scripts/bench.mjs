@@ -1,7 +1,8 @@
 // `npm run bench`: validated episodes per second for the stack task in headless
 // Chromium (1 and 2 workers) and natively (the CLI, 1 and 2 threads), the
 // wasm/native ratio, the page-ready time and the wasm size (raw and gzipped).
-// Prints a table and a final JSON line.
+// Several rounds (DMGEN_BENCH_ROUNDS, default 3) of DMGEN_BENCH_EPISODES (default
+// 20); prints each round, the medians, and a final JSON line.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { buildSite, buildWasm, chromiumPath, log, root, run, setup } from './setup.mjs';
 
 const episodes = Number(process.env.DMGEN_BENCH_EPISODES || 20);
+const repeats = Math.max(1, Number(process.env.DMGEN_BENCH_ROUNDS || 3));
 const port = Number(process.env.DMGEN_BENCH_PORT || 4391);
 const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
 const cli = join(targetDir, 'release', 'dmgen');
@@ -27,7 +29,19 @@ function native(threads, dir) {
   return { seconds: s, perSecond: episodes / s };
 }
 
-async function browser() {
+/** Median of a list of numbers. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Opens one page per worker count, warms each up, then measures `repeats` rounds;
+ * each round runs native 1 and 2 threads and the two pages back to back, so the
+ * ratios within a round see the same machine load.
+ */
+async function measure(dir) {
   const { chromium } = await import('playwright-core');
   const server = spawn(process.execPath, [join(root, 'scripts', 'serve.mjs'), 'dist', String(port)], {
     cwd: root,
@@ -38,33 +52,41 @@ async function browser() {
     executablePath: chromiumPath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--enable-unsafe-swiftshader'],
   });
-  const result = {};
+  const rounds = [];
+  let pageReadyMs = 0;
   try {
+    const pages = {};
     for (const workers of [1, 2]) {
       const page = await b.newPage({ viewport: { width: 1280, height: 800 } });
       await page.goto(`http://127.0.0.1:${port}/?workers=${workers}`);
       await page.waitForFunction(() => window.__dmgenStatus?.readyAtMs != null && window.__dmgenStatus.workersReady === window.__dmgenStatus.workersTotal, null, {
         timeout: 120_000,
       });
-      if (workers === 1) result.pageReadyMs = await page.evaluate(() => window.__dmgenStatus.readyAtMs);
-      const gen = async (n) => {
-        await page.getByLabel('Episodes', { exact: true }).fill(String(n));
-        await page.getByRole('button', { name: 'Generate' }).click();
-        await page.waitForFunction(() => window.__dmgenStatus.generating === false && window.__dmgenStatus.datasetReady, null, {
-          timeout: 600_000,
-        });
-        return page.evaluate(() => window.__dmgenStatus.generationSeconds);
-      };
-      await gen(2); // warm-up: every worker compiles and runs once
-      const s = await gen(episodes);
-      result[`workers${workers}`] = { seconds: s, perSecond: episodes / s };
-      await page.close();
+      if (workers === 1) pageReadyMs = await page.evaluate(() => window.__dmgenStatus.readyAtMs);
+      pages[workers] = page;
+    }
+    const gen = async (page, n) => {
+      await page.getByLabel('Episodes', { exact: true }).fill(String(n));
+      await page.getByRole('button', { name: 'Generate' }).click();
+      await page.waitForFunction(() => window.__dmgenStatus.generating === false && window.__dmgenStatus.datasetReady, null, {
+        timeout: 600_000,
+      });
+      return page.evaluate(() => window.__dmgenStatus.generationSeconds);
+    };
+    for (const workers of [1, 2]) await gen(pages[workers], 2); // warm-up: every worker compiles and runs once
+    for (let r = 0; r < repeats; r++) {
+      log(`round ${r + 1}/${repeats}`);
+      const round = { native1: native(1, dir).perSecond, native2: native(2, dir).perSecond };
+      round.wasm1 = episodes / (await gen(pages[1], episodes));
+      round.wasm2 = episodes / (await gen(pages[2], episodes));
+      rounds.push(round);
+      log(`  native ${round.native1.toFixed(2)} / ${round.native2.toFixed(2)} ep/s, wasm ${round.wasm1.toFixed(2)} / ${round.wasm2.toFixed(2)} ep/s`);
     }
   } finally {
     await b.close();
     server.kill();
   }
-  return result;
+  return { rounds, pageReadyMs };
 }
 
 setup({ browser: true });
@@ -78,20 +100,21 @@ const wasmFile = readdirSync(assets).find((f) => f.endsWith('.wasm'));
 const wasmBytes = readFileSync(join(assets, wasmFile));
 const dir = mkdtempSync(join(tmpdir(), 'dmgen-bench-'));
 try {
-  log(`native: ${episodes} stack episodes, 1 and 2 threads`);
-  const n1 = native(1, dir);
-  const n2 = native(2, dir);
-  log(`browser: ${episodes} stack episodes, 1 and 2 workers`);
-  const w = await browser();
+  log(`${repeats} rounds of ${episodes} stack episodes: native 1 and 2 threads, wasm 1 and 2 workers`);
+  const { rounds, pageReadyMs } = await measure(dir);
+  const med = (f) => median(rounds.map(f));
   const report = {
     episodes,
-    native_1_thread_eps: +n1.perSecond.toFixed(3),
-    native_2_threads_eps: +n2.perSecond.toFixed(3),
-    wasm_1_worker_eps: +w.workers1.perSecond.toFixed(3),
-    wasm_2_workers_eps: +w.workers2.perSecond.toFixed(3),
-    wasm_native_ratio_1: +(n1.perSecond / w.workers1.perSecond).toFixed(3),
-    wasm_2_over_1_workers: +(w.workers2.perSecond / w.workers1.perSecond).toFixed(3),
-    page_ready_ms: Math.round(w.pageReadyMs),
+    rounds: repeats,
+    native_1_thread_eps: +med((r) => r.native1).toFixed(3),
+    native_2_threads_eps: +med((r) => r.native2).toFixed(3),
+    wasm_1_worker_eps: +med((r) => r.wasm1).toFixed(3),
+    wasm_2_workers_eps: +med((r) => r.wasm2).toFixed(3),
+    // Ratios are the median of each round's ratio (same load within a round).
+    wasm_native_ratio_1: +med((r) => r.native1 / r.wasm1).toFixed(3),
+    wasm_2_over_1_workers: +med((r) => r.wasm2 / r.wasm1).toFixed(3),
+    native_2_over_1_threads: +med((r) => r.native2 / r.native1).toFixed(3),
+    page_ready_ms: Math.round(pageReadyMs),
     wasm_raw_bytes: statSync(join(assets, wasmFile)).size,
     wasm_gzip_bytes: gzipSync(wasmBytes, { level: 9 }).length,
   };

@@ -59,6 +59,39 @@ test('the camera orbits on drag and zooms on the wheel', async ({ page }) => {
   expect(after[2]).toBeGreaterThan(before[2]!); // zoomed out
 });
 
+test('an idle scene stops asking for animation frames and wakes up for a change', async ({ page }) => {
+  // Count requestAnimationFrame calls from the page's own scripts.
+  await page.addInitScript(() => {
+    const raf = window.requestAnimationFrame.bind(window);
+    (window as unknown as { __rafCalls: number }).__rafCalls = 0;
+    window.requestAnimationFrame = (cb) => {
+      (window as unknown as { __rafCalls: number }).__rafCalls++;
+      return raf(cb);
+    };
+  });
+  await page.goto('./?workers=1');
+  await waitForScene(page);
+  const calls = () => page.evaluate(() => (window as unknown as { __rafCalls: number }).__rafCalls);
+  // Nothing moves: after the idle threshold (30 frames) no frame is requested any more.
+  await page.waitForTimeout(1500);
+  const a = await calls();
+  await page.waitForTimeout(1000);
+  expect((await calls()) - a).toBeLessThan(5);
+
+  // A change made while idle is still drawn (the idle view keeps looking at a low rate).
+  const drawn = await page.evaluate(() => window.__dmgenStatus!.framesDrawn);
+  await page.getByRole('button', { name: 'Randomize' }).click();
+  await page.waitForFunction((d) => window.__dmgenStatus!.framesDrawn > d, drawn, { timeout: 5_000 });
+
+  // Pointer input over the scene brings back a frame per display refresh at once.
+  const b = await calls();
+  const box = (await page.locator('#scene').boundingBox())!;
+  await page.mouse.move(box.x + 60, box.y + 60);
+  await page.mouse.move(box.x + 80, box.y + 70);
+  await page.waitForTimeout(300);
+  expect((await calls()) - b).toBeGreaterThan(5);
+});
+
 test('physics in the browser is bit-identical to the native build', async ({ page }) => {
   await page.goto('./?workers=1');
   await page.waitForFunction(() => window.__dmgenStatus?.coreReady === true);

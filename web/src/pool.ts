@@ -210,12 +210,15 @@ export class WorkerPool {
   }
 
   private deliver(run: Run): void {
+    // Book-keeping first, then new work for idle workers, then the page's handler:
+    // a worker never waits while the page assembles and writes a result.
+    const ready: AttemptResult[] = [];
     while (!run.finished && run.results.has(run.cursor)) {
       const r = run.results.get(run.cursor)!;
       run.results.delete(run.cursor);
       run.cursor++;
       if (r.success) run.successes++;
-      run.handlers.onResult(r);
+      ready.push(r);
       if (run.successes >= run.options.wanted) {
         this.stopWorkers(run);
         run.finish({});
@@ -223,6 +226,13 @@ export class WorkerPool {
         this.stopWorkers(run);
         run.finish({ exhausted: true });
       }
+    }
+    const endedHere = run.finished;
+    this.dispatch();
+    for (const r of ready) {
+      // The handler may stop the run (e.g. the dataset could not be written).
+      if (run.finished && !endedHere) break;
+      run.handlers.onResult(r);
     }
   }
 

@@ -15,6 +15,11 @@ export interface SceneEvents {
   onObjectMoved?(index: number): void;
 }
 
+/** Frames in a row without a draw before the view polls at a low rate. */
+const IDLE_TICKS = 30;
+/** Poll interval while idle: a change shows within this time, then frames run again. */
+const IDLE_POLL_MS = 50;
+
 function yawOf(q: ArrayLike<number>, at: number): number {
   const [x, y, z, w] = [q[at + 3]!, q[at + 4]!, q[at + 5]!, q[at + 6]!];
   return Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z));
@@ -24,6 +29,8 @@ export class SceneView {
   readonly playground: Playground;
   private last = 0;
   private raf = 0;
+  private timer = 0;
+  private idleTicks = 0;
   private stopped = false;
   private readonly resizeObserver: ResizeObserver;
   /** Called before each frame with the wall time step (seconds). */
@@ -42,6 +49,7 @@ export class SceneView {
       if (this.stopped) return;
       this.fitCanvas();
       this.playground.resize(this.canvas.width, this.canvas.height);
+      this.wake();
     });
     this.resizeObserver.observe(canvas);
     this.bindPointer();
@@ -63,15 +71,37 @@ export class SceneView {
   }
 
   private tick = (now: number): void => {
+    this.raf = 0;
     if (this.stopped) return;
     const dt = this.last === 0 ? 0 : (now - this.last) / 1000;
     this.last = now;
     this.beforeFrame?.(dt);
     if (this.stopped) return;
+    const before = this.playground.frames_drawn();
     this.playground.frame(dt);
-    this.events.onFrame(this.playground.frames_drawn(), this.cameraState());
-    this.raf = requestAnimationFrame(this.tick);
+    const drawn = this.playground.frames_drawn();
+    this.events.onFrame(drawn, this.cameraState());
+    this.idleTicks = drawn === before ? this.idleTicks + 1 : 0;
+    if (this.idleTicks < IDLE_TICKS) this.raf = requestAnimationFrame(this.tick);
+    // Nothing changed for a while: look again at a low rate instead of asking the
+    // browser for a new frame 60 times a second (which costs a core's fifth under
+    // software compositing, time the generation workers need).
+    else this.timer = window.setTimeout(this.poll, IDLE_POLL_MS);
   };
+
+  private poll = (): void => {
+    this.timer = 0;
+    this.tick(performance.now());
+  };
+
+  /** Back to drawing every frame (pointer input, or anything that changes the scene). */
+  wake(): void {
+    this.idleTicks = 0;
+    if (this.stopped || this.raf !== 0) return;
+    window.clearTimeout(this.timer);
+    this.timer = 0;
+    this.raf = requestAnimationFrame(this.tick);
+  }
 
   /** Canvas device-pixel coordinates of a pointer event. */
   private pixel(e: { clientX: number; clientY: number }): [number, number] {
@@ -105,6 +135,7 @@ export class SceneView {
     type Drag = { x: number; y: number; kind: 'orbit' | 'pan' | 'move' | 'rotate' | 'handle'; object: number; z: number };
     let drag: Drag | null = null;
     this.canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+    for (const type of ['pointerdown', 'pointermove', 'wheel'] as const) this.canvas.addEventListener(type, () => this.wake(), { passive: true });
     this.canvas.addEventListener('pointerdown', (e) => {
       if (this.stopped) return;
       this.canvas.setPointerCapture(e.pointerId);
@@ -184,6 +215,7 @@ export class SceneView {
   stop(): void {
     this.stopped = true;
     cancelAnimationFrame(this.raf);
+    window.clearTimeout(this.timer);
     this.resizeObserver.disconnect();
   }
 }
