@@ -151,3 +151,46 @@ test('Both methods: D-MG and MimicGen success rates are compared on the same con
   await page.locator('#rate-chart').screenshot({ path: `${artifacts}/panel-method-chart.png` });
   expect(errors).toEqual([]);
 });
+
+test('the results list of a long run shows one page at a time and replays from any page', async ({ page }) => {
+  test.setTimeout(180_000);
+  const errors = watchErrors(page);
+  await ready(page, 2);
+  await page.getByLabel('Task', { exact: true }).selectOption('lift');
+  // A small page so that a short run spans several pages.
+  await page.evaluate(() => (window.__dmgenGeneration!.pageSize = 4));
+  await page.getByLabel('Episodes', { exact: true }).fill('10');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await page.waitForFunction(() => window.__dmgenStatus!.datasetReady && !window.__dmgenStatus!.generating, null, {
+    timeout: 120_000,
+  });
+  const attempts = await page.evaluate(() => window.__dmgenStatus!.attempts);
+  expect(attempts).toBeGreaterThanOrEqual(10);
+  const labels = async () => page.locator('#results li button').allTextContents();
+  expect(await labels()).toHaveLength(4);
+  await expect(page.locator('#results-range')).toHaveText(`1-4 of ${attempts}`);
+  await expect(page.getByRole('button', { name: 'Earlier episodes' })).toBeDisabled();
+
+  await page.getByRole('button', { name: 'Later episodes' }).click();
+  await expect(page.locator('#results-range')).toHaveText(`5-8 of ${attempts}`);
+  const second = await labels();
+  expect(second).toHaveLength(4);
+  expect(second[0]).toMatch(/^D-MG #4 /);
+  // An episode on the second page replays.
+  await page.locator('#results li button').nth(1).click();
+  await page.waitForFunction(() => window.__dmgenPlayground!.episode_shown());
+
+  // The last page holds the rest; Later is then disabled.
+  while (await page.getByRole('button', { name: 'Later episodes' }).isEnabled()) {
+    await page.getByRole('button', { name: 'Later episodes' }).click();
+  }
+  const lastStart = 4 * Math.floor((attempts - 1) / 4);
+  expect(await labels()).toHaveLength(attempts - lastStart);
+  await expect(page.locator('#results-range')).toHaveText(`${lastStart + 1}-${attempts} of ${attempts}`);
+
+  // Changing the filter goes back to the first page of the filtered entries.
+  await page.getByLabel('Results', { exact: true }).selectOption('success');
+  const successes = await page.evaluate(() => window.__dmgenStatus!.successes);
+  await expect(page.locator('#results-range')).toHaveText(`1-${Math.min(4, successes)} of ${successes}`);
+  expect(errors).toEqual([]);
+});

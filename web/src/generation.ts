@@ -51,6 +51,8 @@ interface RunSource {
 const REPLAY_CACHE = 24;
 /** Fastest refresh of the progress display while a run streams results (ms). */
 const UPDATE_MS = 200;
+/** Episodes per page of the results list. */
+const RESULTS_PAGE = 200;
 
 const LABEL: Record<MethodId, string> = { dmg: 'D-MG', mimicgen: 'MimicGen' };
 const COLOUR: Record<MethodId, string> = { dmg: '#2f6fd6', mimicgen: '#9a9fa8' };
@@ -63,7 +65,10 @@ export class GenerationPanel {
   private sources = new Map<MethodId, RunSource>();
   private replayCache = new Map<string, Uint8Array>();
   private replayers = new Map<MethodId, InstanceType<Core['Generator']>>();
-  private pendingList: EpisodeEntry[] = [];
+  /** Page of the results list on show (0-based), over the filtered entries. */
+  private page = 0;
+  /** Entries per page of the results list: a long run lists thousands of episodes. */
+  pageSize = RESULTS_PAGE;
   private nextUpdate: (() => void) | null = null;
   private updateTimer: number | null = null;
   private stopCurrent: (() => void) | null = null;
@@ -85,7 +90,12 @@ export class GenerationPanel {
       const f = this.primary();
       if (f) download(this.statsJson(), `dmgen_${f.method}_stats.json`, 'application/json');
     });
-    el('result-filter').addEventListener('change', () => this.renderResults());
+    el('result-filter').addEventListener('change', () => {
+      this.page = 0;
+      this.renderResults();
+    });
+    el('results-prev').addEventListener('click', () => this.turnPage(-1));
+    el('results-next').addEventListener('click', () => this.turnPage(1));
     new ResizeObserver(() => this.drawChart()).observe(el('rate-chart'));
   }
 
@@ -159,6 +169,7 @@ export class GenerationPanel {
     this.stats.clear();
     this.finished = [];
     this.episodes = [];
+    this.page = 0;
     this.forgetRuns();
     this.stopRequested = false;
     this.renderResults();
@@ -218,7 +229,6 @@ export class GenerationPanel {
               if (r.success) kept++;
               this.remember(`${plan.method}:${r.index}`, r.bytes);
               this.episodes.push({ method: plan.method, index: r.index, success: r.success, failure: r.failure });
-              this.pendingList.push(this.episodes[this.episodes.length - 1]!);
               this.scheduleUpdate(keptBefore + kept, totalWanted, t0);
             },
           },
@@ -340,16 +350,49 @@ export class GenerationPanel {
   private flushUpdate(): void {
     if (this.updateTimer !== null) window.clearTimeout(this.updateTimer);
     this.updateTimer = null;
-    const items = this.pendingList.filter((e) => this.visible(e)).map((e) => this.entryNode(e));
-    this.pendingList = [];
-    if (items.length > 0) el('results').append(...items);
+    this.appendResults();
     const next = this.nextUpdate;
     this.nextUpdate = null;
     next?.();
   }
 
+  private filtered(): EpisodeEntry[] {
+    return this.episodes.filter((e) => this.visible(e));
+  }
+
+  /** The list shows one page of the filtered entries; the pager says which. */
   private renderResults(): void {
-    this.pendingList = [];
-    el('results').replaceChildren(...this.episodes.filter((e) => this.visible(e)).map((e) => this.entryNode(e)));
+    const all = this.filtered();
+    const pages = Math.max(1, Math.ceil(all.length / this.pageSize));
+    this.page = Math.min(Math.max(0, this.page), pages - 1);
+    const start = this.page * this.pageSize;
+    el('results').replaceChildren(...all.slice(start, start + this.pageSize).map((e) => this.entryNode(e)));
+    this.renderPager(all.length);
+  }
+
+  /** While a run streams in: fill the page on show with what arrived, update the pager. */
+  private appendResults(): void {
+    const all = this.filtered();
+    const list = el('results');
+    const start = this.page * this.pageSize;
+    const from = start + list.childElementCount;
+    const to = Math.min(all.length, start + this.pageSize);
+    if (from < to) list.append(...all.slice(from, to).map((e) => this.entryNode(e)));
+    this.renderPager(all.length);
+  }
+
+  private turnPage(delta: number): void {
+    this.page += delta;
+    this.renderResults();
+  }
+
+  private renderPager(count: number): void {
+    const pager = el('results-pager');
+    pager.hidden = count <= this.pageSize && this.page === 0;
+    const start = this.page * this.pageSize;
+    el('results-range').textContent =
+      count === 0 ? 'no episodes' : `${start + 1}-${Math.min(count, start + this.pageSize)} of ${count}`;
+    el<HTMLButtonElement>('results-prev').disabled = this.page === 0;
+    el<HTMLButtonElement>('results-next').disabled = start + this.pageSize >= count;
   }
 }
