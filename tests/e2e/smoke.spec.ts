@@ -38,6 +38,30 @@ test('page loads, renders the scene, and every worker answers', async ({ page })
   expect(errors).toEqual([]);
 });
 
+test('the page requests nothing outside its own origin, and its policy refuses to', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('./?workers=2');
+  await waitForScene(page);
+  await page.waitForFunction(() => window.__dmgenStatus?.workersReady === 2, null, { timeout: 60_000 });
+  await page.getByLabel('Task', { exact: true }).selectOption('lift');
+  await page.waitForFunction(() => window.__dmgenStatus!.framesDrawn > 1);
+  expect(errors).toEqual([]);
+  // A script that tries anyway is stopped by the page's Content-Security-Policy before any
+  // request leaves: the fetch fails and the browser reports the violation.
+  const outcome = await page.evaluate(async () => {
+    const violation = new Promise<string>((resolve) =>
+      document.addEventListener('securitypolicyviolation', (e) => resolve(e.effectiveDirective), { once: true }),
+    );
+    const fetched = await fetch('http://198.51.100.1/').then(
+      () => 'fetched',
+      () => 'refused',
+    );
+    return { fetched, directive: await violation };
+  });
+  expect(outcome).toEqual({ fetched: 'refused', directive: 'connect-src' });
+  expect(errors.filter((e) => e.startsWith("request outside the page's origin"))).toEqual([]);
+});
+
 test('the camera orbits on drag and zooms on the wheel', async ({ page }) => {
   await page.goto('./?workers=1');
   await waitForScene(page);
