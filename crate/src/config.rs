@@ -17,6 +17,8 @@
 //! {"task": "stack", "variant": "dmg", "method": "dmg", "episodes": 100, "seed": 7,
 //!  "dynamics": {"speed_mps": 0.05, "probability": 0.5, "belt_speed_mps": 0.04},
 //!  "dmp": {"bases": 100, "alpha": 25.0, "goal_filter_alpha": 10.0, "scaling": "robust"},
+//!  "assists": {"in_hand_correction": true, "settle_steps": 30, "goal_feedforward": true,
+//!              "action_noise": 0.0},
 //!  "demo": {"kind": "builtin", "id": "stack"}}
 //! ```
 
@@ -169,8 +171,10 @@ pub struct DmpParams {
     pub bases: u32,
     /// Transformation-system gain alpha; beta = alpha / 4. Range (0, 1000] (D-MG: 25).
     pub alpha: f64,
-    /// Goal filter gain alpha_g in tau*dg = alpha_g*(g_target - g); 0 disables the filter
-    /// (the goal jumps, as in D-MG). Range [0, 1000].
+    /// Goal filter gain alpha_g in tau*dg = alpha_g*(g_target - g), discretised exactly
+    /// (the goal covers `1 - exp(-dt alpha_g / tau)` of the way to its target per step);
+    /// 0 disables the filter: the goal equals its live target every step, as in D-MG.
+    /// Range [0, 1000].
     pub goal_filter_alpha: f64,
     /// Forcing-term scaling.
     pub scaling: DmpScaling,
@@ -234,17 +238,97 @@ impl Default for DemoRef {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MimicGenParams {
-    /// Std of the Gaussian noise added to the normalised delta-pose actions, [0, 1].
-    pub action_noise: f64,
     /// Interpolation steps bridging the current pose to each transformed segment, 0..=200.
     pub bridge_steps: u32,
+    /// Moved to [`Assists::action_noise`] (it applies to both methods); a configuration
+    /// that still sets it is refused with a message saying so. Links of version 1 are
+    /// migrated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_noise: Option<f64>,
 }
 
 impl Default for MimicGenParams {
     fn default() -> Self {
         MimicGenParams {
-            action_noise: 0.05,
             bridge_steps: 5,
+            action_noise: None,
+        }
+    }
+}
+
+/// Help given to the generator that is not part of either method as its paper describes
+/// it. Each switch applies to every method that can use it, so a comparison of D-MG and
+/// MimicGen gives both the same help; `dmgen bench results` prints an ablation of each.
+///
+/// Defaults: everything that only uses what a data generator can observe and that helps
+/// both methods is on (in-hand correction, settling); the feed-forward of moving goals
+/// is on (D-MG's live goals can use it, MimicGen's frozen ones cannot); action noise is
+/// off, because it only removes successes during generation (MimicGen's paper uses
+/// 0.05 to diversify its data; set it for both to reproduce that).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Assists {
+    /// Place goals are corrected for how the held object actually sits in the hand: the
+    /// hand is sent where it puts the *object* where the demo put it (object pose in the
+    /// hand measured when the place subtask starts and, for D-MG, at every step). Both
+    /// methods. Default on.
+    pub in_hand_correction: bool,
+    /// At the end of each subtask, wait up to this many control steps (holding the
+    /// subtask's final target) until the measured hand pose is within 3 mm and 0.03 rad
+    /// of it, so the gripper closes or opens where the subtask ended. Both methods,
+    /// 0..=200, 0 = off. Default 30 (1.5 s).
+    pub settle_steps: u32,
+    /// Lead the goal of a moving reference object by its velocity times the DMP's lag,
+    /// at most 5 cm, so the hand does not trail an object on a belt. D-MG only (MimicGen
+    /// reads the object once per subtask). Default on.
+    pub goal_feedforward: bool,
+    /// Std of the Gaussian noise added to every normalised delta-pose action (0.05 m and
+    /// 0.5 rad per unit), [0, 1]. Both methods. Default 0 (MimicGen's paper: 0.05).
+    pub action_noise: f64,
+}
+
+impl Default for Assists {
+    fn default() -> Self {
+        Assists {
+            in_hand_correction: true,
+            settle_steps: 30,
+            goal_feedforward: true,
+            action_noise: 0.0,
+        }
+    }
+}
+
+impl Assists {
+    /// No help at all: each method as its paper describes it (add `action_noise: 0.05`
+    /// for MimicGen's).
+    pub fn none() -> Assists {
+        Assists {
+            in_hand_correction: false,
+            settle_steps: 0,
+            goal_feedforward: false,
+            action_noise: 0.0,
+        }
+    }
+
+    /// The switches that were on, as a short label (`"none"` when none was).
+    pub fn label(&self) -> String {
+        let mut on = Vec::new();
+        if self.in_hand_correction {
+            on.push("in-hand".to_string());
+        }
+        if self.settle_steps > 0 {
+            on.push(format!("settle {}", self.settle_steps));
+        }
+        if self.goal_feedforward {
+            on.push("feed-forward".to_string());
+        }
+        if self.action_noise > 0.0 {
+            on.push(format!("noise {}", self.action_noise));
+        }
+        if on.is_empty() {
+            "none".into()
+        } else {
+            on.join(", ")
         }
     }
 }
@@ -277,6 +361,8 @@ pub struct GenerationConfig {
     pub demo: DemoRef,
     /// MimicGen baseline parameters.
     pub mimicgen: MimicGenParams,
+    /// Help for the generator beyond the methods themselves (both methods alike).
+    pub assists: Assists,
     /// Fraction of kept episodes listed in `mask/valid`, [0, 0.5] (default 0.1).
     pub valid_fraction: f64,
 }
@@ -295,6 +381,7 @@ impl Default for GenerationConfig {
             segmentation: SegmentationOverride::default(),
             demo: DemoRef::default(),
             mimicgen: MimicGenParams::default(),
+            assists: Assists::default(),
             valid_fraction: 0.1,
         }
     }
@@ -411,6 +498,20 @@ impl GenerationConfig {
             return Err(invalid("dmp.alpha", "must be greater than 0"));
         }
         check_range("dmp.goal_filter_alpha", p.goal_filter_alpha, 0.0, 1000.0)?;
+        if self.mimicgen.action_noise.is_some() {
+            return Err(invalid(
+                "mimicgen.action_noise",
+                "has moved to assists.action_noise, which applies to both methods; set it there (MimicGen's paper uses 0.05)",
+            ));
+        }
+        let a = &self.assists;
+        check_range("assists.action_noise", a.action_noise, 0.0, 1.0)?;
+        if a.settle_steps > 200 {
+            return Err(invalid(
+                "assists.settle_steps",
+                format!("{} is out of range; expected 0..=200", a.settle_steps),
+            ));
+        }
         let s = &self.segmentation;
         if s.boundaries.first() == Some(&0) {
             return Err(invalid(
@@ -498,12 +599,6 @@ impl GenerationConfig {
                 }
             }
         }
-        check_range(
-            "mimicgen.action_noise",
-            self.mimicgen.action_noise,
-            0.0,
-            1.0,
-        )?;
         if self.mimicgen.bridge_steps > 200 {
             return Err(invalid(
                 "mimicgen.bridge_steps",
@@ -652,8 +747,14 @@ mod tests {
                 index: 0,
             },
             mimicgen: MimicGenParams {
-                action_noise: 0.0,
                 bridge_steps: 10,
+                action_noise: None,
+            },
+            assists: Assists {
+                in_hand_correction: false,
+                settle_steps: 12,
+                goal_feedforward: false,
+                action_noise: 0.25,
             },
             valid_fraction: 0.2,
         };
@@ -678,6 +779,7 @@ mod tests {
         let text = GenerationConfig::default().to_canonical_json().unwrap();
         assert!(!text.contains(' ') && !text.contains('\n'));
         let first_keys: Vec<usize> = [
+            "\"assists\"",
             "\"demo\"",
             "\"dmp\"",
             "\"dynamics\"",
@@ -804,9 +906,11 @@ mod tests {
                 "demo.name",
             ),
             (
-                r#"{"mimicgen": {"action_noise": 2}}"#,
+                r#"{"mimicgen": {"action_noise": 0.05}}"#,
                 "mimicgen.action_noise",
             ),
+            (r#"{"assists": {"action_noise": 2}}"#, "assists.action_noise"),
+            (r#"{"assists": {"settle_steps": 201}}"#, "assists.settle_steps"),
             (
                 r#"{"mimicgen": {"bridge_steps": 500}}"#,
                 "mimicgen.bridge_steps",

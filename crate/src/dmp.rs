@@ -378,26 +378,48 @@ pub fn scaling_matrix(kind: Scaling, demo: Vec3, new: Vec3) -> [[f64; 3]; 3] {
             // Turn about the vertical and stretch in the horizontal plane only: the
             // vertical shape of the motion (lifting over obstacles, descending onto an
             // object) is kept, whichever way the goal moved.
+            //
+            // Everything is continuous in the goal: the turn angle and the logarithm of
+            // the stretch are faded in by a weight that rises smoothly from 0 (shorter
+            // horizontal vector below ROBUST_BLEND_START) to 1 (above ROBUST_BLEND_END),
+            // and the stretch saturates smoothly (tanh in log space) instead of being
+            // clipped, so a goal moving through the small-distance zone or past the
+            // stretch limit does not jerk the forcing term.
             let hd = Vec3::new(demo.x(), demo.y(), 0.0);
             let hn = Vec3::new(new.x(), new.y(), 0.0);
             let (ld, ln) = (hd.norm(), hn.norm());
-            if ld < ROBUST_MIN_HORIZONTAL || ln < ROBUST_MIN_HORIZONTAL {
+            let w = robust_weight(ld.min(ln));
+            if w <= 0.0 {
                 return I3;
             }
-            let s = (ln / ld).clamp(1.0 / ROBUST_MAX_STRETCH, ROBUST_MAX_STRETCH);
-            let (c, sn) = (
-                hd.dot(hn) / (ld * ln),
-                (hd.x() * hn.y() - hd.y() * hn.x()) / (ld * ln),
-            );
+            let angle = m::atan2(hd.x() * hn.y() - hd.y() * hn.x(), hd.dot(hn));
+            let lmax = m::ln(ROBUST_MAX_STRETCH);
+            let log_s = lmax * m::tanh(m::ln(ln / ld) / lmax);
+            let s = m::exp(w * log_s);
+            let (sn, c) = (m::sin(w * angle), m::cos(w * angle));
             [[s * c, -s * sn, 0.0], [s * sn, s * c, 0.0], [0.0, 0.0, 1.0]]
         }
     }
 }
 
+/// The weight of [`Scaling::Robust`]'s turn and stretch for a horizontal start-to-goal
+/// distance `d` (the shorter of the demo's and the new one): 0 below
+/// [`ROBUST_BLEND_START`] (the direction of a vector that short is noise), 1 above
+/// [`ROBUST_BLEND_END`], a smoothstep between (continuous with a continuous slope).
+pub fn robust_weight(d: f64) -> f64 {
+    let t = ((d - ROBUST_BLEND_START) / (ROBUST_BLEND_END - ROBUST_BLEND_START)).clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
 /// Horizontal start-to-goal distance below which [`Scaling::Robust`] keeps the demo's
-/// forcing term (m): the direction of a shorter vector is noise.
-pub const ROBUST_MIN_HORIZONTAL: f64 = 0.01;
-/// Largest horizontal stretch (and smallest, as its inverse) of [`Scaling::Robust`].
+/// forcing term unchanged (m).
+pub const ROBUST_BLEND_START: f64 = 0.005;
+/// Horizontal start-to-goal distance from which [`Scaling::Robust`] turns and stretches
+/// fully (m).
+pub const ROBUST_BLEND_END: f64 = 0.02;
+/// Limit that the horizontal stretch of [`Scaling::Robust`] approaches smoothly (and its
+/// inverse, the limit of shrinking): `s = exp(L tanh(ln(r) / L))`, `L = ln 4`, for a length
+/// ratio `r`; `s` is within 1% of `r` for ratios in [0.8, 1.25].
 pub const ROBUST_MAX_STRETCH: f64 = 4.0;
 
 // ------------------------------------------------------------------ position
@@ -478,24 +500,47 @@ impl PosState {
     }
 }
 
-/// One sub-step of the transformation system with forcing value `f` (already scaled).
-fn pos_substep(p: &PositionDmp, s: &mut PosState, f: Vec3, goal_target: Vec3, h: f64) {
+/// One sub-step of the transformation system with forcing value `f` (already scaled),
+/// pulled to the state's (filtered) goal `s.g`.
+fn pos_substep(p: &PositionDmp, s: &mut PosState, f: Vec3, h: f64) {
     let tau = p.timing.tau;
     let zd = ((s.g - s.y) * p.beta - s.z) * p.alpha + f;
     s.z += zd * (h / tau);
     s.y += s.z * (h / tau);
-    s.g += (goal_target - s.g) * (h * p.alpha_g / tau);
+}
+
+/// The fraction of the remaining distance to its target that the filtered goal covers in
+/// one control step: the exact discretisation of `tau dg = alpha_g (g_target - g)` for a
+/// target held over the step, `1 - exp(-dt alpha_g / tau)`, which lies in (0, 1) for every
+/// gain (no gain overshoots or diverges). `alpha_g = 0` means no filter: the goal equals
+/// its target at every step (gain 1), as in D-MG.
+pub fn goal_filter_gain(alpha_g: f64, dt: f64, tau: f64) -> f64 {
+    if alpha_g <= 0.0 {
+        1.0
+    } else {
+        1.0 - m::exp(-dt * alpha_g / tau)
+    }
 }
 
 /// Pure step: the state one control step later. `start` is the rollout's `y0`
 /// (used by the forcing-term scaling), `goal_target` the (possibly moving) goal.
+///
+/// The goal filter is advanced first (exactly, over the whole control step), so the
+/// spring, the damper and the forcing-term scaling of this step all see the goal of
+/// this step: with `alpha_g = 0` that is the live target itself.
 pub fn position_step(p: &PositionDmp, s: &PosState, start: Vec3, goal_target: Vec3) -> PosState {
     let mut n = *s;
-    let mscale = scaling_matrix(p.scaling, p.demo_goal - p.demo_start, s.g - start);
+    let k = goal_filter_gain(p.alpha_g, p.timing.dt, p.timing.tau);
+    n.g = if k >= 1.0 {
+        goal_target
+    } else {
+        s.g + (goal_target - s.g) * k
+    };
+    let mscale = scaling_matrix(p.scaling, p.demo_goal - p.demo_start, n.g - start);
     let f = mat_vec(&mscale, p.basis.forcing(s.x, &p.weights));
     let h = p.timing.dt / p.timing.substeps as f64;
     for _ in 0..p.timing.substeps {
-        pos_substep(p, &mut n, f, goal_target, h);
+        pos_substep(p, &mut n, f, h);
         n.x *= p.timing.decay;
     }
     n
@@ -508,17 +553,26 @@ impl PositionDmp {
     /// can lead the goal by this much to cancel the lag.
     pub fn ramp_lag_time(&self) -> f64 {
         let spring = self.timing.tau / self.beta;
-        let filter = if self.alpha_g > 0.0 {
-            self.timing.tau / self.alpha_g
-        } else {
-            0.0
-        };
-        spring + filter
+        // The discrete filter `g += k (target - g)` trails a ramp by `dt (1 - k) / k`
+        // (about `tau / alpha_g - dt` for small gains; 0 without a filter).
+        let k = goal_filter_gain(self.alpha_g, self.timing.dt, self.timing.tau);
+        spring + self.timing.dt * (1.0 - k) / k
     }
 
-    /// Fit to `ys` (`n >= 3` positions, one per control step).
+    /// Fit to `ys` (`n >= 3` positions, one per control step), starting at rest.
     pub fn fit(ys: &[Vec3], cfg: &DmpConfig) -> Result<PositionDmp, DmpError> {
+        Self::fit_moving(ys, Vec3::ZERO, cfg)
+    }
+
+    /// Fit to `ys` entered with velocity `v0` (m/s): the velocity the demo had at its
+    /// first sample (a segment cut out of a continuous motion). A rollout started with
+    /// the same velocity reproduces the demo; one started at rest is pulled onto it by
+    /// the spring.
+    pub fn fit_moving(ys: &[Vec3], v0: Vec3, cfg: &DmpConfig) -> Result<PositionDmp, DmpError> {
         cfg.check()?;
+        if !v0.is_finite() {
+            return Err(DmpError::NonFinite { index: 0 });
+        }
         if ys.len() < 3 {
             return Err(DmpError::TooShort { samples: ys.len() });
         }
@@ -544,12 +598,13 @@ impl PositionDmp {
         let mut phases = Vec::with_capacity(ys.len() - 1);
         let mut targets = Vec::with_capacity(ys.len() - 1);
         let mut s = PosState::at_rest(y0, g);
+        s.z = v0 * timing.tau;
         for k in 0..ys.len() - 1 {
             let mut s0 = s;
             let mut s1 = s;
             for _ in 0..timing.substeps {
-                pos_substep(&p, &mut s0, Vec3::ZERO, g, h);
-                pos_substep(&p, &mut s1, Vec3::new(1.0, 1.0, 1.0), g, h);
+                pos_substep(&p, &mut s0, Vec3::ZERO, h);
+                pos_substep(&p, &mut s1, Vec3::new(1.0, 1.0, 1.0), h);
             }
             let gain = s1.y.x() - s0.y.x(); // same on every axis
             let f = (ys[k + 1] - s0.y) * (1.0 / gain);
@@ -626,13 +681,11 @@ fn rot_err(a: Quat, b: Quat) -> Vec3 {
     (a * b.conj()).log() * 2.0
 }
 
-fn ori_substep(o: &OrientationDmp, s: &mut OriState, f: Vec3, goal_target: Quat, h: f64) {
+fn ori_substep(o: &OrientationDmp, s: &mut OriState, f: Vec3, h: f64) {
     let tau = o.timing.tau;
     let ed = (rot_err(s.g, s.q) * o.beta - s.eta) * o.alpha + f;
     s.eta += ed * (h / tau);
     s.q = (Quat::exp(s.eta * (0.5 * h / tau)) * s.q).normalized();
-    let k = (h * o.alpha_g / tau).min(1.0);
-    s.g = (Quat::exp((goal_target * s.g.conj()).log() * k) * s.g).normalized();
 }
 
 /// Pure step of the orientation system; see [`position_step`].
@@ -643,24 +696,41 @@ pub fn orientation_step(
     goal_target: Quat,
 ) -> OriState {
     let mut n = *s;
+    // The same exact first-order filter as the position goal, along the geodesic.
+    let k = goal_filter_gain(o.alpha_g, o.timing.dt, o.timing.tau);
+    n.g = if k >= 1.0 {
+        goal_target.normalized()
+    } else {
+        (Quat::exp((goal_target * s.g.conj()).log() * k) * s.g).normalized()
+    };
     let mscale = scaling_matrix(
         o.scaling,
         rot_err(o.demo_goal, o.demo_start),
-        rot_err(s.g, start),
+        rot_err(n.g, start),
     );
     let f = mat_vec(&mscale, o.basis.forcing(s.x, &o.weights));
     let h = o.timing.dt / o.timing.substeps as f64;
     for _ in 0..o.timing.substeps {
-        ori_substep(o, &mut n, f, goal_target, h);
+        ori_substep(o, &mut n, f, h);
         n.x *= o.timing.decay;
     }
     n
 }
 
 impl OrientationDmp {
-    /// Fit to `qs` (`n >= 3` quaternions; sign flips between samples are removed first).
+    /// Fit to `qs` (`n >= 3` quaternions; sign flips between samples are removed first),
+    /// starting at rest.
     pub fn fit(qs: &[Quat], cfg: &DmpConfig) -> Result<OrientationDmp, DmpError> {
+        Self::fit_moving(qs, Vec3::ZERO, cfg)
+    }
+
+    /// Fit to `qs` entered with angular velocity `w0` (rad/s, world frame); see
+    /// [`PositionDmp::fit_moving`].
+    pub fn fit_moving(qs: &[Quat], w0: Vec3, cfg: &DmpConfig) -> Result<OrientationDmp, DmpError> {
         cfg.check()?;
+        if !w0.is_finite() {
+            return Err(DmpError::NonFinite { index: 0 });
+        }
         if qs.len() < 3 {
             return Err(DmpError::TooShort { samples: qs.len() });
         }
@@ -697,13 +767,13 @@ impl OrientationDmp {
             let mut s0 = OriState::at_rest(Quat::IDENTITY, Quat::IDENTITY);
             let probe = 1e-6;
             for _ in 0..timing.substeps {
-                ori_substep(&o, &mut s0, Vec3::new(probe, 0.0, 0.0), Quat::IDENTITY, h);
+                ori_substep(&o, &mut s0, Vec3::new(probe, 0.0, 0.0), h);
             }
             s0.q.to_rotvec().x() / probe
         };
         let mut phases = Vec::with_capacity(qs.len() - 1);
         let mut targets = Vec::with_capacity(qs.len() - 1);
-        let mut eta = Vec3::ZERO;
+        let mut eta = w0 * tau;
         let mut x = 1.0;
         for k in 0..aligned.len() - 1 {
             let eta_next = rot_err(aligned[k + 1], aligned[k]) * (tau / dt);
@@ -720,7 +790,7 @@ impl OrientationDmp {
                         g,
                     };
                     for _ in 0..timing.substeps {
-                        ori_substep(&o, &mut st, f, g, h);
+                        ori_substep(&o, &mut st, f, h);
                     }
                     st
                 };
@@ -753,13 +823,28 @@ pub struct PoseDmp {
 }
 
 impl PoseDmp {
-    /// Fit to a segment of `n >= 3` poses sampled every `cfg.dt`.
+    /// Fit to a segment of `n >= 3` poses sampled every `cfg.dt`, starting at rest.
     pub fn fit(poses: &[Pose], cfg: &DmpConfig) -> Result<PoseDmp, DmpError> {
+        Self::fit_entered(poses, None, cfg)
+    }
+
+    /// Fit to a segment of `n >= 3` poses whose motion was entered from `before` (the
+    /// demo's sample just before the segment, `cfg.dt` earlier): the segment starts with
+    /// the velocity the demo had there (see [`PoseVelocity::between`]). `None`: at rest.
+    pub fn fit_entered(
+        poses: &[Pose],
+        before: Option<&Pose>,
+        cfg: &DmpConfig,
+    ) -> Result<PoseDmp, DmpError> {
         let ys: Vec<Vec3> = poses.iter().map(|p| p.pos).collect();
         let qs: Vec<Quat> = poses.iter().map(|p| p.quat).collect();
+        let v = match (before, poses.first()) {
+            (Some(b), Some(first)) => PoseVelocity::between(b, first, cfg.dt),
+            _ => PoseVelocity::ZERO,
+        };
         Ok(PoseDmp {
-            pos: PositionDmp::fit(&ys, cfg)?,
-            ori: OrientationDmp::fit(&qs, cfg)?,
+            pos: PositionDmp::fit_moving(&ys, v.linear, cfg)?,
+            ori: OrientationDmp::fit_moving(&qs, v.angular, cfg)?,
             settle_steps: cfg.settle_steps,
         })
     }
@@ -775,6 +860,29 @@ impl PoseDmp {
     }
     pub fn demo_goal(&self) -> Pose {
         Pose::new(self.pos.demo_goal, self.ori.demo_goal)
+    }
+}
+
+/// Linear (m/s) and angular (rad/s, world frame) velocity of a pose.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PoseVelocity {
+    pub linear: Vec3,
+    pub angular: Vec3,
+}
+
+impl PoseVelocity {
+    pub const ZERO: PoseVelocity = PoseVelocity {
+        linear: Vec3::ZERO,
+        angular: Vec3::ZERO,
+    };
+
+    /// The velocity that takes pose `from` to pose `to` in `dt` seconds (the backward
+    /// difference the semi-implicit integrator's velocity state stands for).
+    pub fn between(from: &Pose, to: &Pose, dt: f64) -> PoseVelocity {
+        PoseVelocity {
+            linear: (to.pos - from.pos) * (1.0 / dt),
+            angular: rot_err(to.quat, from.quat) * (1.0 / dt),
+        }
     }
 }
 
@@ -801,6 +909,17 @@ impl DmpRunner {
             goal,
             k: 0,
         }
+    }
+
+    /// A runner at `start` already moving with velocity `v` (the commanded velocity of
+    /// the motion it continues), heading for `goal`.
+    pub fn moving(model: PoseDmp, start: Pose, goal: Pose, v: PoseVelocity) -> DmpRunner {
+        let mut r = DmpRunner::new(model, start, goal);
+        if v.linear.is_finite() && v.angular.is_finite() {
+            r.pos.z = v.linear * r.model.pos.timing.tau;
+            r.ori.eta = v.angular * r.model.ori.timing.tau;
+        }
+        r
     }
 
     /// Restart at rest from `start` (phase 1, step 0); the filtered goal snaps to the current target.

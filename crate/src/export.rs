@@ -209,8 +209,14 @@ pub fn delta_action(eef: &Pose, target: &Pose, gripper_closed: bool) -> [f64; 7]
 }
 
 /// The absolute action: `[target position (m), target rotation vector (rad), gripper]`.
-pub fn absolute_action(target: &Pose, gripper_closed: bool) -> [f64; 7] {
-    let r = target.quat.to_rotvec();
+/// `prev_rotvec`: the previous step's rotation vector (`None` at an episode's first
+/// step): the representative nearest to it is written, so an episode's rotation vectors
+/// are continuous (no 2 pi jumps where the angle passes pi; see [`Quat::to_rotvec_near`]).
+pub fn absolute_action(target: &Pose, gripper_closed: bool, prev_rotvec: Option<Vec3>) -> [f64; 7] {
+    let r = match prev_rotvec {
+        Some(p) => target.quat.to_rotvec_near(p),
+        None => target.quat.to_rotvec(),
+    };
     [
         target.pos.0[0],
         target.pos.0[1],
@@ -671,7 +677,11 @@ impl DatasetWriter {
             let c = &clean[k];
             let next = &clean[k + 1];
             actions.extend_from_slice(&delta_action(&c.eef, &targets[k], s.gripper_closed));
-            actions_abs.extend_from_slice(&absolute_action(&targets[k], s.gripper_closed));
+            let prev = (k > 0).then(|| {
+                let a = &actions_abs[(k - 1) * 7..(k - 1) * 7 + 6];
+                Vec3::new(a[3], a[4], a[5])
+            });
+            actions_abs.extend_from_slice(&absolute_action(&targets[k], s.gripper_closed, prev));
             states.extend_from_slice(&c.raw.state);
             rewards.push(s.reward);
             obs.push(&c.eef, c.raw, &c.objects);
@@ -989,7 +999,7 @@ mod tests {
         );
         let big = Pose::new(eef.pos, Quat::from_yaw(-2.0) * eef.quat);
         assert_eq!(delta_action(&eef, &big, false)[5], -1.0);
-        let abs = absolute_action(&target, false);
+        let abs = absolute_action(&target, false, None);
         assert_eq!(&abs[..3], &target.pos.0);
         assert!((abs[5] - 0.65).abs() < 1e-12);
         assert_eq!(abs[6], -1.0);

@@ -26,7 +26,7 @@ use crate::config::{
     ConfigError, DemoRef, DmpParams, DmpScaling, GenerationConfig, Method, Variant,
 };
 use crate::demo::{read_demo_auto, Demo, DemoError, SceneFrame, ROBOSUITE_TABLE_Z};
-use crate::dmp::{DmpConfig, DmpError, DmpRunner, PoseDmp, Scaling};
+use crate::dmp::{DmpConfig, DmpError, DmpRunner, PoseDmp, PoseVelocity, Scaling};
 use crate::export::{
     finger_qpos_from_width, DatasetWriter, EpisodeRecord, ExportError, GenerationStats,
     Observation, StepRecord,
@@ -46,12 +46,19 @@ pub use codec::CodecError;
 const CLOSE_STEPS: usize = 8;
 /// Consecutive unreachable IK targets that abort an attempt.
 const UNREACHABLE_STEPS: usize = 10;
-/// Largest number of extra steps a D-MG subtask waits for its pose to settle on the goal.
-const MAX_SETTLE_STEPS: usize = 30;
-/// Commanded position within this distance of the goal counts as settled (m).
+/// Measured hand position within this distance of the subtask's final target counts as
+/// settled (m; see [`crate::config::Assists::settle_steps`]).
 const SETTLE_POS_TOL: f64 = 0.003;
-/// Commanded orientation within this angle of the goal counts as settled (rad).
+/// Measured hand orientation within this angle of the final target counts as settled (rad).
 const SETTLE_ROT_TOL: f64 = 0.03;
+/// A contact between an arm link or the hand housing and the fixed scene (table, floor,
+/// belt) with a normal force above this is a collision (N): grazing contacts from
+/// solver noise stay far below it, a link pushed into the table far above.
+pub const COLLISION_BODY_FORCE: f64 = 5.0;
+/// A finger pressing on the fixed scene with more than this force is a collision (N):
+/// fingertips may brush the table while grasping a flat object, a hand driven into
+/// the table presses with the arm's full torque.
+pub const COLLISION_FINGER_FORCE: f64 = 40.0;
 /// Largest velocity feed-forward added to a goal (m).
 const MAX_GOAL_LEAD: f64 = 0.05;
 /// A held object farther than this from the hand is not corrected for (m).
@@ -74,17 +81,20 @@ pub enum FailureReason {
     IkUnreachable,
     /// The physics became unstable or rejected the scene.
     Physics,
+    /// The arm or the hand hit the table or a fixture (see [`COLLISION_BODY_FORCE`]).
+    Collision,
 }
 
 impl FailureReason {
     /// All reasons, in code order.
-    pub const ALL: [FailureReason; 6] = [
+    pub const ALL: [FailureReason; 7] = [
         FailureReason::MissedGrasp,
         FailureReason::Dropped,
         FailureReason::Misplaced,
         FailureReason::Timeout,
         FailureReason::IkUnreachable,
         FailureReason::Physics,
+        FailureReason::Collision,
     ];
 
     /// Short snake_case label used in statistics and the UI.
@@ -96,6 +106,7 @@ impl FailureReason {
             FailureReason::Timeout => "timeout",
             FailureReason::IkUnreachable => "ik_unreachable",
             FailureReason::Physics => "physics_error",
+            FailureReason::Collision => "collision",
         }
     }
 
@@ -108,6 +119,7 @@ impl FailureReason {
             FailureReason::Timeout => "the episode ran out of time",
             FailureReason::IkUnreachable => "the arm could not reach the commanded pose",
             FailureReason::Physics => "the physics simulation became unstable",
+            FailureReason::Collision => "the arm or the hand hit the table or a fixture",
         }
     }
 
@@ -119,6 +131,7 @@ impl FailureReason {
             FailureReason::Timeout => 4,
             FailureReason::IkUnreachable => 5,
             FailureReason::Physics => 6,
+            FailureReason::Collision => 7,
         }
     }
 
@@ -393,6 +406,9 @@ struct SubtaskPlan {
     /// For place subtasks: the held object's pose in the hand at the demo's release
     /// (`eef^-1 * object`), to correct for how the object actually sits in the hand.
     hand_offset_demo: Option<Pose>,
+    /// Yaw offsets of the held object's frame that describe the same object (its
+    /// symmetry): the in-hand correction ignores turns the object cannot show.
+    held_yaws: Vec<f64>,
     /// Use only the reference object's position and yaw (reach subtasks: moving away
     /// from an object should not tilt with it if it tipped over).
     upright_frame: bool,
@@ -536,12 +552,16 @@ impl Generator {
         let mut last_grasped: Option<usize> = None;
         for s in &spec.subtasks {
             let object = task.object_index(&s.object)?;
-            let model = PoseDmp::fit(&demo.eef[s.start..s.end], &dmp_cfg).map_err(|error| {
-                GenError::Dmp {
-                    subtask: s.name.clone(),
-                    error,
-                }
-            })?;
+            // A segment cut out of a continuous motion is fitted from the velocity the
+            // demo had entering it; rollouts start from the commanded velocity.
+            let before = s.start.checked_sub(1).map(|k| &demo.eef[k]);
+            let model =
+                PoseDmp::fit_entered(&demo.eef[s.start..s.end], before, &dmp_cfg).map_err(
+                    |error| GenError::Dmp {
+                        subtask: s.name.clone(),
+                        error,
+                    },
+                )?;
             let gripper: Vec<bool> = demo.gripper[s.start..s.end]
                 .iter()
                 .map(|g| *g > 0.5)
@@ -588,7 +608,12 @@ impl Generator {
                 }
                 _ => None,
             };
+            let held_yaws = match holds {
+                Some(h) => symmetric_yaws(yaw_symmetry(&task.objects[h])),
+                None => vec![0.0],
+            };
             subtasks.push(SubtaskPlan {
+                held_yaws,
                 upright_frame: s.kind == K::Reach,
                 object_yaws,
                 tool_flip,
@@ -733,7 +758,13 @@ pub struct Rollout {
     sym_yaw: f64,
     tool_yaw: f64,
     goal: Option<Pose>,
+    /// The command of this step and of the previous one, before action noise.
     target: Pose,
+    prev_target: Pose,
+    /// The command actually sent (with action noise).
+    sent: Pose,
+    /// Steps waited at the end of the current subtask for the hand to settle.
+    settling: usize,
     gripper: bool,
     tail: usize,
     unreachable: usize,
@@ -780,6 +811,9 @@ impl Rollout {
             tool_yaw: 0.0,
             goal: None,
             target: eef,
+            prev_target: eef,
+            sent: eef,
+            settling: 0,
             gripper: false,
             tail: 0,
             unreachable: 0,
@@ -874,17 +908,40 @@ impl Rollout {
         if tool_yaw != 0.0 {
             g = g.compose(&turn(tool_yaw));
         }
-        if let (Some(hd), Some(h), Method::Dmg) =
-            (s.hand_offset_demo, s.holds, self.g.inner.config.method)
-        {
-            // Applied from the subtask's first step (the fingers may still be closing):
-            // the symmetry choice then already sees how the object sits in the hand.
-            let now = self.world.object_poses()[h].relative_to(&self.world.eef_pose());
-            if now.pos.norm() < HAND_OFFSET_MAX {
-                g = g.compose(&hd).compose(&now.inverse());
-            }
+        if let Some(c) = self.in_hand_correction(s) {
+            g = g.compose(&c);
         }
         g
+    }
+
+    /// For a place subtask with the in-hand correction on: the right factor that moves a
+    /// hand target of the demo to one that puts the held *object* where the demo put it,
+    /// `hand_demo * hand_now^-1` (object poses in the hand at the demo's release and now).
+    /// Measured from the subtask's first step (the fingers may still be closing), so the
+    /// symmetry choice already sees how the object sits in the hand.
+    fn in_hand_correction(&self, s: &SubtaskPlan) -> Option<Pose> {
+        if !self.g.inner.config.assists.in_hand_correction {
+            return None;
+        }
+        let (hd, h) = (s.hand_offset_demo?, s.holds?);
+        let now = self.world.object_poses()[h].relative_to(&self.world.eef_pose());
+        if now.pos.norm() >= HAND_OFFSET_MAX {
+            return None;
+        }
+        // Of the frames a symmetric object can be described by (a cube turned by a
+        // quarter is the same cube), take the one closest to the demo's in-hand pose.
+        let turn = |yaw: f64| Pose::new(Vec3::ZERO, Quat::from_yaw(yaw));
+        let now = s
+            .held_yaws
+            .iter()
+            .map(|a| now.compose(&turn(*a)))
+            .min_by(|a, b| {
+                a.quat
+                    .angle_to(hd.quat)
+                    .total_cmp(&b.quat.angle_to(hd.quat))
+            })
+            .unwrap_or(now);
+        Some(hd.compose(&now.inverse()))
     }
 
     fn goal_for(&self, s: &SubtaskPlan) -> Pose {
@@ -894,7 +951,7 @@ impl Rollout {
     /// Velocity feed-forward: lead the goal of a moving reference object by its velocity
     /// times the DMP's ramp lag, so the hand does not trail an object on a belt.
     fn goal_lead(&self, s: &SubtaskPlan) -> Vec3 {
-        if s.frame_at_start {
+        if s.frame_at_start || !self.g.inner.config.assists.goal_feedforward {
             return Vec3::ZERO;
         }
         let Some(r) = &self.runner else {
@@ -938,9 +995,13 @@ impl Rollout {
         let goal = self.goal_for(s);
         self.goal = Some(goal);
         let start = self.target;
+        self.settling = 0;
         match g.inner.config.method {
             Method::Dmg => {
-                self.runner = Some(DmpRunner::new(s.model.clone(), start, goal));
+                // Continue the commanded motion: the DMP starts with the velocity of the
+                // last commanded step (zero at the first subtask).
+                let v = PoseVelocity::between(&self.prev_target, &self.target, CONTROL_DT);
+                self.runner = Some(DmpRunner::moving(s.model.clone(), start, goal, v));
             }
             Method::MimicGen => {
                 let inner = &g.inner;
@@ -996,6 +1057,7 @@ impl Rollout {
             } else {
                 s.gripper[j]
             };
+            self.prev_target = self.target;
             match g.inner.config.method {
                 Method::Dmg => {
                     let goal = self.goal_for(s);
@@ -1013,10 +1075,19 @@ impl Rollout {
                         .or(self.replay.last())
                         .copied()
                         .unwrap_or(self.target);
-                    self.target =
-                        baseline::noisy(&t, g.inner.config.mimicgen.action_noise, &mut self.rng);
+                    // The in-hand correction of a rigid replay: faded in along the
+                    // segment (none at its start, where the fingers are still closing
+                    // and the object is not yet in the hand; all of it from the end of
+                    // the segment on), from the object's pose in the hand measured now.
+                    let w = ((self.k + 1) as f64 / self.replay.len().max(1) as f64).min(1.0);
+                    self.target = match self.in_hand_correction(s) {
+                        Some(c) => t.interpolate(&t.compose(&c), w),
+                        None => t,
+                    };
                 }
             }
+            // Action noise (both methods): on the command sent, not on the plan.
+            self.sent = baseline::noisy(&self.target, g.inner.config.assists.action_noise, &mut self.rng);
             let phase = (self.k as f64 / (seg_steps + bridge).max(1) as f64).min(1.0);
             phase_info = Some((s.task_subtask, phase));
         }
@@ -1027,14 +1098,17 @@ impl Rollout {
         }
         let obs = observe(&self.world);
         let closed = self.gripper;
+        if self.sub >= n_sub {
+            self.sent = self.target;
+        }
         if let Err(_e) = self
             .world
-            .command(&self.target, closed)
+            .command(&self.sent, closed)
             .and_then(|_| self.world.step())
         {
             self.steps.push(StepRecord {
                 obs,
-                target: self.target,
+                target: self.sent,
                 gripper_closed: closed,
                 reward: 0.0,
                 subtask: self.sub.min(n_sub - 1),
@@ -1048,11 +1122,18 @@ impl Rollout {
         let succeeded = self.tracker.update_with(predicate, self.world.time());
         self.steps.push(StepRecord {
             obs,
-            target: self.target,
+            target: self.sent,
             gripper_closed: closed,
             reward: if predicate { 1.0 } else { 0.0 },
             subtask: self.sub.min(n_sub - 1),
         });
+        // The arm or the hand against the table or a fixture.
+        let contact = self.world.robot_contact();
+        if contact.body_force > COLLISION_BODY_FORCE
+            || contact.finger_force > COLLISION_FINGER_FORCE
+        {
+            return self.end(Some(FailureReason::Collision));
+        }
         // Reachability.
         if self.world.target_reachable() {
             self.unreachable = 0;
@@ -1095,24 +1176,31 @@ impl Rollout {
             self.held = false;
         }
         self.k += 1;
-        let done = match g.inner.config.method {
-            Method::Dmg => {
-                let seg_steps = s.end - s.start - 1;
-                if self.k < seg_steps {
-                    false
-                } else {
-                    let settled = match (&self.runner, self.goal) {
-                        (Some(r), Some(goal)) => {
-                            let p = r.pose();
-                            (p.pos - goal.pos).norm() < SETTLE_POS_TOL
-                                && p.quat.angle_to(goal.quat) < SETTLE_ROT_TOL
-                        }
-                        _ => true,
-                    };
-                    settled || self.k >= seg_steps + MAX_SETTLE_STEPS
-                }
+        let planned = match g.inner.config.method {
+            Method::Dmg => s.end - s.start - 1,
+            Method::MimicGen => self.replay.len(),
+        };
+        let done = if self.k < planned {
+            false
+        } else {
+            // Settling (both methods): hold the subtask's final target (D-MG: keep
+            // stepping its DMP towards the live goal) until the measured hand is there.
+            let final_target = match g.inner.config.method {
+                Method::Dmg => self.goal,
+                Method::MimicGen => Some(self.target),
+            };
+            let eef = self.world.eef_pose();
+            let settled = final_target.is_none_or(|t| {
+                (eef.pos - t.pos).norm() < SETTLE_POS_TOL
+                    && eef.quat.angle_to(t.quat) < SETTLE_ROT_TOL
+            });
+            let wait = g.inner.config.assists.settle_steps as usize;
+            if !settled && self.settling < wait {
+                self.settling += 1;
+                false
+            } else {
+                true
             }
-            Method::MimicGen => self.k >= self.replay.len(),
         };
         if done {
             self.sub += 1;

@@ -40,6 +40,10 @@ pub mod m {
         libm::log(x)
     }
     #[inline]
+    pub fn tanh(x: f64) -> f64 {
+        libm::tanh(x)
+    }
+    #[inline]
     pub fn powf(x: f64, y: f64) -> f64 {
         libm::pow(x, y)
     }
@@ -250,6 +254,25 @@ impl Quat {
     pub fn to_rotvec(&self) -> Vec3 {
         self.log() * 2.0
     }
+    /// The rotation vector of this rotation nearest to `prev`: of its representatives
+    /// `axis * (angle + 2 pi k)` (k any integer, so the axis may also flip), the one
+    /// closest to `prev`. A sequence of orientations converted with the previous result
+    /// as `prev` has continuous rotation vectors, with no jump of 2 pi where the angle
+    /// passes pi (a gripper pointing down sits right there).
+    pub fn to_rotvec_near(&self, prev: Vec3) -> Vec3 {
+        let r = self.to_rotvec();
+        let angle = r.norm();
+        if angle < 1e-12 || !prev.is_finite() {
+            return r;
+        }
+        let axis = r * (1.0 / angle);
+        let tau = 2.0 * std::f64::consts::PI;
+        // The nearest representative on the line through `axis` has the angle closest to
+        // prev's projection on it.
+        let along = prev.dot(axis);
+        let k = ((along - angle) / tau).round();
+        axis * (angle + tau * k)
+    }
     pub fn from_rotvec(r: Vec3) -> Quat {
         Quat::exp(r * 0.5)
     }
@@ -446,6 +469,30 @@ mod tests {
         assert!(back.angle_to(q) < 1e-12);
         let rv = q.to_rotvec();
         assert!(close(rv.norm(), 2.5, 1e-12));
+    }
+
+    #[test]
+    fn rotation_vectors_near_the_previous_one_are_continuous_across_pi() {
+        // A gripper pointing down (half a turn about x) that yaws slowly back and forth:
+        // the canonical rotation vector flips sign, the continuous one never jumps.
+        let down = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
+        let mut prev = down.to_rotvec();
+        let mut canonical_jumps = 0;
+        let mut last_canonical = prev;
+        for k in 0..400 {
+            let yaw = 0.3 * m::sin(k as f64 * 0.05) + 0.01;
+            let q = Quat::from_yaw(yaw) * down;
+            let r = q.to_rotvec_near(prev);
+            assert!((r - prev).norm() < 0.05, "step {k}: {:?} -> {:?}", prev, r);
+            assert!(Quat::from_rotvec(r).angle_to(q) < 1e-9, "same rotation");
+            let c = q.to_rotvec();
+            if (c - last_canonical).norm() > 3.0 {
+                canonical_jumps += 1;
+            }
+            last_canonical = c;
+            prev = r;
+        }
+        assert!(canonical_jumps > 0, "the test must cross the flip");
     }
 
     #[test]

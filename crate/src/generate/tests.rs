@@ -163,7 +163,6 @@ fn goals_follow_an_object_moved_while_the_robot_approaches() {
 #[test]
 fn mimicgen_does_not_follow_an_object_moved_mid_subtask() {
     let mut cfg = config("lift", Method::MimicGen, Variant::Static);
-    cfg.mimicgen.action_noise = 0.0;
     let g = Generator::new(&cfg, None).unwrap();
     let mut r = g.rollout(0).unwrap();
     for _ in 0..20 {

@@ -149,13 +149,17 @@ const G_OBJECT: Group = Group::GROUP_2;
 const G_ARM: Group = Group::GROUP_3;
 const G_HAND: Group = Group::GROUP_4;
 
+/// Who collides with whom: everything with everything except the robot with itself
+/// (its links are jointed, neighbours overlap by construction). The arm's links and the
+/// hand touch the table, the floor and the fixtures like any object does, so a path
+/// that sweeps the arm through them is stopped by physics and reported by
+/// [`World::robot_contact`].
 fn groups(member: Group) -> InteractionGroups {
+    let robot = G_ARM.union(G_HAND);
     let filter = if member == G_TABLE {
-        G_OBJECT.union(G_HAND)
+        G_OBJECT.union(robot)
     } else if member == G_OBJECT {
-        G_TABLE.union(G_OBJECT).union(G_ARM).union(G_HAND)
-    } else if member == G_ARM {
-        G_OBJECT
+        G_TABLE.union(G_OBJECT).union(robot)
     } else {
         G_TABLE.union(G_OBJECT)
     };
@@ -313,6 +317,8 @@ pub struct PandaWorld {
     reachable: bool,
     drives: Vec<Option<Vec3>>,
     control_steps: u64,
+    /// Robot contacts with the fixed scene during the last control period.
+    contact: crate::sim::RobotContact,
 }
 
 impl PandaWorld {
@@ -784,6 +790,7 @@ impl PandaWorld {
             reachable: true,
             drives: vec![None; task.objects.len()],
             control_steps: 0,
+            contact: crate::sim::RobotContact::default(),
         })
     }
 
@@ -888,6 +895,56 @@ impl PandaWorld {
             b.set_angvel(Vector::ZERO, true);
         }
         Ok(())
+    }
+
+    /// Fold this physics step's contacts between the robot and the fixed scene into
+    /// `self.contact`. Only the few pairs of the static colliders are visited.
+    fn record_robot_contacts(&mut self) {
+        use crate::sim::RobotPart;
+        let dt = self.phys.integration_parameters.dt;
+        let part_of = |c: ColliderHandle| -> RobotPart {
+            if self.finger_colliders.contains(&c) {
+                RobotPart::Finger
+            } else if c == self.hand_collider {
+                RobotPart::Hand
+            } else if self.arm_colliders.iter().any(|(_, a)| *a == c) {
+                RobotPart::Link
+            } else {
+                RobotPart::None
+            }
+        };
+        let mut out = self.contact;
+        for s in &self.static_colliders {
+            for pair in self.phys.narrow_phase.contact_pairs_with(*s) {
+                let other = if pair.collider1 == *s {
+                    pair.collider2
+                } else {
+                    pair.collider1
+                };
+                let part = part_of(other);
+                if part == RobotPart::None || !pair.has_any_active_contact() {
+                    continue;
+                }
+                let force = (pair.total_impulse_magnitude() / dt) as f64;
+                let depth = pair
+                    .manifolds()
+                    .iter()
+                    .flat_map(|mf| mf.points.iter())
+                    .map(|p| (-p.dist).max(0.0) as f64)
+                    .fold(0.0, f64::max);
+                if part == RobotPart::Finger {
+                    out.finger_force = out.finger_force.max(force);
+                    out.finger_depth = out.finger_depth.max(depth);
+                } else {
+                    if force >= out.body_force {
+                        out.body_force = force;
+                        out.body_part = part;
+                    }
+                    out.body_depth = out.body_depth.max(depth);
+                }
+            }
+        }
+        self.contact = out;
     }
 
     /// Whether finger `k`'s collider touches any collider of `obj`.
@@ -1157,11 +1214,13 @@ impl World for PandaWorld {
         let n = self.substeps;
         let (from, to) = (self.q_from, self.q_to);
         let qd: [f64; DOF] = std::array::from_fn(|i| (to[i] - from[i]) / CONTROL_DT);
+        self.contact = crate::sim::RobotContact::default();
         for k in 1..=n {
             let s = k as f64 / n as f64;
             let q: [f64; DOF] = std::array::from_fn(|i| from[i] + s * (to[i] - from[i]));
             self.set_motors(&q, &qd);
             self.phys.step_with_events(&self.hooks, &());
+            self.record_robot_contacts();
         }
         self.q_from = self.q_to;
         self.control_steps += 1;
@@ -1232,6 +1291,10 @@ impl World for PandaWorld {
                 .filter(|v| v.is_finite())
                 .map(|v| Vec3::new(v.x(), v.y(), 0.0));
         }
+    }
+
+    fn robot_contact(&self) -> crate::sim::RobotContact {
+        self.contact
     }
 
     /// Layout: `[t, q(7), qd(7), finger q(2), finger qd(2)]` then per object

@@ -130,56 +130,219 @@ pub fn run_generate(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Successes of `cfg` over attempts `0..n` of each seed in `seeds`, with failure counts.
+fn measure(
+    cfg: &GenerationConfig,
+    seeds: &[u64],
+    n: u64,
+    threads: usize,
+) -> Result<Rate, String> {
+    let mut r = Rate::default();
+    for &seed in seeds {
+        let cfg = GenerationConfig {
+            seed,
+            ..cfg.clone()
+        };
+        let g = Generator::new(&cfg, None).map_err(|e| e.to_string())?;
+        let mut ok = 0u64;
+        run_ordered(
+            threads,
+            n,
+            |i| g.attempt(i),
+            |_, a| {
+                if a.success {
+                    ok += 1;
+                } else if let Some(f) = a.failure {
+                    *r.why.entry(f.as_str()).or_default() += 1;
+                }
+                Flow::Continue
+            },
+        );
+        r.per_seed.push(ok as f64 / n as f64);
+        r.ok += ok;
+        r.n += n;
+    }
+    Ok(r)
+}
+
+/// Successes pooled over seeds.
+#[derive(Default)]
+struct Rate {
+    ok: u64,
+    n: u64,
+    per_seed: Vec<f64>,
+    why: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl Rate {
+    /// `mean% [lo, hi]`: the pooled rate with its 95% Wilson score interval.
+    fn cell(&self) -> String {
+        let (p, lo, hi) = wilson(self.ok, self.n);
+        format!("{:.0}% [{:.0}, {:.0}]", 100.0 * p, 100.0 * lo, 100.0 * hi)
+    }
+    fn main_failure(&self) -> String {
+        self.why
+            .iter()
+            .max_by_key(|(_, c)| **c)
+            .map(|(r, c)| format!("{r} ({c})"))
+            .unwrap_or_else(|| "-".into())
+    }
+    fn seeds(&self) -> String {
+        self.per_seed
+            .iter()
+            .map(|p| format!("{:.0}", 100.0 * p))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// Rate and 95% Wilson score interval of `k` successes in `n` trials.
+fn wilson(k: u64, n: u64) -> (f64, f64, f64) {
+    if n == 0 {
+        return (0.0, 0.0, 1.0);
+    }
+    let (k, n) = (k as f64, n as f64);
+    let z = 1.959_963_984_540_054;
+    let p = k / n;
+    let d = 1.0 + z * z / n;
+    let c = (p + z * z / (2.0 * n)) / d;
+    let h = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / d;
+    (p, (c - h).max(0.0), (c + h).min(1.0))
+}
+
+/// The demo sample after the first gripper close at which the grasped object has risen
+/// 90% of the way to its highest point before the place subtask ends: a subtask boundary
+/// there leaves MimicGen's bridge to the place segment in the air.
+fn lifted_sample(cfg: &GenerationConfig) -> Result<Option<usize>, String> {
+    let g = Generator::new(cfg, None).map_err(|e| e.to_string())?;
+    let d = g.demo();
+    let Some(close) = d.gripper.iter().position(|v| *v > 0.5) else {
+        return Ok(None);
+    };
+    let Some(grasp) = g.spec().subtasks.first() else {
+        return Ok(None);
+    };
+    let Some(o) = d.object_index(&grasp.object) else {
+        return Ok(None);
+    };
+    let z = |k: usize| d.objects[o].poses[k].pos.z();
+    let end = g.spec().subtasks.get(1).map_or(d.len(), |s| s.end);
+    let top = (close..end).map(z).fold(f64::MIN, f64::max);
+    let z0 = z(close);
+    Ok((close..end).find(|&k| z(k) >= z0 + 0.9 * (top - z0)))
+}
+
 pub fn run_results(args: &[String]) -> Result<(), String> {
     let n = u64::from(parse_flag(args, "--attempts", 50)?);
+    let n_seeds = u64::from(parse_flag(args, "--seeds", 3)?).max(1);
     let threads = parse_flag(args, "--threads", 2)? as usize;
+    let seeds: Vec<u64> = (0..n_seeds).collect();
+    let skip_table = args.iter().any(|a| a == "--ablation-only");
+    let skip_ablation = args.iter().any(|a| a == "--table-only");
     let variants = [
         Variant::Static,
         Variant::Dmg,
         Variant::MovingTarget,
         Variant::Push,
     ];
-    println!("Success rate over attempts 0..{n} (seed 0, built-in demos)\n");
-    println!("| task | variant | D-MG | MimicGen | D-MG main failure | MimicGen main failure |");
-    println!("|---|---|---|---|---|---|");
-    for task in only_task(args) {
-        for v in variants {
-            let mut cells = Vec::new();
-            let mut reasons = Vec::new();
-            for m in [Method::Dmg, Method::MimicGen] {
-                let cfg = config(&task, m, v, 1);
-                let g = Generator::new(&cfg, None).map_err(|e| e.to_string())?;
-                let mut ok = 0u64;
-                let mut why: std::collections::BTreeMap<&'static str, u64> = Default::default();
-                run_ordered(
-                    threads,
-                    n,
-                    |i| g.attempt(i),
-                    |_, a| {
-                        if a.success {
-                            ok += 1;
-                        } else if let Some(f) = a.failure {
-                            *why.entry(f.as_str()).or_default() += 1;
-                        }
-                        Flow::Continue
-                    },
-                );
-                cells.push(format!("{:.0}%", 100.0 * ok as f64 / n as f64));
-                reasons.push(
-                    why.iter()
-                        .max_by_key(|(_, c)| **c)
-                        .map(|(r, c)| format!("{r} ({c})"))
-                        .unwrap_or_else(|| "-".into()),
+    let seeds_label = format!("seeds {}", seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "));
+    if !skip_table {
+        let assists = dmgen::config::Assists::default();
+        println!(
+            "Success rate, {n} attempts x {n_seeds} seeds ({seeds_label}), built-in demos; pooled rate [95% Wilson interval]; per-seed rates after it."
+        );
+        println!("Assists on for both methods (the defaults): {}\n", assists.label());
+        println!("| task | variant | D-MG | MimicGen | D-MG per seed | MimicGen per seed | D-MG main failure | MimicGen main failure |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for task in only_task(args) {
+            for v in variants {
+                let d = measure(&config(&task, Method::Dmg, v, 1), &seeds, n, threads)?;
+                let m = measure(&config(&task, Method::MimicGen, v, 1), &seeds, n, threads)?;
+                println!(
+                    "| {task} | {} | {} | {} | {} | {} | {} | {} |",
+                    v.as_str(),
+                    d.cell(),
+                    m.cell(),
+                    d.seeds(),
+                    m.seeds(),
+                    d.main_failure(),
+                    m.main_failure()
                 );
             }
-            println!(
-                "| {task} | {} | {} | {} | {} | {} |",
-                v.as_str(),
-                cells[0],
-                cells[1],
-                reasons[0],
-                reasons[1]
-            );
+        }
+        println!();
+    }
+    if skip_ablation {
+        return Ok(());
+    }
+    use dmgen::config::Assists;
+    println!("Ablation: each method as its paper describes it, then with each extra ({n} attempts x {n_seeds} seeds).\n");
+    println!("| task | variant | configuration | assists | success | per seed | main failure |");
+    println!("|---|---|---|---|---|---|---|");
+    let ablation_tasks: Vec<String> = match args.iter().position(|a| a == "--task") {
+        Some(_) => only_task(args),
+        None => vec!["stack".into(), "square".into()],
+    };
+    for task in ablation_tasks {
+        for v in [Variant::Static, Variant::Dmg] {
+            let base = |m: Method| config(&task, m, v, 1);
+            let none = Assists::none();
+            let mut rows: Vec<(String, GenerationConfig)> = Vec::new();
+            let mut paper = base(Method::Dmg);
+            paper.assists = none.clone();
+            paper.dmp.goal_filter_alpha = 0.0;
+            rows.push(("D-MG as in its paper (goal recomputed every step, unfiltered)".into(), paper.clone()));
+            let mut c = paper.clone();
+            c.dmp.goal_filter_alpha = 10.0;
+            rows.push(("D-MG + goal filter (alpha_g 10)".into(), c));
+            let mut c = paper.clone();
+            c.assists.in_hand_correction = true;
+            rows.push(("D-MG + in-hand correction".into(), c));
+            let mut c = paper.clone();
+            c.assists.settle_steps = 30;
+            rows.push(("D-MG + settling".into(), c));
+            let mut c = paper.clone();
+            c.assists.goal_feedforward = true;
+            rows.push(("D-MG + feed-forward".into(), c));
+            rows.push(("D-MG, tool defaults".into(), base(Method::Dmg)));
+            let mut mg = base(Method::MimicGen);
+            mg.assists = Assists {
+                action_noise: 0.05,
+                ..none.clone()
+            };
+            rows.push(("MimicGen as in its paper (noise 0.05)".into(), mg.clone()));
+            let mut c = mg.clone();
+            c.assists.in_hand_correction = true;
+            rows.push(("MimicGen + in-hand correction".into(), c));
+            rows.push(("MimicGen, tool defaults".into(), base(Method::MimicGen)));
+            if let Some(k) = lifted_sample(&mg)? {
+                let spec = Generator::new(&mg, None).map_err(|e| e.to_string())?.spec().clone();
+                let mut b: Vec<usize> = spec.subtasks.iter().skip(1).map(|s| s.start).collect();
+                if !b.is_empty() && k < spec.subtasks[1].end {
+                    b[0] = k;
+                    let mut c = mg.clone();
+                    c.segmentation.boundaries = b;
+                    rows.push((
+                        format!("MimicGen as in its paper, place segment from demo sample {k} (object lifted)"),
+                        c,
+                    ));
+                }
+            }
+            for (label, cfg) in rows {
+                let r = measure(&cfg, &seeds, n, threads)?;
+                let assists = if cfg.method == Method::Dmg {
+                    format!("{}; alpha_g {}", cfg.assists.label(), cfg.dmp.goal_filter_alpha)
+                } else {
+                    cfg.assists.label()
+                };
+                println!(
+                    "| {task} | {} | {label} | {assists} | {} | {} | {} |",
+                    v.as_str(),
+                    r.cell(),
+                    r.seeds(),
+                    r.main_failure()
+                );
+            }
         }
     }
     Ok(())
