@@ -97,9 +97,10 @@ pub enum Scaling {
     Fixed,
     /// Horizontal roto-dilation: turn the forcing term about the vertical by the angle
     /// between the horizontal parts of the demo's `g - y0` and the new one, and scale
-    /// its horizontal part by their length ratio (clamped to [1/4, 4]); the vertical
-    /// part is kept, so lifts and descents keep their shape. Falls back to
-    /// [`Scaling::Fixed`] when either horizontal part is shorter than 1 cm.
+    /// its horizontal part by their length ratio (exact in [1/2, 2], saturating smoothly
+    /// towards [1/4, 4]); the vertical part is kept, so lifts and descents keep their
+    /// shape. The turn and the stretch fade smoothly to [`Scaling::Fixed`] as either
+    /// horizontal part shrinks from 2 cm to 0.5 cm (see [`robust_weight`]).
     #[default]
     Robust,
 }
@@ -393,9 +394,7 @@ pub fn scaling_matrix(kind: Scaling, demo: Vec3, new: Vec3) -> [[f64; 3]; 3] {
                 return I3;
             }
             let angle = m::atan2(hd.x() * hn.y() - hd.y() * hn.x(), hd.dot(hn));
-            let lmax = m::ln(ROBUST_MAX_STRETCH);
-            let log_s = lmax * m::tanh(m::ln(ln / ld) / lmax);
-            let s = m::exp(w * log_s);
+            let s = m::exp(w * robust_log_stretch(m::ln(ln / ld)));
             let (sn, c) = (m::sin(w * angle), m::cos(w * angle));
             [[s * c, -s * sn, 0.0], [s * sn, s * c, 0.0], [0.0, 0.0, 1.0]]
         }
@@ -411,6 +410,20 @@ pub fn robust_weight(d: f64) -> f64 {
     t * t * (3.0 - 2.0 * t)
 }
 
+/// The logarithm of [`Scaling::Robust`]'s stretch for a length ratio `exp(l)`: exact for
+/// ratios in [1/2, 2] (`|l| <= ln 2`), then saturating smoothly (tanh, with a continuous
+/// slope at ln 2) towards [`ROBUST_MAX_STRETCH`] or its inverse.
+pub fn robust_log_stretch(l: f64) -> f64 {
+    let knee = m::ln(2.0);
+    let limit = m::ln(ROBUST_MAX_STRETCH);
+    let a = l.abs();
+    if a <= knee {
+        return l;
+    }
+    let soft = knee + (limit - knee) * m::tanh((a - knee) / (limit - knee));
+    soft.copysign(l)
+}
+
 /// Horizontal start-to-goal distance below which [`Scaling::Robust`] keeps the demo's
 /// forcing term unchanged (m).
 pub const ROBUST_BLEND_START: f64 = 0.005;
@@ -418,8 +431,7 @@ pub const ROBUST_BLEND_START: f64 = 0.005;
 /// fully (m).
 pub const ROBUST_BLEND_END: f64 = 0.02;
 /// Limit that the horizontal stretch of [`Scaling::Robust`] approaches smoothly (and its
-/// inverse, the limit of shrinking): `s = exp(L tanh(ln(r) / L))`, `L = ln 4`, for a length
-/// ratio `r`; `s` is within 1% of `r` for ratios in [0.8, 1.25].
+/// inverse, the limit of shrinking); see [`robust_log_stretch`].
 pub const ROBUST_MAX_STRETCH: f64 = 4.0;
 
 // ------------------------------------------------------------------ position
@@ -1367,6 +1379,124 @@ mod tests {
             "jump acceleration {}",
             acc(&path)
         );
+    }
+
+    #[test]
+    fn a_moving_goal_is_tracked_with_every_goal_filter_gain() {
+        // Position and orientation goals both move during the first half of the segment;
+        // with alpha_g 0 (no filter), 10 (the default) and 1000 (the largest allowed)
+        // the rollout stays finite and ends on the moved goal.
+        let mut rng = Rng::new(16);
+        let ys = random_curve(&mut rng, 80);
+        let down = Quat([1.0, 0.0, 0.0, 0.0]);
+        let poses: Vec<Pose> = ys.iter().map(|y| Pose::new(*y, down)).collect();
+        for alpha_g in [0.0, 10.0, 1000.0] {
+            let cfg = DmpConfig {
+                alpha_g,
+                settle_steps: 60,
+                ..DmpConfig::default()
+            };
+            let model = PoseDmp::fit(&poses, &cfg).unwrap();
+            let mut goal = poses[79];
+            let mut r = DmpRunner::new(model, poses[0], goal);
+            let v = Vec3::new(0.05, -0.05, 0.0); // about 7 cm/s
+            let w = 0.4; // rad/s of yaw
+            let mut worst = 0.0f64;
+            while !r.is_done() {
+                if r.steps_taken() < 40 {
+                    goal = Pose::new(
+                        goal.pos + v * cfg.dt,
+                        Quat::from_yaw(w * cfg.dt) * goal.quat,
+                    );
+                    r.set_goal(goal);
+                }
+                let p = r.step();
+                assert!(p.is_finite(), "alpha_g {alpha_g}: diverged");
+                worst = worst.max((p.pos - goal.pos).norm());
+                if alpha_g == 0.0 {
+                    // No filter: the system is pulled to the live target itself.
+                    let f = r.filtered_goal();
+                    assert_eq!(f.pos, goal.pos);
+                    assert!(f.quat.angle_to(goal.quat) < 1e-12);
+                }
+            }
+            assert!(worst < 1.0, "alpha_g {alpha_g}: strayed {worst} m");
+            let end = r.pose();
+            assert!(
+                (end.pos - goal.pos).norm() < 2e-3,
+                "alpha_g {alpha_g}: position missed by {}",
+                (end.pos - goal.pos).norm()
+            );
+            assert!(
+                end.quat.angle_to(goal.quat) < 0.01,
+                "alpha_g {alpha_g}: orientation missed by {}",
+                end.quat.angle_to(goal.quat)
+            );
+        }
+        // The exact discretisation: every gain moves the goal part of the way, never past.
+        for alpha_g in [0.5, 10.0, 100.0, 1000.0] {
+            let k = goal_filter_gain(alpha_g, 0.05, 1.0);
+            assert!(k > 0.0 && k < 1.0 + 1e-12, "gain {k}");
+        }
+        assert_eq!(goal_filter_gain(0.0, 0.05, 1.0), 1.0);
+    }
+
+    #[test]
+    fn a_runner_entered_moving_continues_the_motion() {
+        // A segment cut out of a continuous motion, fitted with the velocity it was
+        // entered with: a runner started with that velocity reproduces it from the first
+        // step; one started at rest lags at first.
+        let n = 60;
+        let demo: Vec<Pose> = (0..n + 1)
+            .map(|k| {
+                let t = k as f64 * 0.05;
+                Pose::new(
+                    Vec3::new(0.4 + 0.1 * t, 0.05 * m::sin(t), 0.2 - 0.02 * t * t),
+                    Quat::from_yaw(0.2 * t) * Quat([1.0, 0.0, 0.0, 0.0]),
+                )
+            })
+            .collect();
+        let seg = &demo[1..];
+        let cfg = DmpConfig::default();
+        let model = PoseDmp::fit_entered(seg, Some(&demo[0]), &cfg).unwrap();
+        let v = PoseVelocity::between(&demo[0], &seg[0], cfg.dt);
+        let mut moving = DmpRunner::moving(model.clone(), seg[0], seg[n - 1], v);
+        let mut rest = DmpRunner::new(model, seg[0], seg[n - 1]);
+        let (m1, r1) = (moving.step(), rest.step());
+        assert!((m1.pos - seg[1].pos).norm() < 2e-4, "{:?}", m1.pos - seg[1].pos);
+        assert!(m1.quat.angle_to(seg[1].quat) < 2e-3);
+        assert!((r1.pos - seg[1].pos).norm() > 2e-3, "at rest it starts slower");
+        let mut worst = 0.0f64;
+        for p in &seg[2..] {
+            worst = worst.max((moving.step().pos - p.pos).norm());
+        }
+        assert!(worst < 2e-3, "reproduction error {worst}");
+    }
+
+    #[test]
+    fn robust_scaling_is_continuous_through_the_small_distance_zone() {
+        // A goal sweeping past the start (through the zone where the direction of the
+        // horizontal start-goal vector is noise) and far beyond the stretch limit: the
+        // scaling matrix never jumps between neighbouring goals.
+        let demo = Vec3::new(0.1, 0.05, -0.1);
+        let entry = |a: &Mat3, b: &Mat3| {
+            (0..3)
+                .flat_map(|i| (0..3).map(move |j| (i, j)))
+                .map(|(i, j)| (a[i][j] - b[i][j]).abs())
+                .fold(0.0, f64::max)
+        };
+        let mut prev = scaling_matrix(Scaling::Robust, demo, Vec3::new(-0.05, 0.003, -0.1));
+        let steps = 40000;
+        for k in 1..=steps {
+            let x = -0.05 + 0.6 * k as f64 / steps as f64;
+            let m3 = scaling_matrix(Scaling::Robust, demo, Vec3::new(x, 0.003, -0.1));
+            assert!(entry(&m3, &prev) < 0.02, "jump at x = {x}");
+            prev = m3;
+        }
+        assert_eq!(robust_weight(0.001), 0.0);
+        assert_eq!(robust_weight(0.05), 1.0);
+        assert!((robust_log_stretch(m::ln(1.7)) - m::ln(1.7)).abs() < 1e-12);
+        assert!(robust_log_stretch(m::ln(100.0)) < m::ln(ROBUST_MAX_STRETCH));
     }
 
     #[test]

@@ -959,11 +959,11 @@ pub fn synthetic_dataset(
 /// `golden_digest_of_synthetic_dataset` for how to regenerate it. A wasm32 build of this
 /// function produced the same digest (and the same for [`GOLDEN_SHA256_DEFLATE6`]); a test
 /// on the wasm side should assert these constants.
-pub const GOLDEN_SHA256: &str = "826a5d31ef88a0fcea9c4c51094d7189e0a73e080393dcad0f6af260f3427db1";
+pub const GOLDEN_SHA256: &str = "854d8e92437cee525e2324ea1b40fe716f191470e2f07792f352094a762dd157";
 
 /// sha256 of `synthetic_dataset(3, 20, ExportOptions { deflate_level: Some(6) })`.
 pub const GOLDEN_SHA256_DEFLATE6: &str =
-    "f6cfa68041542188b0b768fbfda3f7782ca476f2b9045b44bceff0f841a26c3e";
+    "cecb8394b716f7746aa989f3ed30127485e8e5528fd49188c9a99df256ecec3f";
 
 #[cfg(test)]
 mod tests {

@@ -3,10 +3,12 @@
 //! configuration that produced a dataset. The format is documented for users in
 //! `docs/links.md`; this comment is the reference for the code.
 //!
-//! # Format, version 1 (what [`encode_link`] writes)
+//! # Format, version 2 (what [`encode_link`] writes)
 //! ```text
-//! #v=1&c=<base64url(zlib(canonical config JSON))>[&d=<base64url(zlib(demo file bytes))>]
+//! #v=2&c=<base64url(zlib(canonical config JSON))>[&d=<base64url(zlib(demo file bytes))>]
 //! ```
+//! Version 1 had the same wire format; only the configuration inside changed (see
+//! [`migrate_v1_to_v2`]).
 //! - `v`: the format version, decimal, no leading zeros.
 //! - `c`: [`GenerationConfig::to_canonical_json`], compressed with zlib (DEFLATE plus an
 //!   Adler-32 checksum, so a corrupted payload is detected, not silently mis-read) and
@@ -43,7 +45,7 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// The link format version [`encode_link`] writes.
-pub const LINK_VERSION: u32 = 1;
+pub const LINK_VERSION: u32 = 2;
 /// The oldest link format version that still decodes.
 pub const OLDEST_LINK_VERSION: u32 = 0;
 
@@ -239,7 +241,7 @@ pub type Migration = fn(Payload) -> Result<Payload, LinkError>;
 /// `MIGRATIONS[n]` turns version `n` into `n + 1`. To introduce version N+1: bump
 /// [`LINK_VERSION`], append the step from N, and, if the wire layout changed, add its
 /// reader in [`read_payload`].
-pub const MIGRATIONS: [Migration; LINK_VERSION as usize] = [migrate_v0_to_v1];
+pub const MIGRATIONS: [Migration; LINK_VERSION as usize] = [migrate_v0_to_v1, migrate_v1_to_v2];
 
 fn demo_kind(d: &DemoRef) -> &'static str {
     match d {
@@ -502,7 +504,8 @@ fn read_payload(version: u32, params: &[(&str, &str)]) -> Result<Payload, LinkEr
                 demo: None,
             })
         }
-        1 => {
+        // Version 2 changed the configuration's layout only, not the wire format.
+        1 | 2 => {
             let c = get("c").ok_or(LinkError::MissingParam { version, key: "c" })?;
             let config = json_of(
                 "c",
@@ -520,6 +523,48 @@ fn read_payload(version: u32, params: &[(&str, &str)]) -> Result<Payload, LinkEr
         }
         v => Err(LinkError::UnsupportedVersion(v)),
     }
+}
+
+/// Version 1 to 2: the help given to the generators became switches for both methods
+/// (`assists`). In version 1, `mimicgen.action_noise` (default 0.05) was MimicGen's alone,
+/// and D-MG alone had the in-hand correction, up to 30 settle steps and the goal
+/// feed-forward. The migration writes exactly those switches for the link's method, so
+/// an old link keeps asking for what it asked for. A configuration that is not an object
+/// is left for the strict parse to refuse.
+pub fn migrate_v1_to_v2(p: Payload) -> Result<Payload, LinkError> {
+    let fail = |message: String| LinkError::Migration { from: 1, message };
+    let Value::Object(mut cfg) = p.config else {
+        return Ok(Payload {
+            version: 2,
+            ..p
+        });
+    };
+    let noise = match cfg.get_mut("mimicgen") {
+        Some(Value::Object(mg)) => match mg.remove("action_noise") {
+            None => 0.05,
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| fail(format!("mimicgen.action_noise is {v}, not a number")))?,
+        },
+        _ => 0.05,
+    };
+    let mimicgen = cfg.get("method").and_then(Value::as_str) == Some("mimicgen");
+    if !cfg.contains_key("assists") {
+        let mut a = Map::new();
+        a.insert("in_hand_correction".into(), Value::from(!mimicgen));
+        a.insert("settle_steps".into(), Value::from(if mimicgen { 0 } else { 30 }));
+        a.insert("goal_feedforward".into(), Value::from(!mimicgen));
+        a.insert(
+            "action_noise".into(),
+            Value::from(if mimicgen { noise } else { 0.0 }),
+        );
+        cfg.insert("assists".into(), Value::Object(a));
+    }
+    Ok(Payload {
+        version: 2,
+        config: Value::Object(cfg),
+        demo: p.demo,
+    })
 }
 
 /// Version 0 (pre-release) to 1. The v0 configuration was one flat object, every key
@@ -778,8 +823,14 @@ mod tests {
             },
             demo,
             mimicgen: crate::config::MimicGenParams {
-                action_noise: rng.uniform(),
                 bridge_steps: rng.below(201) as u32,
+                action_noise: None,
+            },
+            assists: crate::config::Assists {
+                in_hand_correction: rng.bernoulli(0.5),
+                settle_steps: rng.below(201) as u32,
+                goal_feedforward: rng.bernoulli(0.5),
+                action_noise: rng.uniform(),
             },
             valid_fraction: rng.range(0.0, 0.5),
         };
@@ -794,7 +845,7 @@ mod tests {
             cfg.validate()
                 .unwrap_or_else(|e| panic!("case {i}: generator made {e}"));
             let link = encode_link(&cfg, demo.as_deref()).unwrap();
-            assert!(link.starts_with("#v=1&c="), "{link}");
+            assert!(link.starts_with("#v=2&c="), "{link}");
             assert!(link[1..]
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_=&".contains(&b)));
@@ -818,6 +869,32 @@ mod tests {
         }
     }
 
+    /// A version-1 link of the default configuration (what builds before version 2 wrote):
+    /// it decodes to D-MG with the extras it had then (in-hand correction, settling,
+    /// feed-forward, no noise), and a version-1 MimicGen link keeps its noise.
+    #[test]
+    fn version_1_links_migrate_to_the_switches_they_stood_for() {
+        const V1_DEFAULT: &str = "#v=1&c=eNpVkN1ugzAMRt_F16ii07jhVaYpMsSlHvlTHKoi1HefA0xa75zk8_GJN7DkI_QbsIUepOA4QwMzh3ocFnaFA7wasD7VFLp0R-g_ukvbwIBCAv211XqK6MxN45TNGbq2NSQjOg6T0nIcFik7bA3oeZSdOBZ-kLnlWsQAfXvpGsBnJX_BU2VW-NZZ5IqRRGSNT1JT7WcDSZk4sOOyno3vkU6HUWKJ9hBtwFO5x_o36ydle1aPicKfSQwmRBY6unVsZjuRkUKVWHGifH2txeQpFDysNxjiEixm3sXVOA4_NJb9oG0FZf634Icuxb59-lovM2Mop9zrF1B5hmY";
+        let d = decode_link(V1_DEFAULT).unwrap();
+        assert_eq!(d.source_version, 1);
+        assert_eq!(d.config, GenerationConfig::default());
+        let mg = format!(
+            "#v=1&c={}",
+            packed(r#"{"method":"mimicgen","mimicgen":{"action_noise":0.1,"bridge_steps":5}}"#)
+        );
+        let d = decode_link(&mg).unwrap();
+        assert_eq!(d.config.mimicgen.action_noise, None);
+        assert_eq!(
+            d.config.assists,
+            crate::config::Assists {
+                action_noise: 0.1,
+                ..crate::config::Assists::none()
+            }
+        );
+        let bad = format!("#v=1&c={}", packed(r#"{"mimicgen":{"action_noise":"x"}}"#));
+        assert!(matches!(err(&bad), LinkError::Migration { from: 1, .. }));
+    }
+
     /// The exact string for the default configuration: if this changes, links made by
     /// earlier builds still decode (see the other tests), but the change must be deliberate.
     #[test]
@@ -835,14 +912,14 @@ mod tests {
         assert_eq!(v["defaultLink"], GOLDEN_DEFAULT);
     }
 
-    const GOLDEN_DEFAULT: &str = "#v=1&c=eNpVkN1ugzAMRt_F16ii07jhVaYpMsSlHvlTHKoi1HefA0xa75zk8_GJN7DkI_QbsIUepOA4QwMzh3ocFnaFA7wasD7VFLp0R-g_ukvbwIBCAv211XqK6MxN45TNGbq2NSQjOg6T0nIcFik7bA3oeZSdOBZ-kLnlWsQAfXvpGsBnJX_BU2VW-NZZ5IqRRGSNT1JT7WcDSZk4sOOyno3vkU6HUWKJ9hBtwFO5x_o36ydle1aPicKfSQwmRBY6unVsZjuRkUKVWHGifH2txeQpFDysNxjiEixm3sXVOA4_NJb9oG0FZf634Icuxb59-lovM2Mop9zrF1B5hmY";
+    const GOLDEN_DEFAULT: &str = "#v=2&c=eNpVkFtuwkAMRffi7wiFtvxkK1U1cjImuMwjGjsUhNh7PSGNyt88fI-PfQcUYVGB7g44KOfkUmYh6Npd28CYMbgjkT_m8oPFQ6dlpgY4uRMm74ZcCi2xvx8h1UBOlCaDvrePBjzFXPlscRDF4QwNnDnVaz9zUE5Qy-K0WITphNC9HWr_HoUMs283Fyun4tai_SIpAwZOo9FK7mfRBXZLGHnY5rqQOxZcTdvdoQG8VvInXE3mBl_Wi4I6mWxYF6u7sT8amIyJPQfW2xp8LTlYM5pYsn-KNhBJT7nO5uNo7MjmMVKqJn1hP27LqVExlnHqYYyUFJ-GVprn5LHwIml2uf-2RS8XiynK-d8yL7YA_zLgvj4WxqSryOMXzJ-jpA";
 
     /// What `c` of [`GOLDEN_DEFAULT`] holds (checked with Python's zlib and base64 too).
-    const GOLDEN_DEFAULT_JSON: &str = r#"{"demo":{"id":"stack","kind":"builtin"},"dmp":{"alpha":25.0,"bases":100,"goal_filter_alpha":10.0,"scaling":"robust"},"dynamics":{"active_fraction":0.5,"axes":["x","y"],"belt_speed_mps":0.04,"probability":0.5,"speed_mps":0.05},"episodes":10,"method":"dmg","mimicgen":{"action_noise":0.05,"bridge_steps":5},"seed":0,"segmentation":{"boundaries":[],"objects":[]},"task":"stack","valid_fraction":0.1,"variant":"dmg"}"#;
+    const GOLDEN_DEFAULT_JSON: &str = r#"{"assists":{"action_noise":0.0,"goal_feedforward":true,"in_hand_correction":true,"settle_steps":30},"demo":{"id":"stack","kind":"builtin"},"dmp":{"alpha":25.0,"bases":100,"goal_filter_alpha":10.0,"scaling":"robust"},"dynamics":{"active_fraction":0.5,"axes":["x","y"],"belt_speed_mps":0.04,"probability":0.5,"speed_mps":0.05},"episodes":10,"method":"dmg","mimicgen":{"bridge_steps":5},"seed":0,"segmentation":{"boundaries":[],"objects":[]},"task":"stack","valid_fraction":0.1,"variant":"dmg"}"#;
 
     #[test]
     fn golden_payload_is_the_canonical_json() {
-        let c = GOLDEN_DEFAULT.strip_prefix("#v=1&c=").unwrap();
+        let c = GOLDEN_DEFAULT.strip_prefix("#v=2&c=").unwrap();
         let json = unpack("c", c, MAX_CONFIG_JSON_BYTES, "configuration").unwrap();
         assert_eq!(std::str::from_utf8(&json).unwrap(), GOLDEN_DEFAULT_JSON);
     }
@@ -965,8 +1042,8 @@ mod tests {
             assert!(matches!(e, LinkError::BadVersion(_)), "{v}: {e}");
             assert!(e.to_string().contains("not a version number"), "{e}");
         }
-        let e = err("#v=2&c=AA");
-        assert_eq!(e, LinkError::UnsupportedVersion(2));
+        let e = err("#v=3&c=AA");
+        assert_eq!(e, LinkError::UnsupportedVersion(3));
         assert!(e.to_string().contains("newer than this playground"), "{e}");
     }
 
@@ -1164,12 +1241,17 @@ mod tests {
                 name: None,
                 index: 0,
             },
+            // MimicGen before version 2: its own action noise, none of the extras.
+            assists: crate::config::Assists {
+                action_noise: 0.05,
+                ..crate::config::Assists::none()
+            },
             ..Default::default()
         };
         assert_eq!(d.config, want);
         // Re-encoding upgrades it to the current version.
         let v1 = encode_link(&d.config, None).unwrap();
-        assert!(v1.starts_with("#v=1&"));
+        assert!(v1.starts_with("#v=2&"));
         assert_eq!(decode_link(&v1).unwrap().config, want);
         // A minimal v0 link and a builtin demo.
         let d = decode_link(&v0(r#"{"demo":"lift","task":"lift"}"#)).unwrap();
