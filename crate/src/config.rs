@@ -909,8 +909,14 @@ mod tests {
                 r#"{"mimicgen": {"action_noise": 0.05}}"#,
                 "mimicgen.action_noise",
             ),
-            (r#"{"assists": {"action_noise": 2}}"#, "assists.action_noise"),
-            (r#"{"assists": {"settle_steps": 201}}"#, "assists.settle_steps"),
+            (
+                r#"{"assists": {"action_noise": 2}}"#,
+                "assists.action_noise",
+            ),
+            (
+                r#"{"assists": {"settle_steps": 201}}"#,
+                "assists.settle_steps",
+            ),
             (
                 r#"{"mimicgen": {"bridge_steps": 500}}"#,
                 "mimicgen.bridge_steps",

@@ -1463,9 +1463,16 @@ mod tests {
         let mut moving = DmpRunner::moving(model.clone(), seg[0], seg[n - 1], v);
         let mut rest = DmpRunner::new(model, seg[0], seg[n - 1]);
         let (m1, r1) = (moving.step(), rest.step());
-        assert!((m1.pos - seg[1].pos).norm() < 2e-4, "{:?}", m1.pos - seg[1].pos);
+        assert!(
+            (m1.pos - seg[1].pos).norm() < 2e-4,
+            "{:?}",
+            m1.pos - seg[1].pos
+        );
         assert!(m1.quat.angle_to(seg[1].quat) < 2e-3);
-        assert!((r1.pos - seg[1].pos).norm() > 2e-3, "at rest it starts slower");
+        assert!(
+            (r1.pos - seg[1].pos).norm() > 2e-3,
+            "at rest it starts slower"
+        );
         let mut worst = 0.0f64;
         for p in &seg[2..] {
             worst = worst.max((moving.step().pos - p.pos).norm());

@@ -555,13 +555,12 @@ impl Generator {
             // A segment cut out of a continuous motion is fitted from the velocity the
             // demo had entering it; rollouts start from the commanded velocity.
             let before = s.start.checked_sub(1).map(|k| &demo.eef[k]);
-            let model =
-                PoseDmp::fit_entered(&demo.eef[s.start..s.end], before, &dmp_cfg).map_err(
-                    |error| GenError::Dmp {
-                        subtask: s.name.clone(),
-                        error,
-                    },
-                )?;
+            let model = PoseDmp::fit_entered(&demo.eef[s.start..s.end], before, &dmp_cfg).map_err(
+                |error| GenError::Dmp {
+                    subtask: s.name.clone(),
+                    error,
+                },
+            )?;
             let gripper: Vec<bool> = demo.gripper[s.start..s.end]
                 .iter()
                 .map(|g| *g > 0.5)
@@ -1087,7 +1086,11 @@ impl Rollout {
                 }
             }
             // Action noise (both methods): on the command sent, not on the plan.
-            self.sent = baseline::noisy(&self.target, g.inner.config.assists.action_noise, &mut self.rng);
+            self.sent = baseline::noisy(
+                &self.target,
+                g.inner.config.assists.action_noise,
+                &mut self.rng,
+            );
             let phase = (self.k as f64 / (seg_steps + bridge).max(1) as f64).min(1.0);
             phase_info = Some((s.task_subtask, phase));
         }

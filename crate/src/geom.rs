@@ -481,7 +481,8 @@ mod tests {
         let mut last_canonical = prev;
         for k in 0..400 {
             let yaw = 0.3 * m::sin(k as f64 * 0.05) + 0.01;
-            let tilt = Quat::from_axis_angle(Vec3::new(0.0, 1.0, 0.0), 0.2 * m::sin(k as f64 * 0.07));
+            let tilt =
+                Quat::from_axis_angle(Vec3::new(0.0, 1.0, 0.0), 0.2 * m::sin(k as f64 * 0.07));
             let q = Quat::from_yaw(yaw) * tilt * down;
             let r = q.to_rotvec_near(prev);
             assert!((r - prev).norm() < 0.05, "step {k}: {:?} -> {:?}", prev, r);

@@ -534,10 +534,7 @@ fn read_payload(version: u32, params: &[(&str, &str)]) -> Result<Payload, LinkEr
 pub fn migrate_v1_to_v2(p: Payload) -> Result<Payload, LinkError> {
     let fail = |message: String| LinkError::Migration { from: 1, message };
     let Value::Object(mut cfg) = p.config else {
-        return Ok(Payload {
-            version: 2,
-            ..p
-        });
+        return Ok(Payload { version: 2, ..p });
     };
     let noise = match cfg.get_mut("mimicgen") {
         Some(Value::Object(mg)) => match mg.remove("action_noise") {
@@ -552,7 +549,10 @@ pub fn migrate_v1_to_v2(p: Payload) -> Result<Payload, LinkError> {
     if !cfg.contains_key("assists") {
         let mut a = Map::new();
         a.insert("in_hand_correction".into(), Value::from(!mimicgen));
-        a.insert("settle_steps".into(), Value::from(if mimicgen { 0 } else { 30 }));
+        a.insert(
+            "settle_steps".into(),
+            Value::from(if mimicgen { 0 } else { 30 }),
+        );
         a.insert("goal_feedforward".into(), Value::from(!mimicgen));
         a.insert(
             "action_noise".into(),

@@ -33,7 +33,7 @@ fn encode_then_decode_gives_the_canonical_config() {
         "--config",
         cfg.to_str().unwrap(),
     ]));
-    assert!(link.starts_with("#v=1&c="), "{link}");
+    assert!(link.starts_with("#v=2&c="), "{link}");
     let json = stdout_of(&dmgen(&["link", "decode", &link]));
     let expect =
         dmgen::config::GenerationConfig::from_json(&std::fs::read_to_string(&cfg).unwrap())

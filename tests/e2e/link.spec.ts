@@ -92,7 +92,7 @@ test('Copy link: a fresh page restores the configuration and generates the same 
 
   await page.getByRole('button', { name: 'Copy link' }).click();
   const field = page.getByLabel('Link to this configuration');
-  await expect(field).toHaveValue(/#v=1&c=[A-Za-z0-9_-]+$/);
+  await expect(field).toHaveValue(/#v=2&c=[A-Za-z0-9_-]+$/);
   const link = await field.inputValue();
   expect(page.url()).toBe(link);
   await expect(page.locator('#share-note')).toContainText(/copied|copy it/);

@@ -81,10 +81,14 @@ class Checker:
             )
         actions_abs = self.dataset(g, "actions_abs", (t, 7))
         if actions_abs is not None:
-            self.expect(
-                np.all(np.linalg.norm(actions_abs[:, 3:6], axis=1) <= np.pi + 1e-9),
-                f"{name}/actions_abs rotation vectors longer than pi",
-            )
+            # Continuous rotation vectors: the representative nearest the previous
+            # step's, so no step jumps by 2 pi where the angle passes pi.
+            if t > 1:
+                jumps = np.linalg.norm(np.diff(actions_abs[:, 3:6], axis=0), axis=1)
+                self.expect(
+                    np.all(jumps < 0.5),
+                    f"{name}/actions_abs rotation vector changes by {jumps.max():.2f} rad in one step",
+                )
         states = self.dataset(g, "states", (t, None))
         rewards = self.dataset(g, "rewards", (t,))
         dones = self.dataset(g, "dones", (t,))

@@ -1,6 +1,6 @@
 // Share links: typed wrapper over the core's link exports (format: docs/links.md).
 //
-// A link keeps the whole generation configuration in the URL fragment (`#v=1&c=...`),
+// A link keeps the whole generation configuration in the URL fragment (`#v=2&c=...`),
 // plus the uploaded demo file when it is small (`&d=...`). Decoding happens in the Rust
 // core, strictly: a bad link throws a LinkError whose message says what is wrong. Every
 // string here is data: show it with textContent, never as HTML.

@@ -131,12 +131,7 @@ pub fn run_generate(args: &[String]) -> Result<(), String> {
 }
 
 /// Successes of `cfg` over attempts `0..n` of each seed in `seeds`, with failure counts.
-fn measure(
-    cfg: &GenerationConfig,
-    seeds: &[u64],
-    n: u64,
-    threads: usize,
-) -> Result<Rate, String> {
+fn measure(cfg: &GenerationConfig, seeds: &[u64], n: u64, threads: usize) -> Result<Rate, String> {
     let mut r = Rate::default();
     for &seed in seeds {
         let cfg = GenerationConfig {
@@ -245,13 +240,23 @@ pub fn run_results(args: &[String]) -> Result<(), String> {
         Variant::MovingTarget,
         Variant::Push,
     ];
-    let seeds_label = format!("seeds {}", seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "));
+    let seeds_label = format!(
+        "seeds {}",
+        seeds
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if !skip_table {
         let assists = dmgen::config::Assists::default();
         println!(
             "Success rate, {n} attempts x {n_seeds} seeds ({seeds_label}), built-in demos; pooled rate [95% Wilson interval]; per-seed rates after it."
         );
-        println!("Assists on for both methods (the defaults): {}\n", assists.label());
+        println!(
+            "Assists on for both methods (the defaults): {}\n",
+            assists.label()
+        );
         println!("| task | variant | D-MG | MimicGen | D-MG per seed | MimicGen per seed | D-MG main failure | MimicGen main failure |");
         println!("|---|---|---|---|---|---|---|---|");
         for task in only_task(args) {
@@ -291,7 +296,10 @@ pub fn run_results(args: &[String]) -> Result<(), String> {
             let mut paper = base(Method::Dmg);
             paper.assists = none.clone();
             paper.dmp.goal_filter_alpha = 0.0;
-            rows.push(("D-MG as in its paper (goal recomputed every step, unfiltered)".into(), paper.clone()));
+            rows.push((
+                "D-MG as in its paper (goal recomputed every step, unfiltered)".into(),
+                paper.clone(),
+            ));
             let mut c = paper.clone();
             c.dmp.goal_filter_alpha = 10.0;
             rows.push(("D-MG + goal filter (alpha_g 10)".into(), c));
@@ -316,7 +324,10 @@ pub fn run_results(args: &[String]) -> Result<(), String> {
             rows.push(("MimicGen + in-hand correction".into(), c));
             rows.push(("MimicGen, tool defaults".into(), base(Method::MimicGen)));
             if let Some(k) = lifted_sample(&mg)? {
-                let spec = Generator::new(&mg, None).map_err(|e| e.to_string())?.spec().clone();
+                let spec = Generator::new(&mg, None)
+                    .map_err(|e| e.to_string())?
+                    .spec()
+                    .clone();
                 let mut b: Vec<usize> = spec.subtasks.iter().skip(1).map(|s| s.start).collect();
                 if !b.is_empty() && k < spec.subtasks[1].end {
                     b[0] = k;
@@ -331,7 +342,11 @@ pub fn run_results(args: &[String]) -> Result<(), String> {
             for (label, cfg) in rows {
                 let r = measure(&cfg, &seeds, n, threads)?;
                 let assists = if cfg.method == Method::Dmg {
-                    format!("{}; alpha_g {}", cfg.assists.label(), cfg.dmp.goal_filter_alpha)
+                    format!(
+                        "{}; alpha_g {}",
+                        cfg.assists.label(),
+                        cfg.dmp.goal_filter_alpha
+                    )
                 } else {
                     cfg.assists.label()
                 };
