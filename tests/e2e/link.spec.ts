@@ -12,25 +12,29 @@ test('share links: the browser core encodes like the native core and reports bad
   await page.goto('./?workers=1');
   await page.waitForFunction(() => window.__dmgenCore !== undefined, null, { timeout: 60_000 });
   const r = await page.evaluate(
-    ({ config, link }) => {
+    ({ config, link, v1 }) => {
       const core = window.__dmgenCore!;
       const encoded = core.encode_link(config);
       const decoded = core.decode_link(`${location.origin}${location.pathname}${link}`);
+      const migrated = core.decode_link(v1);
       let error = '';
       try {
         core.decode_link(link.slice(0, -12));
       } catch (e) {
         error = e instanceof Error ? e.message : String(e);
       }
-      return { encoded, decoded, error, panicked: core.has_panicked() };
+      return { encoded, decoded, migrated, error, panicked: core.has_panicked() };
     },
-    { config: golden.defaultConfig, link: golden.defaultLink },
+    { config: golden.defaultConfig, link: golden.defaultLink, v1: golden.v1DefaultLink },
   );
   expect(r.encoded).toBe(golden.defaultLink);
   expect(JSON.parse(r.decoded.config).task).toBe('stack');
   expect(r.decoded.demo).toBeNull();
   expect(r.decoded.demoSha256).toBeNull();
-  expect(r.decoded.sourceVersion).toBe(1);
+  expect(r.decoded.sourceVersion).toBe(2);
+  // A link of the previous format migrates to the same configuration.
+  expect(r.migrated.sourceVersion).toBe(1);
+  expect(r.migrated.config).toBe(r.decoded.config);
   expect(r.error).toContain('cut or altered');
   expect(r.panicked).toBe(false);
 });
