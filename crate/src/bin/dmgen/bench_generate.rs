@@ -29,22 +29,21 @@ fn config(task: &str, method: Method, variant: Variant, episodes: u32) -> Genera
     }
 }
 
-fn parse_flag(args: &[String], flag: &str, default: u32) -> Result<u32, String> {
-    match args.iter().position(|a| a == flag) {
-        Some(i) => {
-            let v = args.get(i + 1).ok_or(format!("{flag} needs a value"))?;
-            v.parse()
-                .map_err(|_| format!("{flag}: '{v}' is not a number"))
-        }
-        None => Ok(default),
+fn tasks(only: &Option<String>) -> Vec<String> {
+    match only {
+        Some(t) => vec![t.clone()],
+        None => TASK_IDS.iter().map(|s| s.to_string()).collect(),
     }
 }
 
-fn only_task(args: &[String]) -> Vec<String> {
-    match args.iter().position(|a| a == "--task") {
-        Some(i) if i + 1 < args.len() => vec![args[i + 1].clone()],
-        _ => TASK_IDS.iter().map(|s| s.to_string()).collect(),
-    }
+/// Options of `dmgen bench results`.
+pub struct ResultsOptions {
+    pub attempts: u64,
+    pub seeds: u64,
+    pub threads: usize,
+    pub task: Option<String>,
+    pub ablation_only: bool,
+    pub table_only: bool,
 }
 
 /// Seconds in `World::command` and `World::step` when replaying an attempt.
@@ -70,14 +69,13 @@ fn replay_split(g: &Generator, a: &Attempt) -> (f64, f64) {
     (ik, phys)
 }
 
-pub fn run_generate(args: &[String]) -> Result<(), String> {
-    let episodes = parse_flag(args, "--episodes", 20)?;
+pub fn run_generate(episodes: u32, only: Option<String>) -> Result<(), String> {
     println!("generate bench: D-MG, static variant, built-in demos, {episodes} validated episodes per run");
     println!(
         "{:<11} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9}",
         "task", "ep/s 1t", "ep/s 2t", "2t/1t", "physics", "IK", "gen", "export", "overhead"
     );
-    for task in only_task(args) {
+    for task in tasks(&only) {
         let cfg = config(&task, Method::Dmg, Variant::Static, episodes);
         let mut rates = Vec::new();
         for threads in [1usize, 2] {
@@ -227,13 +225,10 @@ fn lifted_sample(cfg: &GenerationConfig) -> Result<Option<usize>, String> {
     Ok((close..end).find(|&k| z(k) >= z0 + 0.9 * (top - z0)))
 }
 
-pub fn run_results(args: &[String]) -> Result<(), String> {
-    let n = u64::from(parse_flag(args, "--attempts", 50)?);
-    let n_seeds = u64::from(parse_flag(args, "--seeds", 3)?).max(1);
-    let threads = parse_flag(args, "--threads", 2)? as usize;
+pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
+    let (n, n_seeds, threads) = (o.attempts, o.seeds.max(1), o.threads);
     let seeds: Vec<u64> = (0..n_seeds).collect();
-    let skip_table = args.iter().any(|a| a == "--ablation-only");
-    let skip_ablation = args.iter().any(|a| a == "--table-only");
+    let (skip_table, skip_ablation) = (o.ablation_only, o.table_only);
     let variants = [
         Variant::Static,
         Variant::Dmg,
@@ -259,7 +254,7 @@ pub fn run_results(args: &[String]) -> Result<(), String> {
         );
         println!("| task | variant | D-MG | MimicGen | D-MG per seed | MimicGen per seed | D-MG main failure | MimicGen main failure |");
         println!("|---|---|---|---|---|---|---|---|");
-        for task in only_task(args) {
+        for task in tasks(&o.task) {
             for v in variants {
                 let d = measure(&config(&task, Method::Dmg, v, 1), &seeds, n, threads)?;
                 let m = measure(&config(&task, Method::MimicGen, v, 1), &seeds, n, threads)?;
@@ -284,8 +279,8 @@ pub fn run_results(args: &[String]) -> Result<(), String> {
     println!("Ablation: each method as its paper describes it, then with each extra ({n} attempts x {n_seeds} seeds).\n");
     println!("| task | variant | configuration | assists | success | per seed | main failure |");
     println!("|---|---|---|---|---|---|---|");
-    let ablation_tasks: Vec<String> = match args.iter().position(|a| a == "--task") {
-        Some(_) => only_task(args),
+    let ablation_tasks: Vec<String> = match &o.task {
+        Some(t) => vec![t.clone()],
         None => vec!["stack".into(), "square".into()],
     };
     for task in ablation_tasks {

@@ -11,8 +11,6 @@ use dmgen::sim::{PandaWorld, PhysicsSettings, World, CONTROL_DT};
 use dmgen::task::{scripted_demo, Task, TASK_IDS};
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: dmgen bench sim [--repeats N] [--task ID]";
-
 struct Row {
     task: String,
     sim_seconds: f64,
@@ -23,27 +21,8 @@ struct Row {
     runs: usize,
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut repeats = 3usize;
-    let mut only: Option<String> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--repeats" => {
-                let v = it.next().ok_or(USAGE)?;
-                repeats = v
-                    .parse()
-                    .map_err(|_| format!("--repeats expects a number, got '{v}'"))?;
-                repeats = repeats.max(1);
-            }
-            "--task" => only = Some(it.next().ok_or(USAGE)?.clone()),
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
-            other => return Err(format!("unknown option '{other}' ({USAGE})")),
-        }
-    }
+pub fn run(repeats: usize, only: Option<String>) -> Result<(), String> {
+    let repeats = repeats.max(1);
     let ids: Vec<&str> = match &only {
         Some(id) => vec![id.as_str()],
         None => TASK_IDS.to_vec(),

@@ -55,34 +55,41 @@ pub fn read_traj_csv(text: &str) -> Result<(Vec<f64>, Vec<Vec3>), String> {
     Ok((t, ys))
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut file: Option<&str> = None;
-    let (mut goal, mut start, mut out) = (None, None, None);
-    let mut cfg = DmpConfig::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || it.next().ok_or(format!("{a} needs a value"));
-        match a.as_str() {
-            "--goal" => goal = Some(parse_vec3(a, val()?)?),
-            "--start" => start = Some(parse_vec3(a, val()?)?),
-            "--bases" => {
-                let v = val()?;
-                cfg.n_bases = v
-                    .parse()
-                    .map_err(|_| format!("--bases: '{v}' is not a positive integer"))?;
-            }
-            "--scaling" => {
-                let v = val()?;
-                cfg.scaling = Scaling::parse(v)
-                    .ok_or(format!("--scaling: '{v}' is not axis, fixed or robust"))?;
-            }
-            "--out" => out = Some(val()?.clone()),
-            s if s.starts_with('-') => return Err(format!("dmp: unknown option '{s}'")),
-            s if file.is_none() => file = Some(s),
-            s => return Err(format!("dmp: unexpected argument '{s}'")),
-        }
-    }
-    let file = file.ok_or("usage: dmgen dmp TRAJ.csv [--goal x,y,z] [--start x,y,z] [--bases N] [--scaling axis|fixed|robust] [--out OUT.csv]")?;
+#[derive(clap::Args, Debug)]
+pub struct DmpArgs {
+    /// Trajectory CSV with columns t,x,y,z (optional header, # comments)
+    #[arg(value_name = "TRAJ.csv")]
+    pub file: String,
+    /// Goal of the rollout as x,y,z in metres [default: the trajectory's last sample]
+    #[arg(long, value_name = "X,Y,Z", value_parser = |s: &str| parse_vec3("--goal", s))]
+    pub goal: Option<Vec3>,
+    /// Start of the rollout as x,y,z in metres [default: the trajectory's first sample]
+    #[arg(long, value_name = "X,Y,Z", value_parser = |s: &str| parse_vec3("--start", s))]
+    pub start: Option<Vec3>,
+    /// Number of Gaussian basis functions (1-1000)
+    #[arg(long, default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub bases: u32,
+    /// How the forcing term follows a new start and goal
+    #[arg(long, default_value = "robust", value_parser = ["axis", "fixed", "robust"])]
+    pub scaling: String,
+    /// Write the rollout (t,x,y,z) here instead of stdout
+    #[arg(long, value_name = "OUT.csv")]
+    pub out: Option<String>,
+}
+
+pub fn run(a: DmpArgs) -> Result<(), String> {
+    let cfg_scaling = Scaling::parse(&a.scaling).ok_or(format!(
+        "--scaling: '{}' is not axis, fixed or robust",
+        a.scaling
+    ))?;
+    let mut cfg = DmpConfig {
+        n_bases: a.bases as usize,
+        scaling: cfg_scaling,
+        ..DmpConfig::default()
+    };
+    let (goal, start, out) = (a.goal, a.start, a.out);
+    let file = a.file.as_str();
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read '{file}': {e}"))?;
     let (t, ys) = read_traj_csv(&text).map_err(|e| format!("{file}: {e}"))?;
     // The DMP runs at a fixed control period: the mean sample spacing.
@@ -100,4 +107,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
         None => print!("{s}"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn the_default_bases_are_the_libraries() {
+        #[derive(Parser, Debug)]
+        struct Cli {
+            #[command(flatten)]
+            a: DmpArgs,
+        }
+        let a = Cli::try_parse_from(["x", "t.csv"]).unwrap().a;
+        assert_eq!(a.bases as usize, DmpConfig::default().n_bases);
+        assert_eq!(
+            Scaling::parse(&a.scaling),
+            Some(DmpConfig::default().scaling)
+        );
+    }
 }

@@ -9,15 +9,6 @@ use dmgen::config::GenerationConfig;
 use dmgen::export::{synthetic_episode, DatasetWriter, ExportOptions, GenerationStats};
 use dmgen::rng::mix64;
 
-const USAGE: &str =
-    "usage: dmgen export-sample OUT.hdf5 [--episodes N] [--steps T] [--threads K] [--deflate LEVEL]";
-
-fn parse<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T, String> {
-    let v = value.ok_or_else(|| format!("{flag} needs a value"))?;
-    v.parse()
-        .map_err(|_| format!("{flag}: '{v}' is not a valid number"))
-}
-
 /// Whether synthetic attempt `i` "succeeds" (four in five do).
 fn sample_attempt_succeeds(i: u64) -> bool {
     mix64(i ^ 0x0D4A_75E7) % 5 != 4
@@ -68,31 +59,32 @@ pub fn sample_bytes(
     writer.finish(&stats).map_err(|e| e.to_string())
 }
 
-/// Run the command with the arguments after its name.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut out: Option<&String> = None;
-    let mut episodes: u32 = 12;
-    let mut steps: usize = 40;
-    let mut threads: usize = 1;
-    let mut options = ExportOptions::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--episodes" => episodes = parse(a, it.next())?,
-            "--steps" => steps = parse(a, it.next())?,
-            "--threads" => threads = parse(a, it.next())?,
-            "--deflate" => options.deflate_level = Some(parse(a, it.next())?),
-            s if s.starts_with('-') => {
-                return Err(format!("export-sample: unknown option '{s}'\n{USAGE}"))
-            }
-            _ if out.is_none() => out = Some(a),
-            _ => return Err(format!("export-sample: unexpected argument '{a}'\n{USAGE}")),
-        }
-    }
-    let out = out.ok_or(USAGE)?;
-    if steps == 0 {
-        return Err("--steps must be at least 1".into());
-    }
+#[derive(clap::Args, Debug)]
+pub struct ExportSampleArgs {
+    /// Output file
+    #[arg(value_name = "OUT.hdf5")]
+    pub out: String,
+    /// Synthetic episodes to keep
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub episodes: u32,
+    /// Steps per episode
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub steps: u64,
+    /// Worker threads
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: u64,
+    /// Deflate level of the datasets (0-9; default: uncompressed)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub deflate: Option<u8>,
+}
+
+/// Run the command.
+pub fn run(a: ExportSampleArgs) -> Result<(), String> {
+    let (out, episodes, steps, threads) =
+        (&a.out, a.episodes, a.steps as usize, a.threads as usize);
+    let options = ExportOptions {
+        deflate_level: a.deflate.map(Into::into),
+    };
     let bytes = sample_bytes(episodes, steps, threads, options)?;
     std::fs::write(out, &bytes).map_err(|e| format!("cannot write {out}: {e}"))?;
     println!(
@@ -142,16 +134,26 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_reported() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(run(&s(&[])).unwrap_err().contains("usage"));
-        assert!(run(&s(&["a.hdf5", "--steps", "x"]))
+        use clap::Parser;
+        #[derive(Parser, Debug)]
+        struct Cli {
+            #[command(flatten)]
+            a: ExportSampleArgs,
+        }
+        let parse = |v: &[&str]| Cli::try_parse_from(std::iter::once("x").chain(v.iter().copied()));
+        assert!(parse(&[]).unwrap_err().to_string().contains("OUT.hdf5"));
+        assert!(parse(&["a.hdf5", "--steps", "x"])
             .unwrap_err()
+            .to_string()
             .contains("--steps"));
-        assert!(run(&s(&["a.hdf5", "--bogus"]))
+        assert!(parse(&["a.hdf5", "--bogus"])
             .unwrap_err()
-            .contains("unknown option"));
-        assert!(run(&s(&["a.hdf5", "--episodes", "0"]))
+            .to_string()
+            .contains("--bogus"));
+        assert!(parse(&["a.hdf5", "--episodes", "0"])
             .unwrap_err()
-            .contains("episodes"));
+            .to_string()
+            .contains("--episodes"));
+        assert_eq!(parse(&["a.hdf5"]).unwrap().a.episodes, 12);
     }
 }

@@ -15,87 +15,94 @@ use std::time::Instant;
 /// Default master seed when neither `--seed` nor a config file gives one.
 pub const DEFAULT_SEED: u64 = 0;
 
-/// Parsed command line.
-#[derive(Debug, Default)]
-pub struct Args {
+/// Variants on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum VariantArg {
+    /// Objects stay where the reset put them
+    Static,
+    /// D-MG's protocol: in about half of the episodes the picked object slides during the
+    /// first half of its grasp subtask
+    Dmg,
+    /// As dmg, and the place target slides during the first half of the place subtask
+    #[value(name = "moving_target")]
+    MovingTarget,
+    /// The place target (lift: the picked object) is pushed during its subtask
+    Push,
+}
+
+impl From<VariantArg> for Variant {
+    fn from(v: VariantArg) -> Variant {
+        match v {
+            VariantArg::Static => Variant::Static,
+            VariantArg::Dmg => Variant::Dmg,
+            VariantArg::MovingTarget => Variant::MovingTarget,
+            VariantArg::Push => Variant::Push,
+        }
+    }
+}
+
+/// Methods on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum MethodArg {
+    /// DynaMimicGen: DMP rollouts with live goals
+    Dmg,
+    /// The MimicGen baseline: rigid segment transforms read once per subtask
+    Mimicgen,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Method {
+        match m {
+            MethodArg::Dmg => Method::Dmg,
+            MethodArg::Mimicgen => Method::MimicGen,
+        }
+    }
+}
+
+/// `dmgen generate`: options given here override the configuration file or link.
+#[derive(clap::Args, Debug, Default)]
+#[command(
+    after_help = "Without --config or --url, the variant is static, the seed 0 and the demo the task's built-in one. \
+Progress goes to stderr; stdout gets one JSON summary line; FILE.json next to the dataset holds the configuration and the statistics."
+)]
+pub struct GenerateArgs {
+    /// Task id (lift, stack, square, pick_place, conveyor) [required without --config or --url]
+    #[arg(long)]
     pub task: Option<String>,
-    pub variant: Option<String>,
+    /// Scene dynamics [default: static, or the configuration's]
+    #[arg(long, value_enum)]
+    pub variant: Option<VariantArg>,
+    /// Demo file (JSON, CSV, robomimic / MimicGen HDF5) [default: the task's built-in demo]
+    #[arg(long, value_name = "FILE")]
     pub demo: Option<String>,
+    /// Generation configuration (JSON; every key optional, see docs/dataset.md)
+    #[arg(long, value_name = "FILE")]
     pub config: Option<String>,
-    /// A share link (full URL or `#v=...` fragment), instead of `--config`.
+    /// A share link (full URL or #v=... fragment) instead of --config
+    #[arg(long, value_name = "LINK")]
     pub url: Option<String>,
+    /// Master seed; episode i uses episode_seed(seed, i) [default: 0, or the configuration's]
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Successful episodes to keep, 1-1000000 [default: 10, or the configuration's]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub episodes: Option<u32>,
-    pub method: Option<String>,
-    pub threads: Option<usize>,
-    pub out: Option<String>,
+    /// Generator [default: dmg, or the configuration's]
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// Worker threads, 1-1024 (the dataset's bytes do not depend on it) [default: one per logical core]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: Option<u64>,
+    /// Output dataset (robomimic HDF5)
+    #[arg(long, value_name = "FILE.hdf5")]
+    pub out: String,
+    /// No progress on stderr
+    #[arg(long)]
     pub quiet: bool,
 }
 
-fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
-    v.parse()
-        .map_err(|_| format!("{flag}: '{v}' is not a valid number"))
-}
-
-pub fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut a = Args::default();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .map(String::as_str)
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--task" => a.task = Some(value()?.into()),
-            "--variant" => a.variant = Some(value()?.into()),
-            "--demo" => a.demo = Some(value()?.into()),
-            "--config" => a.config = Some(value()?.into()),
-            "--url" => a.url = Some(value()?.into()),
-            "--seed" => a.seed = Some(parse_num("--seed", value()?)?),
-            "--episodes" => a.episodes = Some(parse_num("--episodes", value()?)?),
-            "--method" => a.method = Some(value()?.into()),
-            "--threads" => a.threads = Some(parse_num("--threads", value()?)?),
-            "--out" => a.out = Some(value()?.into()),
-            "--quiet" => a.quiet = true,
-            s => {
-                return Err(format!(
-                    "generate: unknown argument '{s}' (see dmgen --help)"
-                ))
-            }
-        }
-    }
-    Ok(a)
-}
-
-fn variant_of(s: &str) -> Result<Variant, String> {
-    Ok(match s {
-        "static" => Variant::Static,
-        "dmg" => Variant::Dmg,
-        "moving_target" => Variant::MovingTarget,
-        "push" => Variant::Push,
-        other => {
-            return Err(format!(
-                "--variant: '{other}' is not a variant; use static, dmg, moving_target or push"
-            ))
-        }
-    })
-}
-
-fn method_of(s: &str) -> Result<Method, String> {
-    Ok(match s {
-        "dmg" => Method::Dmg,
-        "mimicgen" => Method::MimicGen,
-        other => {
-            return Err(format!(
-                "--method: '{other}' is not a method; use dmg or mimicgen"
-            ))
-        }
-    })
-}
-
 /// The demo file a share link embeds, if `--url` was given and the link has one.
-fn link_demo(a: &Args) -> Result<Option<Vec<u8>>, String> {
+fn link_demo(a: &GenerateArgs) -> Result<Option<Vec<u8>>, String> {
     match &a.url {
         Some(link) => dmgen::link::config_from_link(link)
             .map(|(_, demo)| demo)
@@ -108,7 +115,7 @@ fn link_demo(a: &Args) -> Result<Option<Vec<u8>>, String> {
 /// any), then the flags on top. Without either, the variant defaults to `static` and
 /// the demo to the task's built-in one. A link resolves to exactly the configuration
 /// the page shows for it (`dmgen::link::config_from_link`).
-pub fn build_config(a: &Args) -> Result<GenerationConfig, String> {
+pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
     let mut cfg = match (&a.config, &a.url) {
         (Some(_), Some(_)) => return Err("generate: give --config or --url, not both".into()),
         (None, Some(link)) => dmgen::link::config_from_link(link)
@@ -134,11 +141,11 @@ pub fn build_config(a: &Args) -> Result<GenerationConfig, String> {
     } else if !has_base {
         return Err("generate needs --task T (or --config FILE, or --url LINK)".into());
     }
-    if let Some(v) = &a.variant {
-        cfg.variant = variant_of(v)?;
+    if let Some(v) = a.variant {
+        cfg.variant = v.into();
     }
-    if let Some(m) = &a.method {
-        cfg.method = method_of(m)?;
+    if let Some(m) = a.method {
+        cfg.method = m.into();
     }
     if let Some(s) = a.seed {
         cfg.seed = s;
@@ -245,12 +252,8 @@ fn file_sha256(path: &str) -> Result<String, String> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let a = parse_args(args)?;
-    let out = a
-        .out
-        .clone()
-        .ok_or("generate needs --out FILE.hdf5 (see dmgen --help)")?;
+pub fn run(a: GenerateArgs) -> Result<(), String> {
+    let out = a.out.clone();
     let cfg = build_config(&a)?;
     // A demo file given with --demo wins; otherwise the one a share link embeds (the
     // generator checks either against the configuration's SHA-256).
@@ -273,6 +276,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let demo = demo_bytes.as_deref().map(|b| (b, demo_name.as_str()));
     let threads = a
         .threads
+        .map(|t| t as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let quiet = a.quiet;

@@ -4,49 +4,49 @@ use dmgen::config::{sha256_hex, DemoRef, GenerationConfig};
 use dmgen::demo::{check_demo_size, read_demo_auto};
 use dmgen::link::{decode_link, encode_link, LINK_VERSION};
 
-const USAGE: &str = "\
-usage: dmgen link encode --config FILE [--demo FILE] [--base URL]
-       dmgen link decode LINK [--demo-out FILE]";
-
-pub fn run(args: &[String]) -> Result<(), String> {
-    match args.first().map(String::as_str) {
-        Some("encode") => encode(&args[1..]),
-        Some("decode") => decode(&args[1..]),
-        Some("-h" | "--help") | None => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => Err(format!("link: unknown subcommand '{other}'\n{USAGE}")),
-    }
+#[derive(clap::Args, Debug)]
+pub struct LinkArgs {
+    #[command(subcommand)]
+    pub command: LinkCommand,
 }
 
-fn value<'a>(it: &mut std::slice::Iter<'a, String>, opt: &str) -> Result<&'a str, String> {
-    it.next()
-        .map(String::as_str)
-        .ok_or_else(|| format!("{opt} needs a value"))
+#[derive(clap::Subcommand, Debug)]
+pub enum LinkCommand {
+    /// Print the share link (URL fragment, or a full URL with --base) of a configuration
+    Encode {
+        /// Generation configuration (JSON)
+        #[arg(long, value_name = "FILE")]
+        config: String,
+        /// An uploaded demo file: the link references it by SHA-256 and embeds it when small
+        #[arg(long, value_name = "FILE")]
+        demo: Option<String>,
+        /// Print a full URL on this page address instead of the bare fragment
+        #[arg(long, value_name = "URL")]
+        base: Option<String>,
+    },
+    /// Print the canonical configuration JSON of a share link (full URL or fragment)
+    Decode {
+        /// The link
+        link: String,
+        /// Save the demo file the link embeds here
+        #[arg(long, value_name = "FILE")]
+        demo_out: Option<String>,
+    },
+}
+
+pub fn run(a: LinkArgs) -> Result<(), String> {
+    match a.command {
+        LinkCommand::Encode { config, demo, base } => {
+            encode(&config, demo.as_deref(), base.as_deref())
+        }
+        LinkCommand::Decode { link, demo_out } => decode(&link, demo_out.as_deref()),
+    }
 }
 
 /// Print the link fragment (or the full URL with `--base`) for a configuration file.
 /// `--demo FILE` makes the configuration reference that uploaded file by SHA-256 and
 /// embeds it when it is small enough.
-fn encode(args: &[String]) -> Result<(), String> {
-    let mut config_path = None;
-    let mut demo_path = None;
-    let mut base = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--config" => config_path = Some(value(&mut it, "--config")?),
-            "--demo" => demo_path = Some(value(&mut it, "--demo")?),
-            "--base" => base = Some(value(&mut it, "--base")?),
-            other => {
-                return Err(format!(
-                    "link encode: unexpected argument '{other}'\n{USAGE}"
-                ))
-            }
-        }
-    }
-    let config_path = config_path.ok_or_else(|| format!("link encode needs --config\n{USAGE}"))?;
+fn encode(config_path: &str, demo_path: Option<&str>, base: Option<&str>) -> Result<(), String> {
     let text = std::fs::read_to_string(config_path)
         .map_err(|e| format!("cannot read '{config_path}': {e}"))?;
     let mut config =
@@ -95,22 +95,7 @@ fn encode(args: &[String]) -> Result<(), String> {
 
 /// Print the canonical configuration JSON a link describes; `--demo-out FILE` saves the
 /// embedded demo file.
-fn decode(args: &[String]) -> Result<(), String> {
-    let mut link = None;
-    let mut demo_out = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--demo-out" => demo_out = Some(value(&mut it, "--demo-out")?),
-            s if link.is_none() => link = Some(s),
-            other => {
-                return Err(format!(
-                    "link decode: unexpected argument '{other}'\n{USAGE}"
-                ))
-            }
-        }
-    }
-    let link = link.ok_or_else(|| format!("link decode needs a LINK\n{USAGE}"))?;
+fn decode(link: &str, demo_out: Option<&str>) -> Result<(), String> {
     let d = decode_link(link).map_err(|e| e.to_string())?;
     if d.source_version < LINK_VERSION {
         eprintln!(

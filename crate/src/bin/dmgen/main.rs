@@ -1,5 +1,10 @@
 //! `dmgen`: the native command-line interface to the core.
+//!
+//! Every subcommand is a variant of [`Command`]; its doc comment is the help text and
+//! its options are the fields of its `*Args` struct (clap derive), each with its default
+//! and range, so `dmgen <command> --help` documents everything a command accepts.
 
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 mod bench_cmd;
@@ -13,35 +18,64 @@ mod link_cmd;
 mod parallel;
 mod segment_cmd;
 
-const HELP: &str = "\
-dmgen: turn one robot demonstration into a physically validated dataset (DynaMimicGen)
+/// dmgen: turn one robot demonstration into a physically validated dataset (DynaMimicGen).
+#[derive(Parser, Debug)]
+#[command(
+    name = "dmgen",
+    version = dmgen::version(),
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+#[command(
+    after_help = "Run `dmgen <COMMAND> --help` for a command's options, defaults and ranges."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-USAGE:
-    dmgen <COMMAND> [OPTIONS]
-
-COMMANDS:
-    demo --task T [--seed S] [--out FILE.json]
-                                            Record the task's scripted demonstration
-    segment DEMO_FILE [--demo-index I]      Print the automatic task spec (subtasks) as JSON
-    dmp TRAJ.csv [--goal x,y,z] [--start x,y,z] [--bases N] [--scaling axis|fixed|robust] [--out OUT.csv]
-                                            Fit a position DMP to t,x,y,z and write its rollout
-    generate --task T --episodes N --out FILE.hdf5 [--variant V] [--demo FILE] [--config FILE]
-             [--url LINK] [--seed S] [--method dmg|mimicgen] [--threads K]
-                                            Generate a validated robomimic dataset
-    bench <dmp|sim|generate|results>        Print benchmark numbers (results: the D-MG vs
-                                            MimicGen success table of docs/results.md)
-    link encode --config FILE [--demo FILE] [--base URL]
-                                            Print the share link (URL fragment) of a configuration
-    link decode LINK [--demo-out FILE]      Print the canonical configuration JSON of a share link
-
-OPTIONS:
-    -h, --help       Print this help
-    -V, --version    Print the version
-";
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Record a task's scripted demonstration (the built-in demos are made this way)
+    Demo(demo_cmd::DemoArgs),
+    /// Print the automatic segmentation (task spec with subtasks) of a demo as JSON
+    Segment(segment_cmd::SegmentArgs),
+    /// Fit a position DMP to a t,x,y,z trajectory and write its rollout
+    Dmp(dmp_cmd::DmpArgs),
+    /// Generate a validated robomimic dataset
+    Generate(generate_cmd::GenerateArgs),
+    /// Print benchmark numbers
+    Bench(bench_cmd::BenchArgs),
+    /// Share links: a configuration (and a small demo file) in a URL fragment
+    Link(link_cmd::LinkArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// A synthetic dataset for file-format checks (tests/python/check_dataset.py)
+    #[command(hide = true)]
+    ExportSample(export_cmd::ExportSampleArgs),
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => demo_cmd::run(a),
+        Command::Segment(a) => segment_cmd::run(a),
+        Command::Dmp(a) => dmp_cmd::run(a),
+        Command::Generate(a) => generate_cmd::run(a),
+        Command::Bench(a) => bench_cmd::run(a),
+        Command::Link(a) => link_cmd::run(a),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "dmgen", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::ExportSample(a) => export_cmd::run(a),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("error: {msg}");
@@ -50,29 +84,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let Some(cmd) = args.first() else {
-        print!("{HELP}");
-        return Ok(());
-    };
-    let rest = &args[1..];
-    match cmd.as_str() {
-        "-h" | "--help" | "help" => {
-            print!("{HELP}");
-            Ok(())
-        }
-        "-V" | "--version" => {
-            println!("dmgen {}", dmgen::version());
-            Ok(())
-        }
-        "segment" => segment_cmd::run(rest),
-        "dmp" => dmp_cmd::run(rest),
-        "demo" => demo_cmd::run(rest),
-        "generate" => generate_cmd::run(rest),
-        "bench" => bench_cmd::run(rest),
-        "link" => link_cmd::run(rest),
-        // Hidden: a synthetic dataset for file-format checks (tests/python/check_dataset.py).
-        "export-sample" => export_cmd::run(rest),
-        other => Err(format!("unknown command '{other}' (see dmgen --help)")),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 }
