@@ -256,6 +256,32 @@ impl Default for MimicGenParams {
     }
 }
 
+/// What a dataset's `actions` hold (the other kind is written under its own key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionConvention {
+    /// robomimic / MimicGen: normalised delta-pose actions in `actions`, absolute targets in
+    /// `actions_abs` (the default).
+    #[default]
+    Delta,
+    /// Diffusion Policy's `*_abs.hdf5`: absolute actions (position, continuous rotation
+    /// vector, gripper) in `actions`, the delta actions in `actions_delta`.
+    Abs,
+}
+
+impl ActionConvention {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ActionConvention::Delta => "delta",
+            ActionConvention::Abs => "abs",
+        }
+    }
+}
+
+fn is_delta(a: &ActionConvention) -> bool {
+    *a == ActionConvention::Delta
+}
+
 /// Help given to the generator that is not part of either method as its paper describes
 /// it. Each switch applies to every method that can use it, so a comparison of D-MG and
 /// MimicGen gives both the same help; `dmgen bench results` prints an ablation of each.
@@ -365,6 +391,10 @@ pub struct GenerationConfig {
     pub assists: Assists,
     /// Fraction of kept episodes listed in `mask/valid`, [0, 0.5] (default 0.1).
     pub valid_fraction: f64,
+    /// What the dataset's `actions` hold (default `delta`; left out of the canonical JSON
+    /// when it is the default, so configurations made before it keep their text).
+    #[serde(skip_serializing_if = "is_delta")]
+    pub actions: ActionConvention,
 }
 
 impl Default for GenerationConfig {
@@ -383,6 +413,7 @@ impl Default for GenerationConfig {
             mimicgen: MimicGenParams::default(),
             assists: Assists::default(),
             valid_fraction: 0.1,
+            actions: ActionConvention::Delta,
         }
     }
 }
@@ -757,6 +788,7 @@ mod tests {
                 action_noise: 0.25,
             },
             valid_fraction: 0.2,
+            actions: ActionConvention::Abs,
         };
         c.validate().unwrap();
         let text = c.to_canonical_json().unwrap();

@@ -41,7 +41,7 @@
 //! given, and no timestamps are stored. The same inputs give the same bytes on every
 //! platform (see the golden digest test), however the output is taken.
 
-use crate::config::{canonical_json, ConfigError, GenerationConfig};
+use crate::config::{canonical_json, ActionConvention, ConfigError, GenerationConfig};
 use crate::geom::{m, Pose, Quat, Vec3};
 mod h5;
 
@@ -343,6 +343,8 @@ pub struct DatasetWriter {
     env_args: String,
     config_json: String,
     valid_fraction: f64,
+    actions: ActionConvention,
+    subtask_names: Option<Vec<String>>,
     options: ExportOptions,
     /// `demo_<i>` names and the addresses of their group headers.
     demos: Vec<(String, u64)>,
@@ -510,6 +512,8 @@ impl DatasetWriter {
             env_args: env_args_json(config)?,
             config_json: config.to_canonical_json()?,
             valid_fraction: config.valid_fraction,
+            actions: config.actions,
+            subtask_names: None,
             options,
             demos: Vec::new(),
             offset: h5::SUPERBLOCK_LEN,
@@ -590,6 +594,21 @@ impl DatasetWriter {
     /// Validate and encode one episode as `data/demo_<i>`, `i` = number of episodes added
     /// before it. Returns `i`. On error nothing is added.
     pub fn add_episode(&mut self, ep: &EpisodeRecord) -> Result<usize, ExportError> {
+        self.add(ep, None)
+    }
+
+    /// Add a failed attempt (for a file of failures, like MimicGen's `demo_failed.hdf5`):
+    /// the episode as far as it ran, with attributes `dmgen_failure_reason` (`reason`)
+    /// and `dmgen_failure_step` (the step at which the attempt was stopped, `T - 1`).
+    pub fn add_failed_episode(
+        &mut self,
+        ep: &EpisodeRecord,
+        reason: &str,
+    ) -> Result<usize, ExportError> {
+        self.add(ep, Some(reason))
+    }
+
+    fn add(&mut self, ep: &EpisodeRecord, failure: Option<&str>) -> Result<usize, ExportError> {
         let index = self.demos.len();
         let t_len = ep.steps.len();
         if t_len == 0 {
@@ -673,6 +692,7 @@ impl DatasetWriter {
         let mut gripper = Vec::with_capacity(t_len);
         let mut object_poses = vec![Vec::with_capacity(t_len * 16); n_obj];
         let mut signals = vec![vec![0i64; t_len]; n_sub];
+        let subtask_index: Vec<i64> = ep.steps.iter().map(|s| s.subtask as i64).collect();
         for (k, s) in ep.steps.iter().enumerate() {
             let c = &clean[k];
             let next = &clean[k + 1];
@@ -708,8 +728,16 @@ impl DatasetWriter {
             members.push((k.to_string(), b.f64s(v, shape, z)?));
             Ok(())
         };
-        put(&mut b, "actions", &actions, &[t, 7])?;
-        put(&mut b, "actions_abs", &actions_abs, &[t, 7])?;
+        match self.actions {
+            ActionConvention::Delta => {
+                put(&mut b, "actions", &actions, &[t, 7])?;
+                put(&mut b, "actions_abs", &actions_abs, &[t, 7])?;
+            }
+            ActionConvention::Abs => {
+                put(&mut b, "actions", &actions_abs, &[t, 7])?;
+                put(&mut b, "actions_delta", &actions, &[t, 7])?;
+            }
+        }
         put(&mut b, "states", &states, &[t, state_len as u64])?;
         put(&mut b, "rewards", &rewards, &[t])?;
         members.push(("dones".to_string(), b.i64s(&dones, &[t], z)?));
@@ -755,9 +783,13 @@ impl DatasetWriter {
             ("gripper_action".to_string(), b.f64s(&gripper, &[t, 1], z)?),
             ("object_poses".to_string(), b.group(&poses, &[])?),
             ("subtask_term_signals".to_string(), b.group(&sigs, &[])?),
+            (
+                "subtask_index".to_string(),
+                b.i64s(&subtask_index, &[t], z)?,
+            ),
         ];
         members.push(("datagen_info".to_string(), b.group(&datagen, &[])?));
-        let attrs = [
+        let mut attrs = vec![
             ("num_samples", Attr::I64(t_len as i64)),
             ("dmgen_attempt", Attr::I64(attempt)),
             ("dmgen_seed", Attr::U64(ep.seed)),
@@ -771,6 +803,10 @@ impl DatasetWriter {
                 Attr::StrArray(ep.subtask_names.clone()),
             ),
         ];
+        if let Some(reason) = failure {
+            attrs.push(("dmgen_failure_reason", Attr::Str(reason.to_string())));
+            attrs.push(("dmgen_failure_step", Attr::I64(t_len as i64 - 1)));
+        }
         let addr = b.group(&members, &attrs)?;
         self.pending.extend_from_slice(&b.into_bytes());
 
@@ -778,6 +814,9 @@ impl DatasetWriter {
         self.total += t;
         if self.object_names.is_none() {
             self.object_names = Some(ep.object_names.clone());
+        }
+        if self.subtask_names.is_none() {
+            self.subtask_names = Some(ep.subtask_names.clone());
         }
         self.state_len = Some(state_len);
         Ok(index)
@@ -820,6 +859,11 @@ impl DatasetWriter {
                     Attr::Str(std::mem::take(&mut self.config_json)),
                 ),
                 ("dmgen_stats", Attr::Str(stats.to_canonical_json())),
+                ("dmgen_actions", Attr::Str(self.actions.as_str().to_string())),
+                (
+                    "dmgen_subtask_names",
+                    Attr::StrArray(self.subtask_names.take().unwrap_or_default()),
+                ),
             ],
         )?;
         // Fixed-width ASCII like robomimic's `np.array(names, dtype="S")`.

@@ -1297,6 +1297,8 @@ pub fn replay_actions(
 /// the statistics and keeps the first `episodes` successful ones.
 pub struct DatasetAssembler {
     writer: DatasetWriter,
+    /// The failed attempts' file, when they are kept apart.
+    failed: Option<DatasetWriter>,
     stats: GenerationStats,
     method: &'static str,
     variant: &'static str,
@@ -1309,6 +1311,7 @@ impl DatasetAssembler {
     pub fn new(config: &GenerationConfig) -> Result<Self, GenError> {
         Ok(DatasetAssembler {
             writer: DatasetWriter::new(config)?,
+            failed: None,
             stats: GenerationStats::default(),
             method: config.method.as_str(),
             variant: config.variant.as_str(),
@@ -1316,6 +1319,41 @@ impl DatasetAssembler {
             budget: config.attempt_budget(),
             next: 0,
         })
+    }
+
+    /// Also write every failed attempt (as far as it ran, with its failure reason and the
+    /// step it stopped at) into a second file in the same layout, like MimicGen's
+    /// `demo_failed.hdf5`; see [`DatasetAssembler::take_failed_output`]. Attempts that
+    /// failed before their first step (a scene the physics refused) have nothing to write,
+    /// and one whose recorded state is not finite (the physics diverged) is left out.
+    pub fn keeping_failed(mut self, config: &GenerationConfig) -> Result<Self, GenError> {
+        self.failed = Some(DatasetWriter::new(config)?);
+        Ok(self)
+    }
+
+    /// Failed attempts written to the second file so far.
+    pub fn failed_episodes(&self) -> usize {
+        self.failed.as_ref().map_or(0, |w| w.episodes())
+    }
+
+    /// The failed-attempts file's bytes encoded since the last call (empty when failed
+    /// attempts are not kept); it is streamed like the main file.
+    pub fn take_failed_output(&mut self) -> Vec<u8> {
+        self.failed
+            .as_mut()
+            .map(|w| w.take_output())
+            .unwrap_or_default()
+    }
+
+    /// End the failed-attempts file: the bytes to append and its superblock (`None` when
+    /// failed attempts are not kept). Call before [`DatasetAssembler::finish_streaming`].
+    pub fn finish_failed_streaming(&mut self) -> Result<Option<(Vec<u8>, [u8; 48])>, GenError> {
+        let Some(w) = self.failed.take() else {
+            return Ok(None);
+        };
+        let mut stats = self.stats.clone();
+        stats.seconds = 0.0;
+        Ok(Some(w.finish_streaming(&stats)?))
     }
 
     /// Whether enough episodes are kept or the attempt budget is spent.
@@ -1344,6 +1382,13 @@ impl DatasetAssembler {
         if attempt.success {
             self.writer.add_episode(&attempt.episode)?;
             self.stats.kept += 1;
+        } else if let Some(w) = self.failed.as_mut() {
+            if !attempt.episode.steps.is_empty() {
+                let reason = attempt.failure.map_or("unknown", |f| f.as_str());
+                // A failure the writer refuses (NaN state after the physics diverged)
+                // is left out of this file; it never stops the run.
+                let _ = w.add_failed_episode(&attempt.episode, reason);
+            }
         }
         Ok(self.is_done())
     }

@@ -833,6 +833,11 @@ mod tests {
                 action_noise: rng.uniform(),
             },
             valid_fraction: rng.range(0.0, 0.5),
+            actions: if rng.bernoulli(0.5) {
+                crate::config::ActionConvention::Delta
+            } else {
+                crate::config::ActionConvention::Abs
+            },
         };
         (cfg, demo_bytes)
     }

@@ -96,6 +96,15 @@ pub struct GenerateArgs {
     /// Output dataset (robomimic HDF5)
     #[arg(long, value_name = "FILE.hdf5")]
     pub out: String,
+    /// What `actions` holds: delta (robomimic's normalised delta pose; absolute targets in
+    /// actions_abs) or abs (Diffusion Policy's absolute position, rotation vector and
+    /// gripper; delta actions in actions_delta) [default: delta, or the configuration's]
+    #[arg(long, value_parser = ["delta", "abs"])]
+    pub actions: Option<String>,
+    /// Also write the failed attempts, in the same layout with dmgen_failure_reason and
+    /// dmgen_failure_step per episode, to this file
+    #[arg(long, value_name = "FILE.hdf5")]
+    pub keep_failed: Option<String>,
     /// No progress on stderr
     #[arg(long)]
     pub quiet: bool,
@@ -150,6 +159,12 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
     if let Some(s) = a.seed {
         cfg.seed = s;
     }
+    match a.actions.as_deref() {
+        Some("abs") => cfg.actions = dmgen::config::ActionConvention::Abs,
+        Some("delta") => cfg.actions = dmgen::config::ActionConvention::Delta,
+        Some(other) => return Err(format!("--actions: '{other}' is not delta or abs")),
+        None => {}
+    }
     if let Some(n) = a.episodes {
         cfg.episodes = n;
         if cfg.max_attempts.is_some_and(|m| m < n) {
@@ -177,16 +192,35 @@ pub fn generate<W: Write + Seek>(
     demo: Option<(&[u8], &str)>,
     threads: usize,
     out: &mut W,
+    progress: impl FnMut(&DatasetAssembler),
+) -> Result<RunOutput, String> {
+    generate_with_failed::<W, W>(cfg, demo, threads, out, None, progress)
+}
+
+/// [`generate`], also streaming the failed attempts into `failed` when given.
+pub fn generate_with_failed<W: Write + Seek, F: Write + Seek>(
+    cfg: &GenerationConfig,
+    demo: Option<(&[u8], &str)>,
+    threads: usize,
+    out: &mut W,
+    mut failed: Option<&mut F>,
     mut progress: impl FnMut(&DatasetAssembler),
 ) -> Result<RunOutput, String> {
     let t0 = Instant::now();
     let generator = Generator::new(cfg, demo).map_err(|e| e.to_string())?;
     let mut asm = DatasetAssembler::new(cfg).map_err(|e| e.to_string())?;
+    if failed.is_some() {
+        asm = asm.keeping_failed(cfg).map_err(|e| e.to_string())?;
+    }
     let mut err: Option<String> = None;
     let io = |e: std::io::Error| format!("cannot write the dataset: {e}");
     out.seek(SeekFrom::Start(0)).map_err(io)?;
     // Room for the superblock, written last.
     out.write_all(&[0u8; 48]).map_err(io)?;
+    if let Some(f) = failed.as_mut() {
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        f.write_all(&[0u8; 48]).map_err(io)?;
+    }
     run_ordered(
         threads,
         cfg.attempt_budget(),
@@ -195,7 +229,11 @@ pub fn generate<W: Write + Seek>(
             let pushed = asm
                 .push(&a)
                 .map_err(|e| e.to_string())
-                .and_then(|done| out.write_all(&asm.take_output()).map_err(io).map(|_| done));
+                .and_then(|done| out.write_all(&asm.take_output()).map_err(io).map(|_| done))
+                .and_then(|done| match failed.as_mut() {
+                    Some(f) => f.write_all(&asm.take_failed_output()).map_err(io).map(|_| done),
+                    None => Ok(done),
+                });
             match pushed {
                 Ok(done) => {
                     progress(&asm);
@@ -214,6 +252,14 @@ pub fn generate<W: Write + Seek>(
     );
     if let Some(e) = err {
         return Err(e);
+    }
+    if let (Some(f), Some((rest, superblock))) =
+        (failed.as_mut(), asm.finish_failed_streaming().map_err(|e| e.to_string())?)
+    {
+        f.write_all(&rest).map_err(io)?;
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        f.write_all(&superblock).map_err(io)?;
+        f.flush().map_err(io)?;
     }
     let mut stats = asm.stats().clone();
     let (attempts, kept) = (stats.attempts, stats.kept);
@@ -289,7 +335,15 @@ pub fn run(a: GenerateArgs) -> Result<(), String> {
         1 << 20,
         std::fs::File::create(&partial).map_err(|e| format!("cannot write '{partial}': {e}"))?,
     );
-    let result = generate(&cfg, demo, threads, &mut file, |asm| {
+    let failed_partial = a.keep_failed.as_ref().map(|p| format!("{p}.partial"));
+    let mut failed_file = match &failed_partial {
+        Some(p) => Some(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(p).map_err(|e| format!("cannot write '{p}': {e}"))?,
+        )),
+        None => None,
+    };
+    let result = generate_with_failed(&cfg, demo, threads, &mut file, failed_file.as_mut(), |asm| {
         if !quiet && (last_print.elapsed().as_millis() >= 500 || asm.is_done()) {
             last_print = Instant::now();
             let s = asm.stats();
@@ -307,10 +361,17 @@ pub fn run(a: GenerateArgs) -> Result<(), String> {
         eprintln!();
     }
     drop(file);
+    drop(failed_file);
     let result = result.inspect_err(|_| {
         let _ = std::fs::remove_file(&partial);
+        if let Some(p) = &failed_partial {
+            let _ = std::fs::remove_file(p);
+        }
     })?;
     std::fs::rename(&partial, &out).map_err(|e| format!("cannot write '{out}': {e}"))?;
+    if let (Some(p), Some(dest)) = (&failed_partial, &a.keep_failed) {
+        std::fs::rename(p, dest).map_err(|e| format!("cannot write '{dest}': {e}"))?;
+    }
     let side = match out.strip_suffix(".hdf5") {
         Some(stem) => format!("{stem}.json"),
         None => format!("{out}.json"),
