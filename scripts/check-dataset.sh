@@ -29,7 +29,10 @@ if [ "$#" -eq 0 ]; then
     "${run[@]}" export-sample "$out_dir/sample_deflate.hdf5" --episodes 3 --steps 25 --deflate 6
     "${run[@]}" generate --task stack --variant dmg --episodes 6 --threads 2 --quiet --out "$out_dir/stack_dmg.hdf5" >/dev/null
     "${run[@]}" generate --task square --method mimicgen --episodes 3 --threads 2 --quiet --out "$out_dir/square_mimicgen.hdf5" >/dev/null
-    set -- "$out_dir/sample.hdf5" "$out_dir/sample_deflate.hdf5" "$out_dir/stack_dmg.hdf5" "$out_dir/square_mimicgen.hdf5"
+    "${run[@]}" generate --task stack --variant dmg --method mimicgen --episodes 4 --threads 2 --quiet --actions abs \
+        --keep-failed "$out_dir/stack_abs_failed.hdf5" --out "$out_dir/stack_abs.hdf5" >/dev/null
+    set -- "$out_dir/sample.hdf5" "$out_dir/sample_deflate.hdf5" "$out_dir/stack_dmg.hdf5" "$out_dir/square_mimicgen.hdf5" \
+        "$out_dir/stack_abs.hdf5" "$out_dir/stack_abs_failed.hdf5"
 fi
 
 exec "$py" "$root/tests/python/check_dataset.py" "$@"

@@ -608,9 +608,19 @@ pub fn read_csv_demo(bytes: &[u8]) -> Result<Demo, DemoError> {
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
     let (hline, header) = lines.next().ok_or(DemoError::Empty)?;
     let cols: Vec<&str> = header.split(',').map(|c| c.trim()).collect();
+    // The gripper column names its convention: `gripper_01` (0 open, 1 closed),
+    // `gripper_action` (robosuite's action: -1 open, +1 closed), or `gripper` (detected
+    // from the values, see `GripperColumn`).
+    let gripper_kind = match cols.get(8) {
+        Some(&"gripper") => GripperColumn::Detect,
+        Some(&"gripper_01") => GripperColumn::ZeroOne,
+        Some(&"gripper_action") => GripperColumn::Action,
+        _ => GripperColumn::Detect,
+    };
     for (i, want) in CSV_BASE_COLUMNS.iter().enumerate() {
         match cols.get(i) {
             Some(c) if c == want => {}
+            Some(&("gripper_01" | "gripper_action")) if i == 8 => {}
             Some(c) => {
                 return Err(DemoError::Csv {
                     line: hline,
@@ -620,6 +630,7 @@ pub fn read_csv_demo(bytes: &[u8]) -> Result<Demo, DemoError> {
             None => return Err(DemoError::Missing(format!("CSV column '{want}'"))),
         }
     }
+    let mut gripper_lines = Vec::new();
     let extra = &cols[CSV_BASE_COLUMNS.len()..];
     if !extra.len().is_multiple_of(7) {
         return Err(DemoError::Csv {
@@ -693,12 +704,67 @@ pub fn read_csv_demo(bytes: &[u8]) -> Result<Demo, DemoError> {
         demo.t.push(row[0]);
         demo.eef.push(pose_at(1));
         demo.gripper.push(row[8]);
+        gripper_lines.push(ln);
         for (j, o) in demo.objects.iter_mut().enumerate() {
             o.poses.push(pose_at(9 + 7 * j));
         }
     }
+    map_gripper_column(&mut demo.gripper, &gripper_lines, cols[8], gripper_kind)?;
     demo.validate()?;
     Ok(demo)
+}
+
+/// How a CSV demo's gripper column is to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GripperColumn {
+    /// `gripper_01`: a command in [0, 1], 0 open, 1 closed (this project's convention).
+    ZeroOne,
+    /// `gripper_action`: robosuite's gripper action in [-1, 1], -1 open, +1 closed.
+    Action,
+    /// `gripper`: [0, 1] when every value is in [0, 1], robosuite's action convention
+    /// when every value is in [-1, 1] and some are negative.
+    Detect,
+}
+
+/// Map the gripper column to [0, 1] in place (`lines`: the CSV line of each value).
+fn map_gripper_column(
+    values: &mut [f64],
+    lines: &[usize],
+    column: &str,
+    kind: GripperColumn,
+) -> Result<(), DemoError> {
+    let in01 = |v: f64| (0.0..=1.0).contains(&v);
+    let in11 = |v: f64| (-1.0..=1.0).contains(&v);
+    let kind = match kind {
+        GripperColumn::Detect if values.iter().all(|v| in01(*v)) => GripperColumn::ZeroOne,
+        GripperColumn::Detect if values.iter().all(|v| in11(*v)) => GripperColumn::Action,
+        k => k,
+    };
+    let (ok, range): (&dyn Fn(f64) -> bool, &str) = match kind {
+        GripperColumn::ZeroOne => (&in01, "[0, 1]"),
+        GripperColumn::Action => (&in11, "[-1, 1]"),
+        GripperColumn::Detect => (&|_| false, ""),
+    };
+    if let Some(k) = values.iter().position(|v| !ok(*v)) {
+        let msg = if kind == GripperColumn::Detect {
+            format!(
+                "column '{column}': {} fits neither gripper convention: [0, 1] (0 open, 1 closed) nor robosuite's action [-1, 1] (-1 open, +1 closed)",
+                values[k]
+            )
+        } else {
+            format!("column '{column}': {} is outside {range}", values[k])
+        };
+        return Err(DemoError::Csv {
+            line: lines.get(k).copied().unwrap_or(0),
+            msg,
+        });
+    }
+    if kind == GripperColumn::Action {
+        for v in values.iter_mut() {
+            *v = 0.5 * (*v + 1.0);
+        }
+    }
+    Ok(())
 }
 
 /// Write a demo in the CSV format (readable by [`read_csv_demo`]).
@@ -1610,6 +1676,46 @@ mod tests {
             d.validate(),
             Err(DemoError::QuatNorm { index: 4, .. })
         ));
+    }
+
+    #[test]
+    fn csv_gripper_in_robosuite_convention_is_detected_or_declared() {
+        let demo = crate::demo::synth::stack_demo(&crate::demo::synth::StackParams::default());
+        let text = demo_to_csv(&demo);
+        // Rewrite the gripper column as robosuite's action (-1 open, +1 closed).
+        let as_action = |header: &str| {
+            let mut out = String::new();
+            for (i, line) in text.lines().enumerate() {
+                let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+                if i == 0 {
+                    cells[8] = header.to_string();
+                } else {
+                    let g: f64 = cells[8].parse().unwrap();
+                    cells[8] = (2.0 * g - 1.0).to_string();
+                }
+                out.push_str(&cells.join(","));
+                out.push('\n');
+            }
+            out
+        };
+        for header in ["gripper", "gripper_action"] {
+            let d = read_csv_demo(as_action(header).as_bytes()).unwrap();
+            assert_eq!(d.gripper, demo.gripper, "{header}");
+        }
+        // Declared [0, 1] refuses robosuite values; values fitting neither name both.
+        let e = read_csv_demo(as_action("gripper_01").as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("outside [0, 1]"), "{e}");
+        let line2: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+        let mut cells = line2.clone();
+        cells[8] = "7";
+        let bad = text.replacen(&line2.join(","), &cells.join(","), 1);
+        let e = read_csv_demo(bad.as_bytes()).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("neither") && m.contains("[0, 1]") && m.contains("[-1, 1]"),
+            "{m}"
+        );
+        assert!(m.contains("CSV line 2"), "{m}");
     }
 
     #[test]

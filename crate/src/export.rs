@@ -859,7 +859,10 @@ impl DatasetWriter {
                     Attr::Str(std::mem::take(&mut self.config_json)),
                 ),
                 ("dmgen_stats", Attr::Str(stats.to_canonical_json())),
-                ("dmgen_actions", Attr::Str(self.actions.as_str().to_string())),
+                (
+                    "dmgen_actions",
+                    Attr::Str(self.actions.as_str().to_string()),
+                ),
                 (
                     "dmgen_subtask_names",
                     Attr::StrArray(self.subtask_names.take().unwrap_or_default()),
@@ -1003,11 +1006,11 @@ pub fn synthetic_dataset(
 /// `golden_digest_of_synthetic_dataset` for how to regenerate it. A wasm32 build of this
 /// function produced the same digest (and the same for [`GOLDEN_SHA256_DEFLATE6`]); a test
 /// on the wasm side should assert these constants.
-pub const GOLDEN_SHA256: &str = "854d8e92437cee525e2324ea1b40fe716f191470e2f07792f352094a762dd157";
+pub const GOLDEN_SHA256: &str = "4f462bac624ee5be2c2e62dc84e03c9c058e961b1b1c1ed384b46931d645b397";
 
 /// sha256 of `synthetic_dataset(3, 20, ExportOptions { deflate_level: Some(6) })`.
 pub const GOLDEN_SHA256_DEFLATE6: &str =
-    "cecb8394b716f7746aa989f3ed30127485e8e5528fd49188c9a99df256ecec3f";
+    "17ac07fc977f6a94d2f430ed515eb9da9198e1e8610812df4202304aac09ba65";
 
 #[cfg(test)]
 mod tests {
@@ -1238,6 +1241,25 @@ mod tests {
             .unwrap();
         assert_eq!(dones.iter().sum::<i64>(), 1);
         assert_eq!(dones[t - 1], 1);
+        // Per-frame subtask labels agree with the termination signals; the names are
+        // on the file.
+        let idx = f
+            .dataset(&format!("{d}/datagen_info/subtask_index"))
+            .unwrap()
+            .read_i64()
+            .unwrap();
+        assert_eq!(idx.len(), t);
+        assert_eq!(idx.iter().position(|v| *v == 1), Some(t / 2));
+        assert!(idx.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(attrs["dmgen_actions"].as_str(), Some("delta"));
+        assert_eq!(
+            attrs["dmgen_subtask_names"].as_strings(),
+            Some(&["grasp".to_string(), "place".to_string()][..])
+        );
+        // Demo names are contiguous from 0 (Diffusion Policy iterates demo_0..demo_{n-1}).
+        let mut ids: Vec<usize> = demos.iter().map(|n| n[5..].parse().unwrap()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, (0..12).collect::<Vec<_>>());
         // next_obs is obs shifted by one step.
         let (_, o) = f64s(&f, &format!("{d}/obs/robot0_eef_pos"));
         let (_, n) = f64s(&f, &format!("{d}/next_obs/robot0_eef_pos"));
@@ -1269,6 +1291,39 @@ mod tests {
         assert_eq!(valid, vec!["demo_11"]);
         assert_eq!(train.len(), 11);
         assert_eq!(train[0], "demo_0");
+    }
+
+    #[test]
+    fn absolute_convention_puts_absolute_actions_in_actions_and_failures_carry_their_reason() {
+        let cfg = GenerationConfig {
+            actions: ActionConvention::Abs,
+            ..Default::default()
+        };
+        let mut w = DatasetWriter::new(&cfg).unwrap();
+        let ep = synthetic_episode(0, 10);
+        w.add_episode(&ep).unwrap();
+        w.add_failed_episode(&synthetic_episode(1, 6), "dropped")
+            .unwrap();
+        let f = File::from_bytes(w.finish(&GenerationStats::default()).unwrap()).unwrap();
+        let (shape, abs) = f64s(&f, "data/demo_0/actions");
+        assert_eq!(shape, vec![10, 7]);
+        let (_, delta) = f64s(&f, "data/demo_0/actions_delta");
+        assert!(f.dataset("data/demo_0/actions_abs").is_err());
+        // The absolute action's position is the target's, not a clipped delta.
+        let t0 = ep.steps[0].target.pos;
+        assert_eq!(&abs[0..3], &t0.0);
+        assert!(delta.iter().all(|a| (-1.0..=1.0).contains(a)));
+        let a = f.group("data").unwrap().attrs().unwrap();
+        assert_eq!(a["dmgen_actions"].as_str(), Some("abs"));
+        let g = f.group("data/demo_1").unwrap().attrs().unwrap();
+        assert_eq!(g["dmgen_failure_reason"].as_str(), Some("dropped"));
+        assert_eq!(g["dmgen_failure_step"].as_i64(), Some(5));
+        assert!(!f
+            .group("data/demo_0")
+            .unwrap()
+            .attrs()
+            .unwrap()
+            .contains_key("dmgen_failure_reason"));
     }
 
     #[test]

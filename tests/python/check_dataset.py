@@ -23,6 +23,8 @@ class Checker:
     def __init__(self, path):
         self.path = path
         self.problems = []
+        # What `actions` holds (data.attrs["dmgen_actions"]): "delta" or "abs".
+        self.convention = "delta"
 
     def expect(self, ok, message):
         if not ok:
@@ -69,17 +71,19 @@ class Checker:
             return 0
         t = int(attrs["num_samples"])
         self.expect(t > 0, f"{name}: num_samples is {t}")
+        abs_main = self.convention == "abs"
         actions = self.dataset(g, "actions", (t, 7))
+        delta = self.dataset(g, "actions_delta", (t, 7)) if abs_main else actions
         if actions is not None:
             self.expect(actions.dtype == np.float64, f"{name}/actions dtype {actions.dtype}")
-            self.expect(
-                np.all(np.isfinite(actions)) and np.all(np.abs(actions) <= 1.0),
-                f"{name}/actions leave [-1, 1]",
-            )
+            self.expect(np.all(np.isfinite(actions)), f"{name}/actions are not finite")
+        if delta is not None:
+            self.expect(np.all(np.abs(delta) <= 1.0), f"{name}: delta actions leave [-1, 1]")
+        if actions is not None:
             self.expect(
                 np.all(np.isin(actions[:, 6], [-1.0, 1.0])), f"{name}/actions gripper is not -1/1"
             )
-        actions_abs = self.dataset(g, "actions_abs", (t, 7))
+        actions_abs = actions if abs_main else self.dataset(g, "actions_abs", (t, 7))
         if actions_abs is not None:
             # Continuous rotation vectors: the representative nearest the previous
             # step's, so no step jumps by 2 pi where the angle passes pi.
@@ -148,6 +152,24 @@ class Checker:
                     sig = self.dataset(dg["subtask_term_signals"], s, (t,))
                     if sig is not None:
                         self.expect(np.all(np.isin(sig, [0, 1])), f"{name}: signal {s} is not 0/1")
+            # Per-frame subtask labels: indices into dmgen_subtask_names, never decreasing,
+            # switching where the previous subtask's termination signal rises.
+            idx = self.dataset(dg, "subtask_index", (t,))
+            if idx is not None and subtask_names:
+                self.expect(idx.dtype.kind == "i", f"{name}/datagen_info/subtask_index dtype {idx.dtype}")
+                self.expect(
+                    np.all((idx >= 0) & (idx < len(subtask_names))) and np.all(np.diff(idx) >= 0),
+                    f"{name}/datagen_info/subtask_index is not a non-decreasing subtask index",
+                )
+                if "subtask_term_signals" in dg and len(subtask_names) > 1:
+                    first = dg["subtask_term_signals"][subtask_names[0]][()]
+                    self.expect(
+                        np.array_equal(first, (idx > 0).astype(first.dtype)),
+                        f"{name}: subtask_index disagrees with the first subtask's signal",
+                    )
+        if "dmgen_failure_reason" in attrs:
+            self.failed += 1
+            self.expect(int(attrs["dmgen_failure_step"]) == t - 1, f"{name}: dmgen_failure_step is not T - 1")
         s = states.shape[1] if states is not None else None
         names_objects_state.append((tuple(object_names), s))
         return t
@@ -177,6 +199,9 @@ class Checker:
                 self.expect(env.get("env_kwargs") == config, "env_args.env_kwargs differs from dmgen_config")
                 self.expect(env.get("env_name") == config.get("task"), "env_args.env_name differs from the task")
 
+            self.convention = str(data.attrs.get("dmgen_actions", "delta"))
+            self.expect(self.convention in ("delta", "abs"), f"dmgen_actions is {self.convention}")
+            self.failed = 0
             demos = sorted(data.keys(), key=lambda k: int(k.split("_")[1]) if k.startswith("demo_") else -1)
             self.expect(
                 demos == [f"demo_{i}" for i in range(len(demos))],
@@ -186,7 +211,12 @@ class Checker:
             total = sum(self.check_demo(data[d], seen) for d in demos)
             self.expect(int(data.attrs.get("total", -1)) == total, f"data.attrs['total'] != {total}")
             self.expect(len(set(seen)) <= 1, f"episodes disagree on objects / state size: {set(seen)}")
-            if stats is not None:
+            if stats is not None and self.failed:
+                # A file of failed attempts: every episode is one, at most the run's failures.
+                self.expect(self.failed == len(demos), "a failed-attempts file mixes in successes")
+                fails = stats.get("attempts", 0) - stats.get("successes", 0)
+                self.expect(len(demos) <= fails, f"{len(demos)} failed episodes but {fails} failures")
+            elif stats is not None:
                 self.expect(stats.get("kept") == len(demos), f"dmgen_stats.kept != {len(demos)}")
                 self.expect(stats.get("successes", 0) <= stats.get("attempts", 0), "more successes than attempts")
 

@@ -231,7 +231,10 @@ pub fn generate_with_failed<W: Write + Seek, F: Write + Seek>(
                 .map_err(|e| e.to_string())
                 .and_then(|done| out.write_all(&asm.take_output()).map_err(io).map(|_| done))
                 .and_then(|done| match failed.as_mut() {
-                    Some(f) => f.write_all(&asm.take_failed_output()).map_err(io).map(|_| done),
+                    Some(f) => f
+                        .write_all(&asm.take_failed_output())
+                        .map_err(io)
+                        .map(|_| done),
                     None => Ok(done),
                 });
             match pushed {
@@ -253,9 +256,10 @@ pub fn generate_with_failed<W: Write + Seek, F: Write + Seek>(
     if let Some(e) = err {
         return Err(e);
     }
-    if let (Some(f), Some((rest, superblock))) =
-        (failed.as_mut(), asm.finish_failed_streaming().map_err(|e| e.to_string())?)
-    {
+    if let (Some(f), Some((rest, superblock))) = (
+        failed.as_mut(),
+        asm.finish_failed_streaming().map_err(|e| e.to_string())?,
+    ) {
         f.write_all(&rest).map_err(io)?;
         f.seek(SeekFrom::Start(0)).map_err(io)?;
         f.write_all(&superblock).map_err(io)?;
@@ -343,20 +347,27 @@ pub fn run(a: GenerateArgs) -> Result<(), String> {
         )),
         None => None,
     };
-    let result = generate_with_failed(&cfg, demo, threads, &mut file, failed_file.as_mut(), |asm| {
-        if !quiet && (last_print.elapsed().as_millis() >= 500 || asm.is_done()) {
-            last_print = Instant::now();
-            let s = asm.stats();
-            eprint!(
-                "\r{}/{} episodes, {} attempts, success {:.1}%   ",
-                s.kept,
-                want,
-                s.attempts,
-                100.0 * s.success_rate()
-            );
-            let _ = std::io::stderr().flush();
-        }
-    });
+    let result = generate_with_failed(
+        &cfg,
+        demo,
+        threads,
+        &mut file,
+        failed_file.as_mut(),
+        |asm| {
+            if !quiet && (last_print.elapsed().as_millis() >= 500 || asm.is_done()) {
+                last_print = Instant::now();
+                let s = asm.stats();
+                eprint!(
+                    "\r{}/{} episodes, {} attempts, success {:.1}%   ",
+                    s.kept,
+                    want,
+                    s.attempts,
+                    100.0 * s.success_rate()
+                );
+                let _ = std::io::stderr().flush();
+            }
+        },
+    );
     if !quiet {
         eprintln!();
     }
