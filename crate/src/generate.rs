@@ -1293,6 +1293,9 @@ pub fn replay_actions(
 
 // ------------------------------------------------------------------ assembly
 
+/// The end of a streamed file: the bytes to append, and the superblock for offset 0.
+pub type StreamEnd = (Vec<u8>, [u8; 48]);
+
 /// Builds the dataset from attempts delivered in index order: counts every attempt in
 /// the statistics and keeps the first `episodes` successful ones.
 pub struct DatasetAssembler {
@@ -1347,7 +1350,7 @@ impl DatasetAssembler {
 
     /// End the failed-attempts file: the bytes to append and its superblock (`None` when
     /// failed attempts are not kept). Call before [`DatasetAssembler::finish_streaming`].
-    pub fn finish_failed_streaming(&mut self) -> Result<Option<(Vec<u8>, [u8; 48])>, GenError> {
+    pub fn finish_failed_streaming(&mut self) -> Result<Option<StreamEnd>, GenError> {
         let Some(w) = self.failed.take() else {
             return Ok(None);
         };
