@@ -324,6 +324,10 @@ impl Default for Assists {
     }
 }
 
+/// The action noise of MimicGen's paper (std of the normalised delta-pose actions), and
+/// the default of `mimicgen.action_noise` in link format 1.
+pub const MIMICGEN_PAPER_ACTION_NOISE: f64 = 0.05;
+
 impl Assists {
     /// No help at all: each method as its paper describes it (add `action_noise: 0.05`
     /// for MimicGen's).

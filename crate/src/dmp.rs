@@ -449,6 +449,8 @@ pub struct Timing {
     pub substeps: usize,
     /// Phase factor per sub-step, `exp(-alpha_x * dt / (substeps * tau))`.
     pub decay: f64,
+    /// Goal-filter gain per control step, [`goal_filter_gain`]`(alpha_g, dt, tau)`.
+    pub goal_gain: f64,
 }
 
 impl Timing {
@@ -468,6 +470,7 @@ impl Timing {
             tau,
             substeps,
             decay,
+            goal_gain: goal_filter_gain(cfg.alpha_g, cfg.dt, tau),
         }
     }
 }
@@ -542,7 +545,7 @@ pub fn goal_filter_gain(alpha_g: f64, dt: f64, tau: f64) -> f64 {
 /// this step: with `alpha_g = 0` that is the live target itself.
 pub fn position_step(p: &PositionDmp, s: &PosState, start: Vec3, goal_target: Vec3) -> PosState {
     let mut n = *s;
-    let k = goal_filter_gain(p.alpha_g, p.timing.dt, p.timing.tau);
+    let k = p.timing.goal_gain;
     n.g = if k >= 1.0 {
         goal_target
     } else {
@@ -567,7 +570,7 @@ impl PositionDmp {
         let spring = self.timing.tau / self.beta;
         // The discrete filter `g += k (target - g)` trails a ramp by `dt (1 - k) / k`
         // (about `tau / alpha_g - dt` for small gains; 0 without a filter).
-        let k = goal_filter_gain(self.alpha_g, self.timing.dt, self.timing.tau);
+        let k = self.timing.goal_gain;
         spring + self.timing.dt * (1.0 - k) / k
     }
 
@@ -709,7 +712,7 @@ pub fn orientation_step(
 ) -> OriState {
     let mut n = *s;
     // The same exact first-order filter as the position goal, along the geodesic.
-    let k = goal_filter_gain(o.alpha_g, o.timing.dt, o.timing.tau);
+    let k = o.timing.goal_gain;
     n.g = if k >= 1.0 {
         goal_target.normalized()
     } else {

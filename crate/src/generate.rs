@@ -1334,11 +1334,6 @@ impl DatasetAssembler {
         Ok(self)
     }
 
-    /// Failed attempts written to the second file so far.
-    pub fn failed_episodes(&self) -> usize {
-        self.failed.as_ref().map_or(0, |w| w.episodes())
-    }
-
     /// The failed-attempts file's bytes encoded since the last call (empty when failed
     /// attempts are not kept); it is streamed like the main file.
     pub fn take_failed_output(&mut self) -> Vec<u8> {

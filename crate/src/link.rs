@@ -538,12 +538,12 @@ pub fn migrate_v1_to_v2(p: Payload) -> Result<Payload, LinkError> {
     };
     let noise = match cfg.get_mut("mimicgen") {
         Some(Value::Object(mg)) => match mg.remove("action_noise") {
-            None => 0.05,
+            None => crate::config::MIMICGEN_PAPER_ACTION_NOISE,
             Some(v) => v
                 .as_f64()
                 .ok_or_else(|| fail(format!("mimicgen.action_noise is {v}, not a number")))?,
         },
-        _ => 0.05,
+        _ => crate::config::MIMICGEN_PAPER_ACTION_NOISE,
     };
     let mimicgen = cfg.get("method").and_then(Value::as_str) == Some("mimicgen");
     if !cfg.contains_key("assists") {

@@ -88,45 +88,15 @@ pub trait World {
     fn robot_contact(&self) -> RobotContact;
 }
 
-/// Which part of the robot touched the fixed scene.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RobotPart {
-    /// No contact.
-    #[default]
-    None,
-    /// One of the arm's links (base to flange).
-    Link,
-    /// The hand housing.
-    Hand,
-    /// A finger.
-    Finger,
-}
-
-impl RobotPart {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            RobotPart::None => "none",
-            RobotPart::Link => "arm link",
-            RobotPart::Hand => "hand",
-            RobotPart::Finger => "finger",
-        }
-    }
-}
-
 /// The robot's contacts with the fixed scene over one control period: the largest
-/// normal force and the deepest penetration seen at any physics step, per kind of part.
+/// normal force seen at any physics step, for the arm's links with the hand housing, and
+/// for the fingers.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RobotContact {
     /// Largest normal contact force of an arm link or the hand housing (N).
     pub body_force: f64,
-    /// Deepest penetration of an arm link or the hand housing (m, >= 0).
-    pub body_depth: f64,
-    /// Which part gave `body_force` ([`RobotPart::Link`] or [`RobotPart::Hand`]).
-    pub body_part: RobotPart,
     /// Largest normal contact force of a finger (N).
     pub finger_force: f64,
-    /// Deepest penetration of a finger (m, >= 0).
-    pub finger_depth: f64,
 }
 
 /// A primitive a renderer draws; worlds list their bodies as these.

@@ -900,19 +900,7 @@ impl PandaWorld {
     /// Fold this physics step's contacts between the robot and the fixed scene into
     /// `self.contact`. Only the few pairs of the static colliders are visited.
     fn record_robot_contacts(&mut self) {
-        use crate::sim::RobotPart;
         let dt = self.phys.integration_parameters.dt;
-        let part_of = |c: ColliderHandle| -> RobotPart {
-            if self.finger_colliders.contains(&c) {
-                RobotPart::Finger
-            } else if c == self.hand_collider {
-                RobotPart::Hand
-            } else if self.arm_colliders.iter().any(|(_, a)| *a == c) {
-                RobotPart::Link
-            } else {
-                RobotPart::None
-            }
-        };
         let mut out = self.contact;
         for s in &self.static_colliders {
             for pair in self.phys.narrow_phase.contact_pairs_with(*s) {
@@ -921,26 +909,17 @@ impl PandaWorld {
                 } else {
                     pair.collider1
                 };
-                let part = part_of(other);
-                if part == RobotPart::None || !pair.has_any_active_contact() {
+                let finger = self.finger_colliders.contains(&other);
+                let body = other == self.hand_collider
+                    || self.arm_colliders.iter().any(|(_, a)| *a == other);
+                if !(finger || body) || !pair.has_any_active_contact() {
                     continue;
                 }
                 let force = (pair.total_impulse_magnitude() / dt) as f64;
-                let depth = pair
-                    .manifolds()
-                    .iter()
-                    .flat_map(|mf| mf.points.iter())
-                    .map(|p| (-p.dist).max(0.0) as f64)
-                    .fold(0.0, f64::max);
-                if part == RobotPart::Finger {
+                if finger {
                     out.finger_force = out.finger_force.max(force);
-                    out.finger_depth = out.finger_depth.max(depth);
                 } else {
-                    if force >= out.body_force {
-                        out.body_force = force;
-                        out.body_part = part;
-                    }
-                    out.body_depth = out.body_depth.max(depth);
+                    out.body_force = out.body_force.max(force);
                 }
             }
         }

@@ -203,26 +203,34 @@ fn wilson(k: u64, n: u64) -> (f64, f64, f64) {
     (p, (c - h).max(0.0), (c + h).min(1.0))
 }
 
-/// The demo sample after the first gripper close at which the grasped object has risen
-/// 90% of the way to its highest point before the place subtask ends: a subtask boundary
-/// there leaves MimicGen's bridge to the place segment in the air.
-fn lifted_sample(cfg: &GenerationConfig) -> Result<Option<usize>, String> {
+/// Segmentation boundaries of `cfg`'s demo with the grasp-to-place boundary moved to the
+/// sample after the first gripper close at which the grasped object has risen 90% of the
+/// way to its highest point before the place subtask ends: a boundary there leaves
+/// MimicGen's bridge to the place segment in the air. Returns that sample and the
+/// boundaries, or `None` when the demo has no such second subtask.
+fn lifted_boundaries(cfg: &GenerationConfig) -> Result<Option<(usize, Vec<usize>)>, String> {
     let g = Generator::new(cfg, None).map_err(|e| e.to_string())?;
-    let d = g.demo();
-    let Some(close) = d.gripper.iter().position(|v| *v > 0.5) else {
-        return Ok(None);
-    };
-    let Some(grasp) = g.spec().subtasks.first() else {
+    let (d, subtasks) = (g.demo(), &g.spec().subtasks);
+    let (Some(close), Some(grasp), Some(place)) = (
+        d.gripper.iter().position(|v| *v > 0.5),
+        subtasks.first(),
+        subtasks.get(1),
+    ) else {
         return Ok(None);
     };
     let Some(o) = d.object_index(&grasp.object) else {
         return Ok(None);
     };
     let z = |k: usize| d.objects[o].poses[k].pos.z();
-    let end = g.spec().subtasks.get(1).map_or(d.len(), |s| s.end);
-    let top = (close..end).map(z).fold(f64::MIN, f64::max);
+    let top = (close..place.end).map(z).fold(f64::MIN, f64::max);
     let z0 = z(close);
-    Ok((close..end).find(|&k| z(k) >= z0 + 0.9 * (top - z0)))
+    let Some(k) = (close..place.end).find(|&k| z(k) >= z0 + 0.9 * (top - z0)) else {
+        return Ok(None);
+    };
+    // Boundaries are the starts of every subtask after the first.
+    let mut b: Vec<usize> = subtasks[1..].iter().map(|s| s.start).collect();
+    b[0] = k;
+    Ok(Some((k, b)))
 }
 
 pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
@@ -286,53 +294,57 @@ pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
     for task in ablation_tasks {
         for v in [Variant::Static, Variant::Dmg] {
             let base = |m: Method| config(&task, m, v, 1);
-            let none = Assists::none();
             let mut rows: Vec<(String, GenerationConfig)> = Vec::new();
             let mut paper = base(Method::Dmg);
-            paper.assists = none.clone();
+            paper.assists = Assists::none();
             paper.dmp.goal_filter_alpha = 0.0;
             rows.push((
                 "D-MG as in its paper (goal recomputed every step, unfiltered)".into(),
                 paper.clone(),
             ));
-            let mut c = paper.clone();
-            c.dmp.goal_filter_alpha = 10.0;
-            rows.push(("D-MG + goal filter (alpha_g 10)".into(), c));
-            let mut c = paper.clone();
-            c.assists.in_hand_correction = true;
-            rows.push(("D-MG + in-hand correction".into(), c));
-            let mut c = paper.clone();
-            c.assists.settle_steps = 30;
-            rows.push(("D-MG + settling".into(), c));
-            let mut c = paper.clone();
-            c.assists.goal_feedforward = true;
-            rows.push(("D-MG + feed-forward".into(), c));
-            rows.push(("D-MG, tool defaults".into(), base(Method::Dmg)));
-            let mut mg = base(Method::MimicGen);
-            mg.assists = Assists {
-                action_noise: 0.05,
-                ..none.clone()
+            let with = |base: &GenerationConfig, f: &dyn Fn(&mut GenerationConfig)| {
+                let mut c = base.clone();
+                f(&mut c);
+                c
             };
-            rows.push(("MimicGen as in its paper (noise 0.05)".into(), mg.clone()));
-            let mut c = mg.clone();
-            c.assists.in_hand_correction = true;
-            rows.push(("MimicGen + in-hand correction".into(), c));
-            rows.push(("MimicGen, tool defaults".into(), base(Method::MimicGen)));
-            if let Some(k) = lifted_sample(&mg)? {
-                let spec = Generator::new(&mg, None)
-                    .map_err(|e| e.to_string())?
-                    .spec()
-                    .clone();
-                let mut b: Vec<usize> = spec.subtasks.iter().skip(1).map(|s| s.start).collect();
-                if !b.is_empty() && k < spec.subtasks[1].end {
-                    b[0] = k;
-                    let mut c = mg.clone();
-                    c.segmentation.boundaries = b;
-                    rows.push((
-                        format!("MimicGen as in its paper, place segment from demo sample {k} (object lifted)"),
-                        c,
-                    ));
+            rows.push((
+                "D-MG + goal filter (alpha_g 10)".into(),
+                with(&paper, &|c| c.dmp.goal_filter_alpha = 10.0),
+            ));
+            rows.push((
+                "D-MG + in-hand correction".into(),
+                with(&paper, &|c| c.assists.in_hand_correction = true),
+            ));
+            rows.push((
+                "D-MG + settling".into(),
+                with(&paper, &|c| c.assists.settle_steps = 30),
+            ));
+            rows.push((
+                "D-MG + feed-forward".into(),
+                with(&paper, &|c| c.assists.goal_feedforward = true),
+            ));
+            rows.push(("D-MG, tool defaults".into(), base(Method::Dmg)));
+            let noise = dmgen::config::MIMICGEN_PAPER_ACTION_NOISE;
+            let mg = with(&base(Method::MimicGen), &|c| {
+                c.assists = Assists {
+                    action_noise: noise,
+                    ..Assists::none()
                 }
+            });
+            rows.push((
+                format!("MimicGen as in its paper (noise {noise})"),
+                mg.clone(),
+            ));
+            rows.push((
+                "MimicGen + in-hand correction".into(),
+                with(&mg, &|c| c.assists.in_hand_correction = true),
+            ));
+            rows.push(("MimicGen, tool defaults".into(), base(Method::MimicGen)));
+            if let Some((k, b)) = lifted_boundaries(&mg)? {
+                rows.push((
+                    format!("MimicGen as in its paper, place segment from demo sample {k} (object lifted)"),
+                    with(&mg, &|c| c.segmentation.boundaries = b.clone()),
+                ));
             }
             for (label, cfg) in rows {
                 let r = measure(&cfg, &seeds, n, threads)?;

@@ -7,7 +7,7 @@
 //! which the HDF5 file leaves at 0 to stay reproducible).
 
 use crate::parallel::{run_ordered, Flow};
-use dmgen::config::{DemoRef, GenerationConfig, Method, Variant};
+use dmgen::config::{ActionConvention, DemoRef, GenerationConfig, Method, Variant};
 use dmgen::generate::{Attempt, DatasetAssembler, Generator};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Instant;
@@ -59,6 +59,25 @@ impl From<MethodArg> for Method {
     }
 }
 
+/// What a dataset's `actions` hold, on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ActionsArg {
+    /// robomimic's normalised delta pose; absolute targets in actions_abs
+    Delta,
+    /// Diffusion Policy's absolute position, rotation vector and gripper; delta actions in
+    /// actions_delta
+    Abs,
+}
+
+impl From<ActionsArg> for ActionConvention {
+    fn from(a: ActionsArg) -> ActionConvention {
+        match a {
+            ActionsArg::Delta => ActionConvention::Delta,
+            ActionsArg::Abs => ActionConvention::Abs,
+        }
+    }
+}
+
 /// `dmgen generate`: options given here override the configuration file or link.
 #[derive(clap::Args, Debug, Default)]
 #[command(
@@ -96,11 +115,9 @@ pub struct GenerateArgs {
     /// Output dataset (robomimic HDF5)
     #[arg(long, value_name = "FILE.hdf5")]
     pub out: String,
-    /// What `actions` holds: delta (robomimic's normalised delta pose; absolute targets in
-    /// actions_abs) or abs (Diffusion Policy's absolute position, rotation vector and
-    /// gripper; delta actions in actions_delta) [default: delta, or the configuration's]
-    #[arg(long, value_parser = ["delta", "abs"])]
-    pub actions: Option<String>,
+    /// What `actions` holds [default: delta, or the configuration's]
+    #[arg(long, value_enum)]
+    pub actions: Option<ActionsArg>,
     /// Also write the failed attempts, in the same layout with dmgen_failure_reason and
     /// dmgen_failure_step per episode, to this file
     #[arg(long, value_name = "FILE.hdf5")]
@@ -159,11 +176,8 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
     if let Some(s) = a.seed {
         cfg.seed = s;
     }
-    match a.actions.as_deref() {
-        Some("abs") => cfg.actions = dmgen::config::ActionConvention::Abs,
-        Some("delta") => cfg.actions = dmgen::config::ActionConvention::Delta,
-        Some(other) => return Err(format!("--actions: '{other}' is not delta or abs")),
-        None => {}
+    if let Some(x) = a.actions {
+        cfg.actions = x.into();
     }
     if let Some(n) = a.episodes {
         cfg.episodes = n;
