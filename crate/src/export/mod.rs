@@ -48,6 +48,8 @@
 use crate::config::{canonical_json, ConfigError, GenerationConfig};
 use crate::geom::{m, Pose, Quat, Vec3};
 mod h5;
+#[cfg(feature = "lerobot")]
+pub mod lerobot;
 mod robomimic;
 
 use h5::H5Error;
@@ -89,6 +91,8 @@ pub enum ExportError {
     OutOfRange(String),
     /// The HDF5 writer refused the file (a bug in this module if it ever happens).
     Hdf5(String),
+    /// A dataset given to a converter cannot be read or lacks what the output needs.
+    Input(String),
 }
 
 impl std::fmt::Display for ExportError {
@@ -113,6 +117,7 @@ impl std::fmt::Display for ExportError {
             ExportError::BadName { name, message } => write!(f, "name '{name}': {message}"),
             ExportError::OutOfRange(s) => write!(f, "{s}"),
             ExportError::Hdf5(s) => write!(f, "the HDF5 writer failed: {s}"),
+            ExportError::Input(s) => write!(f, "input dataset: {s}"),
         }
     }
 }

@@ -78,6 +78,16 @@ impl From<ActionsArg> for ActionConvention {
     }
 }
 
+/// Output formats on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FormatArg {
+    /// robomimic HDF5 (one file)
+    #[default]
+    Robomimic,
+    /// LeRobot dataset v3.0 (a directory, or one archive when --out ends in .zip)
+    Lerobot,
+}
+
 /// `dmgen generate`: options given here override the configuration file or link.
 #[derive(clap::Args, Debug, Default)]
 #[command(
@@ -112,9 +122,13 @@ pub struct GenerateArgs {
     /// Worker threads, 1-1024 (the dataset's bytes do not depend on it) [default: one per logical core]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub threads: Option<u64>,
-    /// Output dataset (robomimic HDF5)
-    #[arg(long, value_name = "FILE.hdf5")]
+    /// Output dataset: robomimic HDF5, or with --format lerobot a new directory or FILE.zip
+    #[arg(long, value_name = "FILE.hdf5|DIR|FILE.zip")]
     pub out: String,
+    /// Dataset format (the LeRobot dataset is converted from the robomimic file, which
+    /// is written to OUT.hdf5.partial and removed)
+    #[arg(long, value_enum, default_value_t = FormatArg::Robomimic)]
+    pub format: FormatArg,
     /// What `actions` holds [default: delta, or the configuration's]
     #[arg(long, value_enum)]
     pub actions: Option<ActionsArg>,
@@ -317,7 +331,12 @@ fn file_sha256(path: &str) -> Result<String, String> {
 }
 
 pub fn run(a: GenerateArgs) -> Result<(), String> {
-    let out = a.out.clone();
+    let lerobot = a.format == FormatArg::Lerobot;
+    let out = if lerobot {
+        format!("{}.hdf5.partial", a.out.trim_end_matches('/'))
+    } else {
+        a.out.clone()
+    };
     let cfg = build_config(&a)?;
     // A demo file given with --demo wins; otherwise the one a share link embeds (the
     // generator checks either against the configuration's SHA-256).
@@ -397,9 +416,14 @@ pub fn run(a: GenerateArgs) -> Result<(), String> {
     if let (Some(p), Some(dest)) = (&failed_partial, &a.keep_failed) {
         std::fs::rename(p, dest).map_err(|e| format!("cannot write '{dest}': {e}"))?;
     }
-    let side = match out.strip_suffix(".hdf5") {
+    let dest = if lerobot {
+        a.out.trim_end_matches('/').to_string()
+    } else {
+        out.clone()
+    };
+    let side = match dest.strip_suffix(".hdf5").or(dest.strip_suffix(".zip")) {
         Some(stem) => format!("{stem}.json"),
-        None => format!("{out}.json"),
+        None => format!("{dest}.json"),
     };
     let config_json = cfg.to_canonical_json().map_err(|e| e.to_string())?;
     let sidecar = format!(
@@ -407,23 +431,42 @@ pub fn run(a: GenerateArgs) -> Result<(), String> {
         result.stats_json
     );
     std::fs::write(&side, sidecar).map_err(|e| format!("cannot write '{side}': {e}"))?;
+    let shortfall = format!(
+        "only {} of {want} episodes succeeded within the attempt budget of {} (see the failure reasons in {side}); raise max_attempts or check the demo and segmentation",
+        result.kept,
+        cfg.attempt_budget()
+    );
+    if lerobot && result.kept == 0 {
+        let _ = std::fs::remove_file(&out);
+        return Err(shortfall);
+    }
+    let (bytes, sha256, files) = if lerobot {
+        let h5 = std::fs::read(&out).map_err(|e| format!("cannot read '{out}': {e}"))?;
+        let _ = std::fs::remove_file(&out);
+        let (_, w) = crate::convert_cmd::convert(
+            h5,
+            &dmgen::export::lerobot::LeRobotOptions::default(),
+            &dest,
+        )?;
+        (w.bytes, w.sha256, w.files)
+    } else {
+        (result.bytes, file_sha256(&out)?, 1)
+    };
     let summary = serde_json::json!({
         "episodes": result.kept,
         "attempts": result.attempts,
         "success_rate": if result.attempts > 0 { result.kept as f64 / result.attempts as f64 } else { 0.0 },
         "seconds": result.seconds,
         "episodes_per_second": if result.seconds > 0.0 { result.kept as f64 / result.seconds } else { 0.0 },
-        "bytes": result.bytes,
-        "sha256": file_sha256(&out)?,
-        "out": out,
+        "format": if lerobot { "lerobot" } else { "robomimic" },
+        "files": files,
+        "bytes": bytes,
+        "sha256": sha256,
+        "out": dest,
     });
     println!("{summary}");
     if result.kept < u64::from(want) {
-        return Err(format!(
-            "only {} of {want} episodes succeeded within the attempt budget of {} (see the failure reasons in {side}); raise max_attempts or check the demo and segmentation",
-            result.kept,
-            cfg.attempt_budget()
-        ));
+        return Err(shortfall);
     }
     Ok(())
 }

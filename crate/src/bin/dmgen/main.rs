@@ -10,6 +10,7 @@ use std::process::ExitCode;
 mod bench_cmd;
 mod bench_generate;
 mod bench_sim;
+mod convert_cmd;
 mod demo_cmd;
 mod dmp_cmd;
 mod export_cmd;
@@ -42,8 +43,10 @@ enum Command {
     Segment(segment_cmd::SegmentArgs),
     /// Fit a position DMP to a t,x,y,z trajectory and write its rollout
     Dmp(dmp_cmd::DmpArgs),
-    /// Generate a validated robomimic dataset
+    /// Generate a validated dataset (robomimic HDF5 or LeRobot v3)
     Generate(generate_cmd::GenerateArgs),
+    /// Convert a robomimic low-dim HDF5 dataset to LeRobot v3.0
+    Convert(convert_cmd::ConvertArgs),
     /// Print benchmark numbers
     Bench(bench_cmd::BenchArgs),
     /// Share links: a configuration (and a small demo file) in a URL fragment
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Segment(a) => segment_cmd::run(a),
         Command::Dmp(a) => dmp_cmd::run(a),
         Command::Generate(a) => generate_cmd::run(a),
+        Command::Convert(a) => convert_cmd::run(a),
         Command::Bench(a) => bench_cmd::run(a),
         Command::Link(a) => link_cmd::run(a),
         Command::Completions { shell } => {
