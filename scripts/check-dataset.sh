@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Check robomimic datasets written by dmgen with h5py (tests/python/check_dataset.py).
+# Check robomimic datasets written by dmgen with h5py (tests/python/check_dataset.py), and
+# LeRobot v3 datasets converted from them with pyarrow and pandas (tests/python/check_lerobot.py).
 #
 #   scripts/check-dataset.sh                 write synthetic samples and generated datasets, check them
 #   scripts/check-dataset.sh FILE.hdf5 ...   check the given files
 #
-# h5py is installed into the repository's ignored .venv/ on first use.
+# h5py, pyarrow and pandas are installed into the repository's ignored .venv/ on first use.
 # Set DMGEN_BIN to use an already built dmgen binary instead of `cargo run`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 py="$venv/bin/python"
 
-if ! "$py" -c 'import h5py, numpy' 2>/dev/null; then
-    echo "setting up $venv with h5py" >&2
+if ! "$py" -c 'import h5py, numpy, pyarrow, pandas' 2>/dev/null; then
+    echo "setting up $venv with h5py, pyarrow and pandas" >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check h5py
+    "$venv/bin/pip" install --quiet --disable-pip-version-check h5py pyarrow pandas
 fi
 
 if [ "$#" -eq 0 ]; then
@@ -31,6 +32,14 @@ if [ "$#" -eq 0 ]; then
     "${run[@]}" generate --task square --method mimicgen --episodes 3 --threads 2 --quiet --out "$out_dir/square_mimicgen.hdf5" >/dev/null
     "${run[@]}" generate --task stack --variant dmg --method mimicgen --episodes 4 --threads 2 --quiet --actions abs \
         --keep-failed "$out_dir/stack_abs_failed.hdf5" --out "$out_dir/stack_abs.hdf5" >/dev/null
+    # LeRobot v3: generated directly, and converted from robomimic files (both conventions).
+    rm -rf "$out_dir/stack_dmg_lerobot" "$out_dir/stack_abs_lerobot" "$out_dir/sample_lerobot"
+    "${run[@]}" generate --task stack --variant dmg --episodes 6 --threads 2 --quiet --format lerobot \
+        --out "$out_dir/stack_dmg_lerobot" >/dev/null
+    "${run[@]}" convert "$out_dir/stack_abs.hdf5" --out "$out_dir/stack_abs_lerobot" >/dev/null
+    "${run[@]}" convert "$out_dir/sample.hdf5" --out "$out_dir/sample_lerobot" >/dev/null
+    "$py" "$root/tests/python/check_lerobot.py" "$out_dir/stack_dmg_lerobot" "$out_dir/stack_dmg.hdf5" \
+        "$out_dir/stack_abs_lerobot" "$out_dir/stack_abs.hdf5" "$out_dir/sample_lerobot" "$out_dir/sample.hdf5"
     set -- "$out_dir/sample.hdf5" "$out_dir/sample_deflate.hdf5" "$out_dir/stack_dmg.hdf5" "$out_dir/square_mimicgen.hdf5" \
         "$out_dir/stack_abs.hdf5" "$out_dir/stack_abs_failed.hdf5"
 fi
