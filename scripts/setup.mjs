@@ -110,18 +110,29 @@ export function buildWasm() {
     ...sources.map((d) => `--remap-path-prefix=${d}=/crates`),
     `--remap-path-prefix=${root}=/dmgen`,
   ];
-  run('cargo', ['build', '--profile', 'wasm-release', '--lib', '-p', 'dmgen', '--target', 'wasm32-unknown-unknown'], {
-    env: { ...process.env, CARGO_ENCODED_RUSTFLAGS: rustflags.join('\x1f') },
-  });
   const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
   const wasm = join(targetDir, 'wasm32-unknown-unknown', 'wasm-release', 'dmgen.wasm');
-  run('wasm-bindgen', [
-    '--target', 'web',
-    '--out-dir', join(root, 'web', 'pkg'),
-    '--remove-name-section',
-    '--remove-producers-section',
-    wasm,
-  ]);
+  // Two modules from the same crate: the page's (web/pkg, under the 1 MB budget) and the
+  // extras it loads on first use (web/pkg-extras: the LeRobot export, without physics).
+  const modules = [
+    { features: [], outDir: 'pkg', outName: 'dmgen' },
+    { features: ['--features', 'web-extras'], outDir: 'pkg-extras', outName: 'dmgen_extras' },
+  ];
+  for (const m of modules) {
+    run(
+      'cargo',
+      ['build', '--profile', 'wasm-release', '--lib', '-p', 'dmgen', '--target', 'wasm32-unknown-unknown', '--no-default-features', ...m.features],
+      { env: { ...process.env, CARGO_ENCODED_RUSTFLAGS: rustflags.join('\x1f') } },
+    );
+    run('wasm-bindgen', [
+      '--target', 'web',
+      '--out-dir', join(root, 'web', m.outDir),
+      '--out-name', m.outName,
+      '--remove-name-section',
+      '--remove-producers-section',
+      wasm,
+    ]);
+  }
 }
 
 /** Build the static site into dist/ (relative paths, deployable anywhere). */

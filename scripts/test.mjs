@@ -11,6 +11,14 @@ const steps = [
     'clippy (wasm32)',
     () => run('cargo', ['clippy', '--lib', '--target', 'wasm32-unknown-unknown', '--', '-D', 'warnings']),
   ],
+  [
+    'clippy (wasm32, on-demand extras module)',
+    () =>
+      run('cargo', [
+        'clippy', '--lib', '--target', 'wasm32-unknown-unknown', '--no-default-features', '--features', 'web-extras',
+        '--', '-D', 'warnings',
+      ]),
+  ],
   ['rust tests (native)', () => run('cargo', ['test', '--all-targets'])],
   // Also used by the browser tests, which compare the page's dataset with the CLI's.
   ['cli build (release)', () => run('cargo', ['build', '--release', '--bin', 'dmgen'])],

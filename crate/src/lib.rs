@@ -30,7 +30,7 @@ pub mod session;
 pub mod sim;
 pub mod task;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "web-extras")))]
 mod render;
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -11,6 +11,7 @@
 // gives the same episode (attempts depend only on configuration, demo and index).
 import { showError } from './banner.ts';
 import { download } from './download.ts';
+import { lerobotZip } from './extras.ts';
 import type { Core } from './core.ts';
 import type { AttemptResult, WorkerPool } from './pool.ts';
 import { drawRateChart, emptyStats, eta, formatSeconds, rate, record, type MethodStats } from './progress.ts';
@@ -29,6 +30,8 @@ interface Finished {
   method: MethodId;
   config: string;
   dataset: Blob | null;
+  /** The failed attempts' file, when "Keep failed attempts" was on. */
+  failed: Blob | null;
   stats: string;
   kept: number;
 }
@@ -82,6 +85,11 @@ export class GenerationPanel {
   ) {
     el('stop').addEventListener('click', () => this.stop());
     el('download').addEventListener('click', () => this.downloadDataset());
+    el('download-lerobot').addEventListener('click', () => void this.downloadLeRobot());
+    el('download-failed').addEventListener('click', () => {
+      const f = this.finished.find((x) => x.method === this.primary()?.method && x.failed);
+      if (f?.failed) download(f.failed, `dmgen_${f.method}_failed.hdf5`, 'application/x-hdf5');
+    });
     el('download-config').addEventListener('click', () => {
       const f = this.primary();
       if (f) download(f.config, `dmgen_${f.method}_config.json`, 'application/json');
@@ -116,6 +124,28 @@ export class GenerationPanel {
     const f = this.primary();
     if (!f?.dataset) return;
     download(f.dataset, `dmgen_${f.method}_${f.kept}.hdf5`, 'application/x-hdf5');
+  }
+
+  /** The primary dataset converted to LeRobot v3.0 by the on-demand module, as a zip. */
+  async downloadLeRobot(): Promise<void> {
+    const f = this.primary();
+    if (!f?.dataset) return;
+    const button = el<HTMLButtonElement>('download-lerobot');
+    const root = `dmgen_${f.method}_${f.kept}_lerobot`;
+    button.disabled = true;
+    status.exporting = true;
+    renderStatus();
+    try {
+      const { zip, seconds } = await lerobotZip(f.dataset, root);
+      status.lastExport = { format: 'lerobot', bytes: zip.size, seconds };
+      download(zip, `${root}.zip`, 'application/zip');
+    } catch (e) {
+      showError('The LeRobot export failed; the robomimic dataset is still available.', e instanceof Error ? e.message : String(e), 'export-error');
+    } finally {
+      status.exporting = false;
+      button.disabled = this.primary() === undefined;
+      renderStatus();
+    }
   }
 
   /** The attempt bytes of a listed episode: cached, or regenerated on this thread. */
@@ -164,7 +194,7 @@ export class GenerationPanel {
   }
 
   /** Run `plans` one after the other; `demo` is the uploaded file or null for the built-in demo. */
-  async run(plans: JobPlan[], demo: Uint8Array | null, demoName: string, wanted: number): Promise<void> {
+  async run(plans: JobPlan[], demo: Uint8Array | null, demoName: string, wanted: number, keepFailed = false): Promise<void> {
     if (this.running) return;
     this.stats.clear();
     this.finished = [];
@@ -173,7 +203,8 @@ export class GenerationPanel {
     this.forgetRuns();
     this.stopRequested = false;
     this.renderResults();
-    for (const b of ['download', 'download-config', 'download-stats']) el<HTMLButtonElement>(b).disabled = true;
+    for (const b of ['download', 'download-lerobot', 'download-failed', 'download-config', 'download-stats'])
+      el<HTMLButtonElement>(b).disabled = true;
     el<HTMLButtonElement>('generate').disabled = true;
     el<HTMLButtonElement>('stop').disabled = false;
     status.generating = true;
@@ -208,6 +239,12 @@ export class GenerationPanel {
         // The file so far, outside wasm memory.
         const sink: DatasetSink = await openSink(plan.method);
         status.datasetSink = sink.kind;
+        // Failed attempts, in a second file of the same layout, when asked for.
+        let failedSink: DatasetSink | null = null;
+        if (keepFailed) {
+          assembler.keep_failed(plan.config);
+          failedSink = await openSink(`${plan.method}_failed`);
+        }
         let kept = 0;
         let failed: string | null = null;
         const handle = pool.start(
@@ -220,6 +257,10 @@ export class GenerationPanel {
                 assembler.push(r.bytes);
                 sink.append(assembler.take_output());
                 if (sink.error) throw new Error(sink.error);
+                if (failedSink) {
+                  failedSink.append(assembler.take_failed_output());
+                  if (failedSink.error) throw new Error(failedSink.error);
+                }
               } catch (e) {
                 failed = e instanceof Error ? e.message : String(e);
                 handle.stop();
@@ -247,7 +288,12 @@ export class GenerationPanel {
           );
         const statsText = assembler.stats_json();
         let dataset: Blob | null = null;
+        let failedFile: Blob | null = null;
         try {
+          if (failedSink) {
+            const rest = assembler.finish_failed();
+            if (kept < summary.attempts) failedFile = await failedSink.finish(assembler.failed_header(), rest);
+          }
           if (kept > 0) {
             const rest = assembler.finish();
             dataset = await sink.finish(assembler.header(), rest);
@@ -257,8 +303,9 @@ export class GenerationPanel {
         } finally {
           assembler.free();
           if (!dataset) await sink.discard();
+          if (failedSink && !failedFile) await failedSink.discard();
         }
-        this.finished.push({ method: plan.method, config: plan.config, dataset, stats: statsText, kept });
+        this.finished.push({ method: plan.method, config: plan.config, dataset, failed: failedFile, stats: statsText, kept });
         keptBefore += wanted;
       }
     } catch (e) {
@@ -270,6 +317,8 @@ export class GenerationPanel {
       el<HTMLButtonElement>('stop').disabled = true;
       const ok = this.primary() !== undefined;
       el<HTMLButtonElement>('download').disabled = !ok;
+      el<HTMLButtonElement>('download-lerobot').disabled = !ok;
+      el<HTMLButtonElement>('download-failed').disabled = !this.finished.some((f) => f.failed && f.method === this.primary()?.method);
       el<HTMLButtonElement>('download-config').disabled = !ok;
       el<HTMLButtonElement>('download-stats').disabled = this.finished.length === 0;
       status.datasetReady = ok;

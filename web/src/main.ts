@@ -108,6 +108,9 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
     segmentation: demo.segmentation,
     demo: demoRef,
   };
+  // Delta actions are the default and stay out of the configuration (and its links).
+  if (el<HTMLSelectElement>('actions').value === 'abs') config.actions = 'abs';
+  else delete config.actions;
   return JSON.stringify(config, null, 2);
 }
 
@@ -248,7 +251,7 @@ async function main(): Promise<void> {
     }
     const wanted = Math.round(Number(el<HTMLInputElement>('episodes').value));
     const src = demoPanel.jobDemo();
-    void generation.run(plans, src.bytes, src.name, wanted);
+    void generation.run(plans, src.bytes, src.name, wanted, el<HTMLInputElement>('keep-failed').checked);
   };
   el('generate').addEventListener('click', generate);
 
@@ -303,10 +306,11 @@ async function main(): Promise<void> {
     }
     document.getElementById('link-error')?.remove();
     const cfg = JSON.parse(d.config) as LinkConfig;
-    const { task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, ...rest } = cfg;
+    const { task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, actions, ...rest } = cfg;
     const { speed_mps, probability, belt_speed_mps, ...dynamicsRest } = dynamics;
     linkExtras = { dynamics: dynamicsRest, rest };
     el<HTMLSelectElement>('variant').value = variant;
+    el<HTMLSelectElement>('actions').value = actions === 'abs' ? 'abs' : 'delta';
     el<HTMLInputElement>('speed').value = String(speed_mps);
     el<HTMLInputElement>('probability').value = String(probability);
     el<HTMLInputElement>('belt-speed').value = String(belt_speed_mps);

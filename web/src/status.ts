@@ -38,6 +38,9 @@ export interface PageStatus {
   attempts: number;
   successes: number;
   datasetReady: boolean;
+  /** A LeRobot export is running; the last one's size (bytes) and conversion time (s). */
+  exporting: boolean;
+  lastExport: { format: 'lerobot'; bytes: number; seconds: number } | null;
   lastConfig: string | null;
   /** performance.now() when the first frame with the demo loaded was drawn (page-ready time). */
   readyAtMs: number | null;
@@ -85,6 +88,8 @@ export const status: PageStatus = {
   attempts: 0,
   successes: 0,
   datasetReady: false,
+  exporting: false,
+  lastExport: null,
   lastConfig: null,
   readyAtMs: null,
   generationSeconds: 0,
