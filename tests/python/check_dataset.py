@@ -196,8 +196,14 @@ class Checker:
             except Exception as e:  # noqa: BLE001
                 self.expect(False, f"dmgen_config / dmgen_stats is not JSON: {e}")
             if env is not None and config is not None:
-                self.expect(env.get("env_kwargs") == config, "env_args.env_kwargs differs from dmgen_config")
-                self.expect(env.get("env_name") == config.get("task"), "env_args.env_name differs from the task")
+                # env_args names the Gymnasium environment of the task (robomimic's GYM_TYPE).
+                task_camel = "".join(w.capitalize() for w in str(config.get("task")).split("_"))
+                self.expect(env.get("env_name") == f"dmgen/{task_camel}-v0", f"env_args.env_name {env.get('env_name')} is not the task's Gymnasium id")
+                self.expect(env.get("type") == 2, "env_args.type must be 2 (robomimic's EnvType.GYM_TYPE)")
+                kwargs = env.get("env_kwargs", {})
+                self.expect(kwargs.get("variant") == config.get("variant"), "env_kwargs.variant differs from dmgen_config")
+                self.expect(kwargs.get("dynamics") == config.get("dynamics"), "env_kwargs.dynamics differs from dmgen_config")
+                self.expect(kwargs.get("actions") == config.get("actions", "delta"), "env_kwargs.actions differs from dmgen_config")
 
             self.convention = str(data.attrs.get("dmgen_actions", "delta"))
             self.expect(self.convention in ("delta", "abs"), f"dmgen_actions is {self.convention}")

@@ -302,7 +302,15 @@ fn task_from_env_args(file: &hdf5_pure::File) -> Option<String> {
     task_from_env_name(args.get("env_name")?.as_str()?)
 }
 
-pub(super) fn task_from_env_name(name: &str) -> Option<String> {
+pub(crate) fn task_from_env_name(name: &str) -> Option<String> {
+    // This tool's Gymnasium ids: `dmgen/<Task>-v<k>` (see `export::gymnasium_id`).
+    let name = match name
+        .strip_prefix("dmgen/")
+        .and_then(|n| n.rsplit_once("-v"))
+    {
+        Some((base, k)) if !k.is_empty() && k.bytes().all(|c| c.is_ascii_digit()) => base,
+        _ => name,
+    };
     let name = name.to_ascii_lowercase();
     // MimicGen's variants carry a `_d<k>` suffix.
     let base = match name.rsplit_once("_d") {
@@ -311,6 +319,7 @@ pub(super) fn task_from_env_name(name: &str) -> Option<String> {
     };
     let id = match base {
         "nutassemblysquare" => "square",
+        "pickplace" => "pick_place",
         other => other,
     };
     ["lift", "stack", "square", "pick_place", "conveyor"]

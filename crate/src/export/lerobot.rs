@@ -206,15 +206,20 @@ fn file_info(file: &hdf5_pure::File) -> FileInfo {
             .get("env_name")
             .and_then(Value::as_str)
             .map(str::to_string);
-        let kwargs = args.get("env_kwargs");
-        info.control_freq = kwargs
+        info.control_freq = args
+            .get("env_kwargs")
             .and_then(|k| k.get("control_freq"))
             .and_then(Value::as_f64);
-        info.task_id = kwargs
-            .and_then(|k| k.get("task"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
     }
+    // The task: this tool's configuration, else what the environment name says.
+    info.task_id = text("dmgen_config")
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|c| c.get("task").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| {
+            info.env_name
+                .as_deref()
+                .and_then(crate::demo::task_from_env_name)
+        });
     info.actions_convention = text("dmgen_actions");
     info
 }

@@ -63,9 +63,10 @@ pub const POS_ACTION_SCALE: f64 = 0.05;
 /// Radians of rotation that a normalised rotation action of 1.0 asks for
 /// (robosuite OSC_POSE `output_max` for orientation).
 pub const ROT_ACTION_SCALE: f64 = 0.5;
-/// robomimic's `EnvType.ROBOSUITE_TYPE`, written as `env_args.type`: the observation keys
-/// follow robosuite's names. See `docs/dataset.md` for what this does and does not imply.
-pub const ENV_TYPE_ROBOSUITE: i64 = 1;
+/// robomimic's `EnvType.GYM_TYPE`, written as `env_args.type`: the world a dataset came
+/// from is this tool's Gymnasium environment `env_args.env_name` made with
+/// `env_args.env_kwargs` (see `docs/dataset.md` for what robomimic does with it).
+pub const ENV_TYPE_GYM: i64 = 2;
 /// Largest relative deviation from unit norm accepted for a quaternion before it is
 /// rejected (smaller deviations are normalised away).
 pub const QUAT_NORM_TOLERANCE: f64 = 1e-3;
@@ -323,12 +324,35 @@ impl GenerationStats {
     }
 }
 
-/// The `env_args` JSON robomimic reads: `{"env_name": task, "type": 1, "env_kwargs": config}`.
+/// The Gymnasium id of a task's environment in this tool's Python package:
+/// `dmgen/<Task>-v0`, the task id in CamelCase (`pick_place` -> `dmgen/PickPlace-v0`).
+pub fn gymnasium_id(task: &str) -> String {
+    let camel: String = task
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("dmgen/{camel}-v0")
+}
+
+/// The `env_args` JSON robomimic reads: the environment the dataset came from,
+/// `{"env_name": "dmgen/<Task>-v0", "type": 2, "env_kwargs": {"variant", "dynamics",
+/// "actions"}}`, i.e. `gymnasium.make(env_name, **env_kwargs)` builds its world. The full
+/// generation configuration is in `dmgen_config`.
 pub fn env_args_json(config: &GenerationConfig) -> Result<String, ConfigError> {
+    let c = config.to_json_value()?;
     let v = serde_json::json!({
-        "env_name": config.task,
-        "type": ENV_TYPE_ROBOSUITE,
-        "env_kwargs": config.to_json_value()?,
+        "env_name": gymnasium_id(&config.task),
+        "type": ENV_TYPE_GYM,
+        "env_kwargs": {
+            "variant": c["variant"],
+            "dynamics": c["dynamics"],
+            "actions": config.actions.as_str(),
+        },
     });
     Ok(canonical_json(&v))
 }
@@ -438,11 +462,11 @@ pub fn synthetic_dataset(
 /// `golden_digest_of_synthetic_dataset` for how to regenerate it. A wasm32 build of this
 /// function produced the same digest (and the same for [`GOLDEN_SHA256_DEFLATE6`]); a test
 /// on the wasm side should assert these constants.
-pub const GOLDEN_SHA256: &str = "4f462bac624ee5be2c2e62dc84e03c9c058e961b1b1c1ed384b46931d645b397";
+pub const GOLDEN_SHA256: &str = "19c03840e743e82077cc25d373a91e7ecab7cd53b12b6f650a24c8d7b6387f14";
 
 /// sha256 of `synthetic_dataset(3, 20, ExportOptions { deflate_level: Some(6) })`.
 pub const GOLDEN_SHA256_DEFLATE6: &str =
-    "17ac07fc977f6a94d2f430ed515eb9da9198e1e8610812df4202304aac09ba65";
+    "ee7118553a02647fea4d53c0d5b3f2c9d2ba5c62e121c6f97630831b1d256a1f";
 
 #[cfg(test)]
 mod tests {
@@ -623,9 +647,15 @@ mod tests {
         assert_eq!(attrs["total"].as_i64(), Some(12 * t as i64));
         let env: serde_json::Value =
             serde_json::from_str(attrs["env_args"].as_str().unwrap()).unwrap();
-        assert_eq!(env["env_name"], "stack");
-        assert_eq!(env["type"], 1);
-        assert_eq!(env["env_kwargs"]["episodes"], 12);
+        assert_eq!(env["env_name"], "dmgen/Stack-v0");
+        assert_eq!(env["type"], 2);
+        assert_eq!(env["env_kwargs"]["variant"], "dmg");
+        assert_eq!(env["env_kwargs"]["actions"], "delta");
+        assert_eq!(
+            env["env_kwargs"]["dynamics"]["speed_mps"],
+            GenerationConfig::default().dynamics.speed_mps
+        );
+        assert_eq!(gymnasium_id("pick_place"), "dmgen/PickPlace-v0");
         let cfg = GenerationConfig::from_json(attrs["dmgen_config"].as_str().unwrap()).unwrap();
         assert_eq!(cfg.episodes, 12);
         let stats: GenerationStats =
