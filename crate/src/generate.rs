@@ -414,7 +414,7 @@ struct SubtaskPlan {
     upright_frame: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     config: GenerationConfig,
     task: Task,
@@ -483,6 +483,21 @@ fn overrides(config: &GenerationConfig) -> Option<SegmentOverrides> {
 }
 
 impl Generator {
+    /// The same generator in a world with other physics settings (for measuring what a
+    /// setting costs or buys; datasets use the defaults).
+    pub fn with_physics(self, settings: PhysicsSettings) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| (*shared).clone());
+        inner.settings = settings;
+        Generator {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The physics settings of the generator's worlds.
+    pub fn physics(&self) -> &PhysicsSettings {
+        &self.inner.settings
+    }
+
     /// Prepare a run. `demo`: the demo file's bytes and name, or `None` to use the
     /// config's demo (a built-in id or an embedded demo; a demo pinned by SHA-256 must
     /// be given and must match).

@@ -64,6 +64,11 @@ pub fn run_dmp() -> Result<(), String> {
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
+    /// Physics settings for `generate` and `results` as JSON (a file or inline), over the
+    /// defaults: e.g. '{"dt": 0.008333333333333333, "solver_iterations": 4}' to measure a
+    /// setting's cost and success rates
+    #[arg(long, global = true, value_name = "JSON|FILE")]
+    pub physics: Option<String>,
     #[command(subcommand)]
     pub which: BenchCommand,
 }
@@ -114,6 +119,20 @@ pub enum BenchCommand {
 }
 
 pub fn run(a: BenchArgs) -> Result<(), String> {
+    if let Some(p) = &a.physics {
+        let text = if p.trim_start().starts_with('{') {
+            p.clone()
+        } else {
+            std::fs::read_to_string(p).map_err(|e| format!("--physics: cannot read '{p}': {e}"))?
+        };
+        let settings: dmgen::sim::PhysicsSettings =
+            serde_json::from_str(&text).map_err(|e| format!("--physics: {e}"))?;
+        eprintln!(
+            "physics: {}",
+            serde_json::to_string(&settings).unwrap_or_default()
+        );
+        crate::bench_generate::set_physics(settings)?;
+    }
     match a.which {
         BenchCommand::Dmp => run_dmp(),
         BenchCommand::Sim { repeats, task } => crate::bench_sim::run(repeats as usize, task),

@@ -10,13 +10,68 @@
 //! `results`: success rates of D-MG and the MimicGen baseline for every task and
 //! variant over the same attempts (the table in docs/results.md).
 
-use crate::generate_cmd::generate;
 use crate::parallel::{run_ordered, Flow};
 use dmgen::config::{DemoRef, GenerationConfig, Method, Variant};
 use dmgen::generate::{object_poses_from_state, Attempt, DatasetAssembler, Generator};
 use dmgen::sim::{PandaWorld, PhysicsSettings, World};
 use dmgen::task::TASK_IDS;
+use std::sync::OnceLock;
 use std::time::Instant;
+
+/// Physics settings of every world the benches build (`--physics`; default: the defaults).
+static PHYSICS: OnceLock<PhysicsSettings> = OnceLock::new();
+
+/// Use `settings` in every world of this run's benches (call once, before any bench).
+pub fn set_physics(settings: PhysicsSettings) -> Result<(), String> {
+    PHYSICS
+        .set(settings)
+        .map_err(|_| "physics settings were already chosen".to_string())
+}
+
+fn physics() -> PhysicsSettings {
+    PHYSICS.get().cloned().unwrap_or_default()
+}
+
+/// A generator for `cfg` (built-in demo) in the bench's physics.
+fn generator(cfg: &GenerationConfig) -> Result<Generator, String> {
+    Ok(Generator::new(cfg, None)
+        .map_err(|e| e.to_string())?
+        .with_physics(physics()))
+}
+
+/// Validated episodes per second of `cfg` on `threads` threads, assembled in index order
+/// as `dmgen generate` does (the file is built in memory and dropped).
+fn episodes_per_second(cfg: &GenerationConfig, threads: usize) -> Result<f64, String> {
+    let t0 = Instant::now();
+    let g = generator(cfg)?;
+    let mut asm = DatasetAssembler::new(cfg).map_err(|e| e.to_string())?;
+    let mut err = None;
+    run_ordered(
+        threads,
+        cfg.attempt_budget(),
+        |i| g.attempt(i),
+        |_, a: Attempt| match asm.push(&a) {
+            Ok(done) => {
+                let _ = asm.take_output();
+                if done {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            }
+            Err(e) => {
+                err = Some(e.to_string());
+                Flow::Stop
+            }
+        },
+    );
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let kept = asm.stats().kept;
+    asm.finish_streaming().map_err(|e| e.to_string())?;
+    Ok(kept as f64 / t0.elapsed().as_secs_f64())
+}
 
 fn config(task: &str, method: Method, variant: Variant, episodes: u32) -> GenerationConfig {
     GenerationConfig {
@@ -54,7 +109,7 @@ fn replay_split(g: &Generator, a: &Attempt) -> (f64, f64) {
     let Ok(poses) = object_poses_from_state(g.task(), &first.obs.state) else {
         return (0.0, 0.0);
     };
-    let Ok(mut w) = PandaWorld::with_poses(g.task(), PhysicsSettings::default(), &poses) else {
+    let Ok(mut w) = PandaWorld::with_poses(g.task(), g.physics().clone(), &poses) else {
         return (0.0, 0.0);
     };
     let (mut ik, mut phys) = (0.0, 0.0);
@@ -79,17 +134,10 @@ pub fn run_generate(episodes: u32, only: Option<String>) -> Result<(), String> {
         let cfg = config(&task, Method::Dmg, Variant::Static, episodes);
         let mut rates = Vec::new();
         for threads in [1usize, 2] {
-            let out = generate(
-                &cfg,
-                None,
-                threads,
-                &mut std::io::Cursor::new(Vec::new()),
-                |_| {},
-            )?;
-            rates.push(out.kept as f64 / out.seconds);
+            rates.push(episodes_per_second(&cfg, threads)?);
         }
         // One thread, timed by part.
-        let g = Generator::new(&cfg, None).map_err(|e| e.to_string())?;
+        let g = generator(&cfg)?;
         let mut asm = DatasetAssembler::new(&cfg).map_err(|e| e.to_string())?;
         let (mut attempt_s, mut export_s, mut ik_s, mut phys_s) = (0.0, 0.0, 0.0, 0.0);
         let mut i = 0;
@@ -136,7 +184,7 @@ fn measure(cfg: &GenerationConfig, seeds: &[u64], n: u64, threads: usize) -> Res
             seed,
             ..cfg.clone()
         };
-        let g = Generator::new(&cfg, None).map_err(|e| e.to_string())?;
+        let g = generator(&cfg)?;
         let mut ok = 0u64;
         run_ordered(
             threads,
@@ -209,7 +257,7 @@ fn wilson(k: u64, n: u64) -> (f64, f64, f64) {
 /// MimicGen's bridge to the place segment in the air. Returns that sample and the
 /// boundaries, or `None` when the demo has no such second subtask.
 fn lifted_boundaries(cfg: &GenerationConfig) -> Result<Option<(usize, Vec<usize>)>, String> {
-    let g = Generator::new(cfg, None).map_err(|e| e.to_string())?;
+    let g = generator(cfg)?;
     let (d, subtasks) = (g.demo(), &g.spec().subtasks);
     let (Some(close), Some(grasp), Some(place)) = (
         d.gripper.iter().position(|v| *v > 0.5),

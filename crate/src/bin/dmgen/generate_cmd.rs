@@ -214,18 +214,8 @@ pub struct RunOutput {
 }
 
 /// Run a generation: attempts on `threads` threads, assembled in index order and written
-/// to `out` (from its start) as they arrive, so memory does not grow with the run.
-pub fn generate<W: Write + Seek>(
-    cfg: &GenerationConfig,
-    demo: Option<(&[u8], &str)>,
-    threads: usize,
-    out: &mut W,
-    progress: impl FnMut(&DatasetAssembler),
-) -> Result<RunOutput, String> {
-    generate_with_failed::<W, W>(cfg, demo, threads, out, None, progress)
-}
-
-/// [`generate`], also streaming the failed attempts into `failed` when given.
+/// to `out` (from its start) as they arrive, so memory does not grow with the run; the
+/// failed attempts are streamed into `failed` when given.
 pub fn generate_with_failed<W: Write + Seek, F: Write + Seek>(
     cfg: &GenerationConfig,
     demo: Option<(&[u8], &str)>,
