@@ -11,6 +11,10 @@ import { gzipSync } from 'node:zlib';
 import { buildSite, buildWasm, chromiumPath, log, root, run, setup } from './setup.mjs';
 
 const episodes = Number(process.env.DMGEN_BENCH_EPISODES || 20);
+// robosuite's Stack with two processes (attempts/s): robosuite is not part of the project's
+// setup, so it was measured once with scripts/robosuite-stack.py on this two-core machine
+// (docs/results.md, "Against robosuite"); DMGEN_ROBOSUITE_2P gives a new measurement.
+const robosuite2 = Number(process.env.DMGEN_ROBOSUITE_2P || 0.571);
 const repeats = Math.max(1, Number(process.env.DMGEN_BENCH_ROUNDS || 3));
 const port = Number(process.env.DMGEN_BENCH_PORT || 4391);
 const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
@@ -96,7 +100,9 @@ if (!process.env.DMGEN_BENCH_NO_BUILD) {
   run('cargo', ['build', '--release', '--bin', 'dmgen']);
 }
 const assets = join(root, 'dist', 'assets');
-const wasmFile = readdirSync(assets).find((f) => f.endsWith('.wasm'));
+// The page's module (the on-demand extras module, dmgen_extras_bg-*.wasm, is not loaded with the page).
+const wasmFile = readdirSync(assets).find((f) => f.startsWith('dmgen_bg') && f.endsWith('.wasm'));
+const extrasFile = readdirSync(assets).find((f) => f.startsWith('dmgen_extras_bg') && f.endsWith('.wasm'));
 const wasmBytes = readFileSync(join(assets, wasmFile));
 const dir = mkdtempSync(join(tmpdir(), 'dmgen-bench-'));
 try {
@@ -117,7 +123,12 @@ try {
     page_ready_ms: Math.round(pageReadyMs),
     wasm_raw_bytes: statSync(join(assets, wasmFile)).size,
     wasm_gzip_bytes: gzipSync(wasmBytes, { level: 9 }).length,
+    extras_wasm_gzip_bytes: extrasFile ? gzipSync(readFileSync(join(assets, extrasFile)), { level: 9 }).length : 0,
   };
+  if (robosuite2) {
+    report.robosuite_2_processes_attempts_per_s = robosuite2;
+    report.wasm_2_workers_over_robosuite_2 = +(report.wasm_2_workers_eps / robosuite2).toFixed(2);
+  }
   console.log('\nbenchmark (validated stack episodes per second):');
   for (const [k, v] of Object.entries(report)) console.log(`  ${k.padEnd(24)} ${v}`);
   console.log(JSON.stringify(report));
