@@ -86,7 +86,7 @@ fn hdf5_declared_len(bytes: &[u8]) -> Option<u64> {
     base.checked_add(eof)
 }
 
-fn sorted_demo_names(file: &hdf5_pure::File) -> Result<Vec<String>, DemoError> {
+pub(crate) fn sorted_demo_names(file: &hdf5_pure::File) -> Result<Vec<String>, DemoError> {
     let group = file
         .group("data")
         .map_err(|e| h5err("group 'data' (robomimic layout) not found", e))?;

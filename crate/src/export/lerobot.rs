@@ -224,24 +224,15 @@ fn file_info(file: &hdf5_pure::File) -> FileInfo {
     info
 }
 
-/// Names of `data/demo_<i>` in the order of `i`.
+/// Names of `data/demo_<i>` in the order of `i` (the demo reader's listing).
 fn demo_names(file: &hdf5_pure::File) -> Result<Vec<String>, ExportError> {
-    let group = file
-        .group("data")
-        .map_err(|e| h5("group 'data' (robomimic layout)", e))?;
-    let mut names: Vec<(u64, String)> = group
-        .groups()
-        .map_err(|e| h5("listing 'data'", e))?
-        .into_iter()
-        .filter_map(|n| Some((n.strip_prefix("demo_")?.parse::<u64>().ok()?, n)))
-        .collect();
-    names.sort();
+    let names = crate::demo::sorted_demo_names(file).map_err(|e| input_err(e.to_string()))?;
     if names.is_empty() {
         return Err(input_err(
             "the file has no episodes (no data/demo_<i> groups)",
         ));
     }
-    Ok(names.into_iter().map(|(_, n)| n).collect())
+    Ok(names)
 }
 
 /// `(rows, columns)` of a dataset of rank 1 or 2.
