@@ -4,7 +4,7 @@
 // Debian's chromium.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,9 +114,15 @@ export function buildWasm() {
   const wasm = join(targetDir, 'wasm32-unknown-unknown', 'wasm-release', 'dmgen.wasm');
   // Two modules from the same crate: the page's (web/pkg, under the 1 MB budget) and the
   // extras it loads on first use (web/pkg-extras: the LeRobot export, without physics).
+  // They share the target directory (and so every dependency build), but cargo rebuilds a
+  // cdylib whose features changed since its last build: the extras module, built first,
+  // is skipped while it is newer than every source, so an unchanged tree builds nothing.
+  const newestSource = newestMtime([join(root, 'crate', 'src'), join(root, 'crate', 'Cargo.toml'), join(root, 'Cargo.lock'), join(root, 'Cargo.toml')]);
+  const extrasOut = join(root, 'web', 'pkg-extras', 'dmgen_extras_bg.wasm');
+  const extrasFresh = existsSync(extrasOut) && statSync(extrasOut).mtimeMs > newestSource;
   const modules = [
+    ...(extrasFresh ? [] : [{ features: ['--features', 'web-extras'], outDir: 'pkg-extras', outName: 'dmgen_extras' }]),
     { features: [], outDir: 'pkg', outName: 'dmgen' },
-    { features: ['--features', 'web-extras'], outDir: 'pkg-extras', outName: 'dmgen_extras' },
   ];
   for (const m of modules) {
     run(
@@ -133,6 +139,18 @@ export function buildWasm() {
       wasm,
     ]);
   }
+}
+
+/** The newest modification time (ms) of the given files and of every file under the given folders. */
+function newestMtime(paths) {
+  let newest = 0;
+  for (const p of paths) {
+    if (!existsSync(p)) continue;
+    const st = statSync(p);
+    if (st.isDirectory()) newest = Math.max(newest, newestMtime(readdirSync(p).map((f) => join(p, f))));
+    else newest = Math.max(newest, st.mtimeMs);
+  }
+  return newest;
 }
 
 /** Build the static site into dist/ (relative paths, deployable anywhere). */
