@@ -448,26 +448,27 @@ impl Values {
     /// Component `c` of every row, as f64 (for statistics).
     fn column(&self, width: usize, c: usize) -> Vec<f64> {
         match self {
-            Values::F32(v) => v.iter().skip(c).step_by(width).map(|&x| x as f64).collect(),
+            Values::F32(v) => v.chunks_exact(width).map(|row| row[c] as f64).collect(),
             Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
             Values::Bool(v) => v.iter().map(|&x| f64::from(u8::from(x))).collect(),
         }
     }
 
-    fn to_arrow(&self, kind: Kind) -> Result<ArrayRef, ExportError> {
+    /// The values as an Arrow column (they move into it).
+    fn into_arrow(self, kind: Kind) -> Result<ArrayRef, ExportError> {
         Ok(match (self, kind) {
-            (Values::F32(v), Kind::F32(1)) => Arc::new(Float32Array::from(v.clone())),
+            (Values::F32(v), Kind::F32(1)) => Arc::new(Float32Array::from(v)),
             (Values::F32(v), Kind::F32(n)) => Arc::new(
                 FixedSizeListArray::try_new(
                     Arc::new(Field::new("item", DataType::Float32, true)),
                     n as i32,
-                    Arc::new(Float32Array::from(v.clone())),
+                    Arc::new(Float32Array::from(v)),
                     None,
                 )
                 .map_err(arrow)?,
             ),
-            (Values::I64(v), _) => Arc::new(Int64Array::from(v.clone())),
-            (Values::Bool(v), _) => Arc::new(BooleanArray::from(v.clone())),
+            (Values::I64(v), _) => Arc::new(Int64Array::from(v)),
+            (Values::Bool(v), _) => Arc::new(BooleanArray::from(v)),
             _ => return Err(ExportError::OutOfRange("feature kind mismatch".into())),
         })
     }
@@ -691,12 +692,22 @@ pub fn robomimic_to_lerobot(
     let mut frames = 0u64;
     for (e, demo) in demos.iter().enumerate() {
         let (t, values) = read_episode(&file, demo, &features, e as u64, frames, fps)?;
+        let mut stats = Vec::with_capacity(features.len());
+        for (j, (f, v)) in features.iter().zip(&values).enumerate() {
+            let cols: Vec<Vec<f64>> = (0..f.kind.width())
+                .map(|c| v.column(f.kind.width(), c))
+                .collect();
+            for (c, col) in cols.iter().enumerate() {
+                all[j][c].extend_from_slice(col);
+            }
+            stats.push(feature_stats(cols));
+        }
         let batch = RecordBatch::try_new(
             schema.clone(),
             features
                 .iter()
-                .zip(&values)
-                .map(|(f, v)| v.to_arrow(f.kind))
+                .zip(values)
+                .map(|(f, v)| v.into_arrow(f.kind))
                 .collect::<Result<Vec<_>, _>>()?,
         )
         .map_err(arrow)?;
@@ -732,16 +743,6 @@ pub fn robomimic_to_lerobot(
         };
         cur.writer.write(&batch).map_err(pq)?;
         cur.bytes += size;
-        let mut stats = Vec::with_capacity(features.len());
-        for (j, (f, v)) in features.iter().zip(&values).enumerate() {
-            let cols: Vec<Vec<f64>> = (0..f.kind.width())
-                .map(|c| v.column(f.kind.width(), c))
-                .collect();
-            for (c, col) in cols.iter().enumerate() {
-                all[j][c].extend_from_slice(col);
-            }
-            stats.push(feature_stats(cols));
-        }
         rows.push(EpisodeRow {
             length: t as u64,
             from: frames,

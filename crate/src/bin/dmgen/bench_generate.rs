@@ -39,38 +39,21 @@ fn generator(cfg: &GenerationConfig) -> Result<Generator, String> {
         .with_physics(physics()))
 }
 
-/// Validated episodes per second of `cfg` on `threads` threads, assembled in index order
-/// as `dmgen generate` does (the file is built in memory and dropped).
+/// Validated episodes per second of `cfg` on `threads` threads: `dmgen generate`'s run in
+/// the bench's physics, the file built in memory and dropped.
 fn episodes_per_second(cfg: &GenerationConfig, threads: usize) -> Result<f64, String> {
     let t0 = Instant::now();
     let g = generator(cfg)?;
-    let mut asm = DatasetAssembler::new(cfg).map_err(|e| e.to_string())?;
-    let mut err = None;
-    run_ordered(
+    let out = crate::generate_cmd::generate_on::<_, std::io::Cursor<Vec<u8>>>(
+        &g,
+        cfg,
         threads,
-        cfg.attempt_budget(),
-        |i| g.attempt(i),
-        |_, a: Attempt| match asm.push(&a) {
-            Ok(done) => {
-                let _ = asm.take_output();
-                if done {
-                    Flow::Stop
-                } else {
-                    Flow::Continue
-                }
-            }
-            Err(e) => {
-                err = Some(e.to_string());
-                Flow::Stop
-            }
-        },
-    );
-    if let Some(e) = err {
-        return Err(e);
-    }
-    let kept = asm.stats().kept;
-    asm.finish_streaming().map_err(|e| e.to_string())?;
-    Ok(kept as f64 / t0.elapsed().as_secs_f64())
+        &mut std::io::Cursor::new(Vec::new()),
+        None,
+        |_| {},
+        t0,
+    )?;
+    Ok(out.kept as f64 / out.seconds)
 }
 
 fn config(task: &str, method: Method, variant: Variant, episodes: u32) -> GenerationConfig {

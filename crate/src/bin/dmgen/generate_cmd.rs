@@ -221,11 +221,25 @@ pub fn generate_with_failed<W: Write + Seek, F: Write + Seek>(
     demo: Option<(&[u8], &str)>,
     threads: usize,
     out: &mut W,
-    mut failed: Option<&mut F>,
-    mut progress: impl FnMut(&DatasetAssembler),
+    failed: Option<&mut F>,
+    progress: impl FnMut(&DatasetAssembler),
 ) -> Result<RunOutput, String> {
     let t0 = Instant::now();
     let generator = Generator::new(cfg, demo).map_err(|e| e.to_string())?;
+    generate_on(&generator, cfg, threads, out, failed, progress, t0)
+}
+
+/// [`generate_with_failed`] with a prepared generator (the benches pass one with other
+/// physics settings); `t0` is when the run started, for its wall-clock seconds.
+pub fn generate_on<W: Write + Seek, F: Write + Seek>(
+    generator: &Generator,
+    cfg: &GenerationConfig,
+    threads: usize,
+    out: &mut W,
+    mut failed: Option<&mut F>,
+    mut progress: impl FnMut(&DatasetAssembler),
+    t0: Instant,
+) -> Result<RunOutput, String> {
     let mut asm = DatasetAssembler::new(cfg).map_err(|e| e.to_string())?;
     if failed.is_some() {
         asm = asm.keeping_failed(cfg).map_err(|e| e.to_string())?;
