@@ -28,8 +28,7 @@ use crate::config::{
 use crate::demo::{read_demo_auto, Demo, DemoError, SceneFrame, ROBOSUITE_TABLE_Z};
 use crate::dmp::{DmpConfig, DmpError, DmpRunner, PoseDmp, PoseVelocity, Scaling};
 use crate::export::{
-    finger_qpos_from_width, DatasetWriter, EpisodeRecord, ExportError, GenerationStats,
-    Observation, StepRecord,
+    observe, DatasetWriter, EpisodeRecord, ExportError, GenerationStats, Observation, StepRecord,
 };
 use crate::geom::{Pose, Quat, Vec3};
 use crate::rng::{episode_seed, Rng};
@@ -687,11 +686,12 @@ impl Generator {
     /// The scene of attempt `index`: object poses and dynamics plan, and the random
     /// stream the attempt continues with.
     pub fn scene(&self, index: u64) -> (Vec<Pose>, DynamicsPlan, Rng) {
-        let seed = episode_seed(self.inner.config.seed, index);
-        let mut rng = Rng::new(seed);
-        let poses = self.inner.task.sample_object_poses(&mut rng);
-        let plan = DynamicsPlan::sample(&self.inner.task, &self.inner.dynamics, &mut rng);
-        (poses, plan, rng)
+        sample_scene(
+            &self.inner.task,
+            &self.inner.dynamics,
+            self.inner.config.seed,
+            index,
+        )
     }
 
     /// Attempt `index` as a stepping rollout (for live previews).
@@ -728,6 +728,22 @@ impl Generator {
             },
         }
     }
+}
+
+/// The scene of attempt `index` of a run with master seed `seed`: object poses, dynamics
+/// plan, and the episode's random stream after drawing them (action noise continues it).
+/// Generation, policy evaluation and the Python environments' `reset(seed)` all start
+/// episodes here, so the same seed and index give the same scene everywhere.
+pub fn sample_scene(
+    task: &Task,
+    dynamics: &DynamicsConfig,
+    seed: u64,
+    index: u64,
+) -> (Vec<Pose>, DynamicsPlan, Rng) {
+    let mut rng = Rng::new(episode_seed(seed, index));
+    let poses = task.sample_object_poses(&mut rng);
+    let plan = DynamicsPlan::sample(task, dynamics, &mut rng);
+    (poses, plan, rng)
 }
 
 // ------------------------------------------------------------------ rollout
@@ -786,16 +802,6 @@ pub struct Rollout {
     steps: Vec<StepRecord>,
     outcome: Option<Option<FailureReason>>,
     final_obs: Option<Observation>,
-}
-
-fn observe(world: &PandaWorld) -> Observation {
-    Observation {
-        eef: world.eef_pose(),
-        finger_qpos: finger_qpos_from_width(world.gripper_width()),
-        joint_pos: world.joint_positions(),
-        objects: world.object_poses(),
-        state: world.state(),
-    }
 }
 
 impl Rollout {
@@ -1453,3 +1459,80 @@ impl DatasetAssembler {
 
 #[cfg(test)]
 mod tests;
+
+// ------------------------------------------------------------------ source demos
+
+/// A dataset of scripted source demonstrations ([`source_demos_dataset`]).
+pub struct SourceDemos {
+    /// The robomimic file, in the same layout as a generated one.
+    pub bytes: Vec<u8>,
+    /// The recorder seeds of the episodes, in file order (`demo_i` has `seeds[i]`).
+    pub seeds: Vec<u64>,
+    /// Seeds whose script did not achieve the task (skipped).
+    pub skipped: Vec<u64>,
+}
+
+/// Seeds tried per requested demo before giving up.
+const SOURCE_SEED_TRIES: u64 = 4;
+
+/// `count` scripted demonstrations of `config.task`, from the recorder seeds `0, 1, ...`
+/// (seed 0's is the built-in demo), written as a robomimic file in the layout of a
+/// generated dataset: the "N human demos" baseline of a policy comparison. The scenes
+/// are static whatever `config.variant` says (a person demonstrates in a still scene);
+/// `config.actions` and `config.valid_fraction` apply. Seeds whose script fails are
+/// skipped and reported.
+pub fn source_demos_dataset(
+    config: &GenerationConfig,
+    count: u32,
+) -> Result<SourceDemos, GenError> {
+    use crate::task::scripted::scripted_episode;
+    let mut config = config.clone();
+    config.variant = Variant::Static;
+    config.method = Method::Dmg;
+    config.episodes = count;
+    config.demo = DemoRef::Builtin {
+        id: config.task.clone(),
+    };
+    config.validate()?;
+    let task = Task::by_id(&config.task)?;
+    let mut writer = DatasetWriter::new(&config)?;
+    let mut stats = GenerationStats::default();
+    let (mut seeds, mut skipped) = (Vec::new(), Vec::new());
+    let mut seed = 0u64;
+    while seeds.len() < count as usize {
+        if seed >= u64::from(count) * SOURCE_SEED_TRIES {
+            return Err(GenError::Invalid(format!(
+                "the scripted recorder of '{}' succeeded for only {} of {} seeds",
+                config.task,
+                seeds.len(),
+                seed
+            )));
+        }
+        let poses = task.sample_object_poses(&mut Rng::new(seed));
+        match scripted_episode(
+            &task,
+            &poses,
+            &PhysicsSettings::default(),
+            &DynamicsPlan::none(),
+        ) {
+            Ok((_, mut ep)) => {
+                ep.attempt = seed;
+                ep.seed = seed;
+                writer.add_episode(&ep)?;
+                stats.record("scripted", "static", None);
+                seeds.push(seed);
+            }
+            Err(_) => {
+                stats.record("scripted", "static", Some("scripted_failure"));
+                skipped.push(seed);
+            }
+        }
+        seed += 1;
+    }
+    stats.kept = seeds.len() as u64;
+    Ok(SourceDemos {
+        bytes: writer.finish(&stats)?,
+        seeds,
+        skipped,
+    })
+}

@@ -8,6 +8,8 @@
 //!    suite (objects, reset distributions, success, dynamic variants, scripted demos).
 //! 5. [`generate`] and [`baseline`]: D-MG rollouts with live goal re-targeting, and the MimicGen baseline.
 //! 6. [`export`]: robomimic-compatible HDF5, identical bytes natively and in wasm32.
+//! 7. [`policy`] (feature `learn`): behaviour cloning on those files with candle, and
+//!    closed-loop evaluation of the trained policy in the same physics.
 //!
 //! [`config`] holds the typed generation configuration every stage reads; [`link`] turns it
 //! into a shareable URL fragment and back.
@@ -23,6 +25,8 @@ pub mod export;
 pub mod generate;
 pub mod geom;
 pub mod link;
+#[cfg(feature = "learn")]
+pub mod policy;
 pub mod record;
 pub mod rng;
 pub mod segment;

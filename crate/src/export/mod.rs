@@ -188,6 +188,19 @@ pub struct EpisodeRecord {
     pub final_obs: Observation,
 }
 
+/// What a dataset records of `world` at one control step (generation, scripted demos
+/// and policy evaluation all observe through this, so their observations agree).
+pub fn observe(world: &crate::sim::PandaWorld) -> Observation {
+    use crate::sim::World;
+    Observation {
+        eef: world.eef_pose(),
+        finger_qpos: finger_qpos_from_width(world.gripper_width()),
+        joint_pos: world.joint_positions(),
+        objects: world.object_poses(),
+        state: world.state(),
+    }
+}
+
 /// Finger joint positions for an opening of `width` metres between the pads.
 pub fn finger_qpos_from_width(width: f64) -> [f64; 2] {
     [0.5 * width, -0.5 * width]

@@ -16,6 +16,7 @@
 use super::{DynamicsPlan, SubtaskKind, SuccessTracker, Task};
 use super::{NUT_HALF_THICKNESS, NUT_HANDLE_X, PEG_BASE_THICKNESS};
 use crate::demo::Demo;
+use crate::export::{observe, EpisodeRecord, StepRecord};
 use crate::geom::{Pose, Quat, Vec3};
 use crate::rng::Rng;
 use crate::sim::panda;
@@ -505,6 +506,32 @@ pub fn scripted_demo_dynamic(
     settings: &PhysicsSettings,
     plan: &DynamicsPlan,
 ) -> Result<Demo, SimError> {
+    scripted_episode(task, object_poses, settings, plan).map(|(demo, _)| demo)
+}
+
+/// The nominal duration of each task subtask in the script (s): the time the scripted
+/// operator gives it. Policy evaluation times the dynamic variants' motion windows with
+/// these, as generation times them with a demo's segments.
+pub fn subtask_durations(task: &Task) -> Result<Vec<f64>, SimError> {
+    let mut d = vec![0.0; task.subtasks.len()];
+    for p in script(task)? {
+        if let Some(x) = d.get_mut(p.subtask) {
+            *x += Operator::steps_of(&p) as f64 * CONTROL_DT;
+        }
+    }
+    Ok(d)
+}
+
+/// As [`scripted_demo_dynamic`], with the run also recorded as a dataset episode
+/// (observations, the commanded poses, rewards, subtask indices), so that scripted
+/// demonstrations can be written as a robomimic file like generated ones.
+pub fn scripted_episode(
+    task: &Task,
+    object_poses: &[Pose],
+    settings: &PhysicsSettings,
+    plan: &DynamicsPlan,
+) -> Result<(Demo, EpisodeRecord), SimError> {
+    let mut steps = Vec::new();
     let mut world = PandaWorld::with_poses(task, settings.clone(), object_poses)?;
     let mut op = Operator::new(script(task)?, world.eef_pose());
     let mut tracker = SuccessTracker::new(task);
@@ -532,8 +559,20 @@ pub fn scripted_demo_dynamic(
             }
         };
         rec.record(task, &world, closed);
+        let obs = observe(&world);
         world.command(&cmd, closed)?;
         world.step()?;
+        steps.push(StepRecord {
+            obs,
+            target: cmd,
+            gripper_closed: closed,
+            reward: if task.predicate(&world.object_poses(), world.grasped_object()) {
+                1.0
+            } else {
+                0.0
+            },
+            subtask: subtask.min(task.subtasks.len().saturating_sub(1)),
+        });
         if tracker.update(task, &world) {
             after_success += 1;
             if after_success > TAIL_STEPS && op.finished() {
@@ -543,7 +582,16 @@ pub fn scripted_demo_dynamic(
     }
     let last = *rec.demo.gripper.last().unwrap_or(&0.0) > 0.5;
     rec.record(task, &world, last);
-    Ok(rec.finish(task))
+    let episode = EpisodeRecord {
+        attempt: 0,
+        seed: 0,
+        success: true,
+        object_names: task.object_names(),
+        subtask_names: task.subtasks.iter().map(|s| s.name.clone()).collect(),
+        steps,
+        final_obs: observe(&world),
+    };
+    Ok((rec.finish(task), episode))
 }
 
 /// Outcome of replaying a demo.

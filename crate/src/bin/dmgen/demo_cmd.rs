@@ -1,7 +1,13 @@
 //! `dmgen demo --task T [--seed S] [--out FILE.json]`: record the task's scripted
 //! demonstration (the built-in demos in `public/demos/` are made this way).
+//!
+//! `dmgen demo --task T --count N --out FILE.hdf5`: N scripted demonstrations (recorder
+//! seeds 0, 1, ...; standing in for N human demos) as a robomimic dataset in the layout
+//! of a generated one, so "1 demo" and "10 demos" baselines train with the same command.
 
+use dmgen::config::{ActionConvention, GenerationConfig};
 use dmgen::demo::demo_to_json;
+use dmgen::generate::source_demos_dataset;
 use dmgen::task::scripted::scripted_demo;
 
 #[derive(clap::Args, Debug)]
@@ -12,13 +18,58 @@ pub struct DemoArgs {
     /// Seed of the scripted recorder's scene (0 gives the built-in demo)
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write the demo (project JSON format) here instead of stdout
-    #[arg(long, value_name = "FILE.json")]
+    /// Write this many demos (seeds 0..N) as a robomimic HDF5 dataset (needs --out)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub count: Option<u32>,
+    /// With --count: what the dataset's `actions` hold
+    #[arg(long, value_enum, default_value = "delta", requires = "count")]
+    pub actions: ActionsArg,
+    /// Write the demo (project JSON format) or, with --count, the dataset here
+    #[arg(long, value_name = "FILE")]
     pub out: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ActionsArg {
+    Delta,
+    Abs,
 }
 
 pub fn run(a: DemoArgs) -> Result<(), String> {
     let task = a.task.as_str();
+    if let Some(count) = a.count {
+        let out = a
+            .out
+            .as_deref()
+            .ok_or("--count writes an HDF5 dataset: give --out FILE.hdf5")?;
+        let config = GenerationConfig {
+            task: task.to_string(),
+            actions: match a.actions {
+                ActionsArg::Delta => ActionConvention::Delta,
+                ActionsArg::Abs => ActionConvention::Abs,
+            },
+            ..GenerationConfig::default()
+        };
+        let d = source_demos_dataset(&config, count).map_err(|e| format!("{task}: {e}"))?;
+        std::fs::write(out, &d.bytes).map_err(|e| format!("cannot write '{out}': {e}"))?;
+        eprintln!(
+            "{task}: {} scripted demos (seeds {:?}{}) written to {out} ({} bytes)",
+            d.seeds.len(),
+            d.seeds,
+            if d.skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; seeds {:?} skipped: their script failed", d.skipped)
+            },
+            d.bytes.len()
+        );
+        println!(
+            "{}",
+            serde_json::json!({"task": task, "episodes": d.seeds.len(), "seeds": d.seeds,
+                "skipped": d.skipped, "out": out, "bytes": d.bytes.len()})
+        );
+        return Ok(());
+    }
     let demo = scripted_demo(task, a.seed).map_err(|e| format!("{task}: {e}"))?;
     let text = demo_to_json(&demo);
     match a.out {

@@ -17,6 +17,7 @@ mod export_cmd;
 mod generate_cmd;
 mod link_cmd;
 mod parallel;
+mod policy_cmd;
 mod segment_cmd;
 
 /// dmgen: turn one robot demonstration into a physically validated dataset (DynaMimicGen).
@@ -47,6 +48,10 @@ enum Command {
     Generate(generate_cmd::GenerateArgs),
     /// Convert a robomimic low-dim HDF5 dataset to LeRobot v3.0
     Convert(convert_cmd::ConvertArgs),
+    /// Train a policy (BC or BC-RNN) on a dataset
+    Train(policy_cmd::TrainArgs),
+    /// Evaluate a trained policy in closed loop in the task's physics
+    Eval(policy_cmd::EvalArgs),
     /// Print benchmark numbers
     Bench(bench_cmd::BenchArgs),
     /// Share links: a configuration (and a small demo file) in a URL fragment
@@ -70,6 +75,8 @@ fn main() -> ExitCode {
         Command::Dmp(a) => dmp_cmd::run(a),
         Command::Generate(a) => generate_cmd::run(a),
         Command::Convert(a) => convert_cmd::run(a),
+        Command::Train(a) => policy_cmd::train(a),
+        Command::Eval(a) => policy_cmd::eval(a),
         Command::Bench(a) => bench_cmd::run(a),
         Command::Link(a) => link_cmd::run(a),
         Command::Completions { shell } => {

@@ -1,0 +1,815 @@
+//! Policy learning: behaviour cloning from the datasets this tool writes (and any
+//! robomimic low-dim file with the same keys), and closed-loop evaluation in the task's
+//! physics ([`eval`]).
+//!
+//! Algorithms ([`Algo`]): `bc`, robomimic's BC (an MLP from the concatenated observation
+//! keys to the action), and `bc_rnn`, robomimic's BC-RNN (stacked LSTM over sequences of
+//! `seq_len` = 10 steps, a linear head on every step; at run time the hidden state is
+//! reset every `seq_len` steps, as robomimic's rollout does). Both regress the action
+//! with a mean squared error (robomimic's L2 loss; its GMM head is not implemented).
+//!
+//! Normalisation as robomimic's `normalize_obs`: per observation key, per dimension,
+//! mean and standard deviation (+1e-3) of the training split. Actions stay in the
+//! dataset's own convention (delta or absolute), scaled per dimension from the training
+//! split's range to [-1, 1] for the network and back (outputs clipped to that range).
+//!
+//! A run is deterministic: initial weights and batch order come from the config's seed
+//! through [`crate::rng`], and candle's CPU kernels are deterministic here; the same
+//! dataset, config and seed give the same weights (tested). wasm32 gives close but not
+//! identical numbers (different floating-point kernels; see docs/results.md).
+//!
+//! A trained policy is one safetensors file: the weights (f32) and, in its metadata
+//! under `dmgen_policy`, the [`PolicyConfig`] JSON (algorithm, sizes, observation keys,
+//! normalisation, training settings and seed, dataset digest, final losses).
+
+pub mod data;
+pub mod eval;
+mod model;
+
+use crate::rng::{mix64, Rng};
+use candle_core::{Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use data::{Episode, TrainingData, DEFAULT_OBS_KEYS};
+use model::{Init, LstmState, Net, Params};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The safetensors metadata key holding the policy's JSON config.
+pub const METADATA_KEY: &str = "dmgen_policy";
+/// `PolicyConfig::format`.
+pub const FORMAT: &str = "dmgen-policy/1";
+/// robomimic's `normalize_obs` adds this to every standard deviation.
+pub const STD_EPS: f64 = 1e-3;
+
+/// Everything that stops training, loading or evaluating a policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyError {
+    /// The dataset cannot be trained on (missing keys, shapes, truncated, empty).
+    Data(String),
+    /// The training or evaluation settings are out of range.
+    Config(String),
+    /// A policy file that cannot be loaded.
+    File(String),
+    /// The tensor library failed.
+    Backend(String),
+}
+
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicyError::Data(m) => write!(f, "dataset: {m}"),
+            PolicyError::Config(m) => write!(f, "settings: {m}"),
+            PolicyError::File(m) => write!(f, "policy file: {m}"),
+            PolicyError::Backend(m) => write!(f, "tensor library: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+impl From<candle_core::Error> for PolicyError {
+    fn from(e: candle_core::Error) -> Self {
+        PolicyError::Backend(e.to_string())
+    }
+}
+
+/// The learning algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algo {
+    /// robomimic BC: an MLP.
+    #[default]
+    Bc,
+    /// robomimic BC-RNN: an LSTM over `seq_len` steps.
+    BcRnn,
+}
+
+impl Algo {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Algo::Bc => "bc",
+            Algo::BcRnn => "bc_rnn",
+        }
+    }
+    pub fn from_id(id: &str) -> Option<Algo> {
+        match id {
+            "bc" => Some(Algo::Bc),
+            "bc_rnn" => Some(Algo::BcRnn),
+            _ => None,
+        }
+    }
+}
+
+/// Training settings (serde; part of a share link).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub algo: Algo,
+    /// Passes over the training split, 1..=10000.
+    pub epochs: u32,
+    /// Samples (BC) or sequences (BC-RNN) per gradient step, 1..=4096.
+    pub batch_size: u32,
+    /// AdamW learning rate, (0, 1].
+    pub lr: f64,
+    /// AdamW decoupled weight decay, [0, 1) (0: Adam, robomimic's default).
+    pub weight_decay: f64,
+    /// MLP hidden widths (BC) or LSTM layer sizes (BC-RNN); empty: the algorithm's default.
+    pub hidden: Vec<usize>,
+    /// BC-RNN sequence length (robomimic: 10).
+    pub seq_len: u32,
+    /// Seed of the initial weights and the batch order.
+    pub seed: u64,
+    /// Observation keys, concatenated in this order; empty: robomimic's low-dim four.
+    pub obs_keys: Vec<String>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            algo: Algo::Bc,
+            epochs: 50,
+            batch_size: 256,
+            lr: 1e-3,
+            weight_decay: 0.0,
+            hidden: Vec::new(),
+            seq_len: 10,
+            seed: 0,
+            obs_keys: Vec::new(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The layer sizes used (the default when `hidden` is empty).
+    pub fn layers(&self) -> Vec<usize> {
+        if !self.hidden.is_empty() {
+            return self.hidden.clone();
+        }
+        match self.algo {
+            Algo::Bc => vec![256, 256],
+            Algo::BcRnn => vec![256, 256],
+        }
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        if self.obs_keys.is_empty() {
+            DEFAULT_OBS_KEYS.iter().map(|k| k.to_string()).collect()
+        } else {
+            self.obs_keys.clone()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let bad = |m: String| Err(PolicyError::Config(m));
+        if !(1..=10_000).contains(&self.epochs) {
+            return bad(format!("epochs must be 1..=10000, got {}", self.epochs));
+        }
+        if !(1..=4096).contains(&self.batch_size) {
+            return bad(format!(
+                "batch size must be 1..=4096, got {}",
+                self.batch_size
+            ));
+        }
+        if !(self.lr > 0.0 && self.lr <= 1.0) {
+            return bad(format!("learning rate must be in (0, 1], got {}", self.lr));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay < 1.0) {
+            return bad(format!(
+                "weight decay must be in [0, 1), got {}",
+                self.weight_decay
+            ));
+        }
+        let layers = self.layers();
+        if layers.len() > 8 || layers.iter().any(|h| !(1..=4096).contains(h)) {
+            return bad(format!(
+                "hidden layers must be at most 8 sizes of 1..=4096, got {layers:?}"
+            ));
+        }
+        if self.algo == Algo::BcRnn && !(1..=200).contains(&self.seq_len) {
+            return bad(format!(
+                "sequence length must be 1..=200, got {}",
+                self.seq_len
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Per-key normalisation of the observations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyNorm {
+    pub key: String,
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+}
+
+/// A trained policy's description (the safetensors metadata).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyConfig {
+    pub format: String,
+    pub algo: Algo,
+    pub layers: Vec<usize>,
+    pub seq_len: u32,
+    /// Observation keys with their normalisation, in concatenation order.
+    pub obs: Vec<KeyNorm>,
+    pub action_dim: usize,
+    /// The dataset's action convention (`delta` or `abs`).
+    pub actions: String,
+    pub action_min: Vec<f64>,
+    pub action_max: Vec<f64>,
+    pub train: TrainConfig,
+    /// The task the dataset names, if any.
+    pub task: Option<String>,
+    /// SHA-256 of the dataset file, and its training size.
+    pub dataset_sha256: String,
+    pub train_episodes: usize,
+    pub train_frames: usize,
+    /// Mean squared error (normalised actions) of the last epoch, and on `mask/valid`.
+    pub final_train_loss: f64,
+    pub final_valid_loss: Option<f64>,
+}
+
+impl PolicyConfig {
+    pub fn obs_dim(&self) -> usize {
+        self.obs.iter().map(|k| k.mean.len()).sum()
+    }
+    /// `(key, width)` in order.
+    pub fn obs_keys(&self) -> Vec<(String, usize)> {
+        self.obs
+            .iter()
+            .map(|k| (k.key.clone(), k.mean.len()))
+            .collect()
+    }
+}
+
+/// Progress of a training run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrainProgress {
+    pub epoch: u32,
+    pub epochs: u32,
+    /// Gradient steps taken.
+    pub steps: u64,
+    /// Samples seen (frames; a BC-RNN sequence counts `seq_len`).
+    pub samples: u64,
+    /// Mean loss of the last finished epoch.
+    pub train_loss: Option<f64>,
+    pub valid_loss: Option<f64>,
+    /// Loss of the last gradient step.
+    pub step_loss: f64,
+    pub done: bool,
+}
+
+/// Normalised training arrays of one split.
+struct Split {
+    /// Per episode: normalised obs rows and actions.
+    episodes: Vec<(usize, Vec<f32>, Vec<f32>)>,
+    /// Sample index: `(episode, start)`.
+    index: Vec<(u32, u32)>,
+}
+
+impl Split {
+    fn new(eps: &[Episode], norm: &Normaliser) -> Split {
+        let mut episodes = Vec::with_capacity(eps.len());
+        let mut index = Vec::new();
+        for (i, e) in eps.iter().enumerate() {
+            episodes.push((e.t, norm.obs_rows(&e.obs), norm.action_rows(&e.actions)));
+            index.extend((0..e.t).map(|s| (i as u32, s as u32)));
+        }
+        Split { episodes, index }
+    }
+}
+
+/// Per-dimension affine maps of observations and actions.
+struct Normaliser {
+    obs_mean: Vec<f32>,
+    obs_inv_std: Vec<f32>,
+    act_mid: Vec<f32>,
+    act_half: Vec<f32>,
+}
+
+impl Normaliser {
+    fn from_config(c: &PolicyConfig) -> Normaliser {
+        let mean = c
+            .obs
+            .iter()
+            .flat_map(|k| k.mean.iter())
+            .map(|m| *m as f32)
+            .collect();
+        let inv = c
+            .obs
+            .iter()
+            .flat_map(|k| k.std.iter())
+            .map(|s| (1.0 / s) as f32)
+            .collect();
+        let (mid, half) = c
+            .action_min
+            .iter()
+            .zip(&c.action_max)
+            .map(|(lo, hi)| {
+                let h = 0.5 * (hi - lo);
+                (
+                    (0.5 * (hi + lo)) as f32,
+                    if h > 1e-6 { h as f32 } else { 1.0 },
+                )
+            })
+            .unzip();
+        Normaliser {
+            obs_mean: mean,
+            obs_inv_std: inv,
+            act_mid: mid,
+            act_half: half,
+        }
+    }
+    fn obs_rows(&self, obs: &[f32]) -> Vec<f32> {
+        let d = self.obs_mean.len();
+        obs.iter()
+            .enumerate()
+            .map(|(i, x)| (x - self.obs_mean[i % d]) * self.obs_inv_std[i % d])
+            .collect()
+    }
+    fn action_rows(&self, a: &[f32]) -> Vec<f32> {
+        let d = self.act_mid.len();
+        a.iter()
+            .enumerate()
+            .map(|(i, x)| (x - self.act_mid[i % d]) / self.act_half[i % d])
+            .collect()
+    }
+    fn action_out(&self, a: &[f32]) -> Vec<f64> {
+        a.iter()
+            .zip(self.act_mid.iter().zip(&self.act_half))
+            .map(|(x, (m, h))| f64::from(x.clamp(-1.0, 1.0) * h + m))
+            .collect()
+    }
+}
+
+/// Mean and standard deviation (+[`STD_EPS`]) per dimension of `rows` (`d` wide) over
+/// the rows of every episode, in f64.
+fn moments(eps: &[Episode], offset: usize, width: usize, d: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut sum = vec![0.0f64; width];
+    let mut n = 0usize;
+    for e in eps {
+        for r in e.obs.chunks_exact(d) {
+            for (s, x) in sum.iter_mut().zip(&r[offset..offset + width]) {
+                *s += f64::from(*x);
+            }
+            n += 1;
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
+    let mut var = vec![0.0f64; width];
+    for e in eps {
+        for r in e.obs.chunks_exact(d) {
+            for ((v, x), m) in var.iter_mut().zip(&r[offset..offset + width]).zip(&mean) {
+                let dx = f64::from(*x) - m;
+                *v += dx * dx;
+            }
+        }
+    }
+    let std = var
+        .iter()
+        .map(|v| (v / n.max(1) as f64).sqrt() + STD_EPS)
+        .collect();
+    (mean, std)
+}
+
+/// A training run, advanced a few gradient steps at a time (the page's worker reports
+/// progress and can stop between calls; the CLI runs it to the end).
+pub struct Trainer {
+    config: PolicyConfig,
+    net: Net,
+    params: Params,
+    opt: AdamW,
+    train: Split,
+    valid: Split,
+    rng: Rng,
+    /// Shuffled sample order of the current epoch and the position in it.
+    order: Vec<usize>,
+    pos: usize,
+    epoch: u32,
+    steps: u64,
+    samples: u64,
+    epoch_loss: (f64, u64),
+    last: TrainProgress,
+}
+
+impl Trainer {
+    /// Prepare a run on the dataset `bytes` (a robomimic HDF5 file).
+    pub fn new(bytes: &[u8], train: &TrainConfig) -> Result<Trainer, PolicyError> {
+        train.validate()?;
+        let data = data::read_training_data(bytes, &train.keys(), None)?;
+        Self::from_data(&data, train, crate::config::sha256_hex(bytes))
+    }
+
+    /// Prepare a run on data already read.
+    pub fn from_data(
+        data: &TrainingData,
+        train: &TrainConfig,
+        dataset_sha256: String,
+    ) -> Result<Trainer, PolicyError> {
+        train.validate()?;
+        let d = data.obs_dim();
+        let mut obs = Vec::with_capacity(data.obs_keys.len());
+        let mut off = 0;
+        for (k, w) in &data.obs_keys {
+            let (mean, std) = moments(&data.train, off, *w, d);
+            obs.push(KeyNorm {
+                key: k.clone(),
+                mean,
+                std,
+            });
+            off += w;
+        }
+        let a = data.action_dim;
+        let (mut lo, mut hi) = (vec![f64::INFINITY; a], vec![f64::NEG_INFINITY; a]);
+        for e in &data.train {
+            for r in e.actions.chunks_exact(a) {
+                for j in 0..a {
+                    lo[j] = lo[j].min(f64::from(r[j]));
+                    hi[j] = hi[j].max(f64::from(r[j]));
+                }
+            }
+        }
+        let layers = train.layers();
+        let config = PolicyConfig {
+            format: FORMAT.into(),
+            algo: train.algo,
+            layers: layers.clone(),
+            seq_len: train.seq_len,
+            obs,
+            action_dim: a,
+            actions: data.actions.clone(),
+            action_min: lo,
+            action_max: hi,
+            train: TrainConfig {
+                hidden: layers.clone(),
+                obs_keys: train.keys(),
+                ..train.clone()
+            },
+            task: data.task.clone(),
+            dataset_sha256,
+            train_episodes: data.train.len(),
+            train_frames: data.train_frames(),
+            final_train_loss: f64::NAN,
+            final_valid_loss: None,
+        };
+        let norm = Normaliser::from_config(&config);
+        let mut init_rng = Rng::new(mix64(train.seed ^ 0x1417_1a11));
+        let (net, params) = Net::new(
+            train.algo == Algo::BcRnn,
+            d,
+            &layers,
+            a,
+            &mut Init::Random(&mut init_rng),
+        )
+        .map_err(PolicyError::Backend)?;
+        let opt = AdamW::new(
+            params.vars.iter().map(|(_, v)| v.clone()).collect(),
+            ParamsAdamW {
+                lr: train.lr,
+                weight_decay: train.weight_decay,
+                ..ParamsAdamW::default()
+            },
+        )?;
+        let train_split = Split::new(&data.train, &norm);
+        let valid_split = Split::new(&data.valid, &norm);
+        let mut t = Trainer {
+            config,
+            net,
+            params,
+            opt,
+            train: train_split,
+            valid: valid_split,
+            rng: Rng::new(mix64(train.seed ^ 0x0bad_5eed)),
+            order: Vec::new(),
+            pos: 0,
+            epoch: 0,
+            steps: 0,
+            samples: 0,
+            epoch_loss: (0.0, 0),
+            last: TrainProgress {
+                epoch: 0,
+                epochs: train.epochs,
+                steps: 0,
+                samples: 0,
+                train_loss: None,
+                valid_loss: None,
+                step_loss: f64::NAN,
+                done: false,
+            },
+        };
+        t.shuffle();
+        Ok(t)
+    }
+
+    pub fn config(&self) -> &PolicyConfig {
+        &self.config
+    }
+
+    /// Gradient steps per epoch.
+    pub fn steps_per_epoch(&self) -> u64 {
+        self.train
+            .index
+            .len()
+            .div_ceil(self.config.train.batch_size as usize) as u64
+    }
+
+    fn shuffle(&mut self) {
+        let n = self.train.index.len();
+        self.order = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = self.rng.below(i as u64 + 1) as usize;
+            self.order.swap(i, j);
+        }
+        self.pos = 0;
+    }
+
+    fn seq_len(&self) -> usize {
+        match self.config.algo {
+            Algo::Bc => 1,
+            Algo::BcRnn => self.config.seq_len as usize,
+        }
+    }
+
+    /// The batch of samples `picks` of `split` as `(input, target)` tensors.
+    fn batch(&self, split: &Split, picks: &[usize]) -> Result<(Tensor, Tensor), PolicyError> {
+        let d = self.config.obs_dim();
+        let a = self.config.action_dim;
+        let l = self.seq_len();
+        let mut x = Vec::with_capacity(picks.len() * l * d);
+        let mut y = Vec::with_capacity(picks.len() * l * a);
+        for &p in picks {
+            let (e, s) = split.index[p];
+            let (t, obs, act) = &split.episodes[e as usize];
+            for k in 0..l {
+                // Past the end: the last frame repeated (robomimic's pad_seq_length).
+                let r = (s as usize + k).min(t - 1);
+                x.extend_from_slice(&obs[r * d..(r + 1) * d]);
+                y.extend_from_slice(&act[r * a..(r + 1) * a]);
+            }
+        }
+        let n = picks.len();
+        let dev = Device::Cpu;
+        let x = match self.config.algo {
+            Algo::Bc => Tensor::from_vec(x, (n, d), &dev)?,
+            Algo::BcRnn => Tensor::from_vec(x, (n, l, d), &dev)?,
+        };
+        Ok((x, Tensor::from_vec(y, (n * l, a), &dev)?))
+    }
+
+    fn valid_loss(&self) -> Result<Option<f64>, PolicyError> {
+        let n = self.valid.index.len();
+        if n == 0 {
+            return Ok(None);
+        }
+        let bs = self.config.train.batch_size as usize;
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        let all: Vec<usize> = (0..n).collect();
+        for chunk in all.chunks(bs) {
+            let (x, y) = self.batch(&self.valid, chunk)?;
+            let loss = candle_nn::loss::mse(&self.net.forward(&x)?, &y)?;
+            sum += f64::from(loss.to_scalar::<f32>()?) * chunk.len() as f64;
+            count += chunk.len();
+        }
+        Ok(Some(sum / count as f64))
+    }
+
+    /// Take up to `max_steps` gradient steps (stopping at the end of an epoch, where the
+    /// validation loss is measured). Returns the progress after them.
+    pub fn run(&mut self, max_steps: u64) -> Result<TrainProgress, PolicyError> {
+        let bs = self.config.train.batch_size as usize;
+        let l = self.seq_len() as u64;
+        let mut taken = 0;
+        while taken < max_steps && self.epoch < self.config.train.epochs {
+            let end = (self.pos + bs).min(self.order.len());
+            let picks: Vec<usize> = self.order[self.pos..end].to_vec();
+            let (x, y) = self.batch(&self.train, &picks)?;
+            let loss = candle_nn::loss::mse(&self.net.forward(&x)?, &y)?;
+            self.opt.backward_step(&loss)?;
+            let v = f64::from(loss.to_scalar::<f32>()?);
+            if !v.is_finite() {
+                return Err(PolicyError::Backend(format!(
+                    "the loss became {v} at step {}; lower the learning rate",
+                    self.steps
+                )));
+            }
+            self.epoch_loss.0 += v * picks.len() as f64;
+            self.epoch_loss.1 += picks.len() as u64;
+            self.steps += 1;
+            self.samples += picks.len() as u64 * l;
+            self.last.step_loss = v;
+            taken += 1;
+            self.pos = end;
+            if self.pos >= self.order.len() {
+                self.epoch += 1;
+                self.last.train_loss = Some(self.epoch_loss.0 / self.epoch_loss.1.max(1) as f64);
+                self.epoch_loss = (0.0, 0);
+                self.last.valid_loss = self.valid_loss()?;
+                self.shuffle();
+                break;
+            }
+        }
+        self.last.epoch = self.epoch;
+        self.last.steps = self.steps;
+        self.last.samples = self.samples;
+        self.last.done = self.epoch >= self.config.train.epochs;
+        Ok(self.last.clone())
+    }
+
+    /// Run every remaining epoch, calling `progress` after each.
+    pub fn run_to_end(
+        &mut self,
+        mut progress: impl FnMut(&TrainProgress),
+    ) -> Result<TrainProgress, PolicyError> {
+        loop {
+            let p = self.run(u64::MAX)?;
+            progress(&p);
+            if p.done {
+                return Ok(p);
+            }
+        }
+    }
+
+    /// The policy as trained so far.
+    pub fn policy(&self) -> Result<Policy, PolicyError> {
+        let mut config = self.config.clone();
+        config.final_train_loss = self.last.train_loss.unwrap_or(self.last.step_loss);
+        config.final_valid_loss = self.last.valid_loss;
+        // A copy of the weights, so that the policy does not change with further training.
+        let values: HashMap<String, (Vec<usize>, Vec<f32>)> = self
+            .params
+            .vars
+            .iter()
+            .map(|(n, v)| {
+                let t = v.as_tensor();
+                Ok((
+                    n.clone(),
+                    (t.dims().to_vec(), t.flatten_all()?.to_vec1::<f32>()?),
+                ))
+            })
+            .collect::<Result<_, candle_core::Error>>()?;
+        Policy::from_parts(config, &values)
+    }
+}
+
+/// A trained policy, ready to act.
+pub struct Policy {
+    config: PolicyConfig,
+    net: Net,
+    params: Params,
+    norm: Normaliser,
+    state: Vec<LstmState>,
+    /// Steps since the recurrent state was last reset.
+    since_reset: u32,
+}
+
+impl Policy {
+    fn from_parts(
+        config: PolicyConfig,
+        values: &HashMap<String, (Vec<usize>, Vec<f32>)>,
+    ) -> Result<Policy, PolicyError> {
+        let mut get = |name: &str, shape: &[usize]| -> Result<Vec<f32>, String> {
+            match values.get(name) {
+                None => Err(format!("tensor '{name}' is missing")),
+                Some((s, _)) if s.as_slice() != shape => Err(format!(
+                    "tensor '{name}' has shape {s:?}, the config needs {shape:?}"
+                )),
+                Some((_, v)) => Ok(v.clone()),
+            }
+        };
+        let (net, params) = Net::new(
+            config.algo == Algo::BcRnn,
+            config.obs_dim(),
+            &config.layers,
+            config.action_dim,
+            &mut Init::Values(&mut get),
+        )
+        .map_err(PolicyError::File)?;
+        if params.vars.len() != values.len() {
+            return Err(PolicyError::File(format!(
+                "the file has {} tensors, a {} policy of this size has {}",
+                values.len(),
+                config.algo.as_str(),
+                params.vars.len()
+            )));
+        }
+        let norm = Normaliser::from_config(&config);
+        let state = net.initial_state()?;
+        Ok(Policy {
+            config,
+            net,
+            params,
+            norm,
+            state,
+            since_reset: 0,
+        })
+    }
+
+    pub fn config(&self) -> &PolicyConfig {
+        &self.config
+    }
+
+    /// Forget the recurrent state (start of an episode).
+    pub fn reset(&mut self) -> Result<(), PolicyError> {
+        self.state = self.net.initial_state()?;
+        self.since_reset = 0;
+        Ok(())
+    }
+
+    /// The action for one observation (keys concatenated in the config's order, raw
+    /// units), in the dataset's convention.
+    pub fn act(&mut self, obs: &[f32]) -> Result<Vec<f64>, PolicyError> {
+        let d = self.config.obs_dim();
+        if obs.len() != d {
+            return Err(PolicyError::Config(format!(
+                "the policy takes {d} observation values, got {}",
+                obs.len()
+            )));
+        }
+        if self.config.algo == Algo::BcRnn && self.since_reset >= self.config.seq_len {
+            self.reset()?;
+        }
+        let x = Tensor::from_vec(self.norm.obs_rows(obs), (1, d), &Device::Cpu)?;
+        let y = self.net.step(&x, &mut self.state)?;
+        self.since_reset += 1;
+        Ok(self.norm.action_out(&y.flatten_all()?.to_vec1::<f32>()?))
+    }
+
+    /// The policy file: safetensors with the config JSON in the metadata.
+    pub fn to_safetensors(&self) -> Result<Vec<u8>, PolicyError> {
+        let json =
+            serde_json::to_string(&self.config).map_err(|e| PolicyError::File(e.to_string()))?;
+        let mut tensors = Vec::with_capacity(self.params.vars.len());
+        for (n, v) in &self.params.vars {
+            let t = v.as_tensor();
+            let bytes: Vec<u8> = t
+                .flatten_all()?
+                .to_vec1::<f32>()?
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect();
+            tensors.push((n.clone(), t.dims().to_vec(), bytes));
+        }
+        let views = tensors
+            .iter()
+            .map(|(n, s, b)| {
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                    .map(|v| (n.clone(), v))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PolicyError::File(e.to_string()))?;
+        let meta = HashMap::from([(METADATA_KEY.to_string(), json)]);
+        safetensors::serialize(views, Some(meta)).map_err(|e| PolicyError::File(e.to_string()))
+    }
+
+    /// Load a policy file written by [`Policy::to_safetensors`].
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Policy, PolicyError> {
+        let file = |m: String| PolicyError::File(m);
+        let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
+            .map_err(|e| file(format!("not a safetensors file: {e}")))?;
+        let json = meta
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(METADATA_KEY))
+            .ok_or_else(|| {
+                file(format!(
+                    "a safetensors file without '{METADATA_KEY}' metadata is not a policy of this tool"
+                ))
+            })?;
+        let config: PolicyConfig = serde_json::from_str(json)
+            .map_err(|e| file(format!("its '{METADATA_KEY}' metadata does not parse: {e}")))?;
+        if config.format != FORMAT {
+            return Err(file(format!(
+                "format '{}' is not '{FORMAT}'",
+                config.format
+            )));
+        }
+        let widths_ok = config
+            .obs
+            .iter()
+            .all(|k| k.mean.len() == k.std.len() && !k.mean.is_empty())
+            && config.action_min.len() == config.action_dim
+            && config.action_max.len() == config.action_dim
+            && config.action_dim > 0;
+        if !widths_ok {
+            return Err(file("its normalisation does not match its sizes".into()));
+        }
+        let st = safetensors::SafeTensors::deserialize(bytes)
+            .map_err(|e| file(format!("not a safetensors file: {e}")))?;
+        let mut values = HashMap::new();
+        for (name, view) in st.tensors() {
+            if view.dtype() != safetensors::Dtype::F32 {
+                return Err(file(format!(
+                    "tensor '{name}' is {:?}, not F32",
+                    view.dtype()
+                )));
+            }
+            let v: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            values.insert(name, (view.shape().to_vec(), v));
+        }
+        Policy::from_parts(config, &values)
+    }
+}

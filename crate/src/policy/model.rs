@@ -1,0 +1,248 @@
+//! The networks, written with candle's tensor operations (candle differentiates them and
+//! its AdamW updates them): an MLP (robomimic's BC actor) and a stacked LSTM with a
+//! linear head (robomimic's BC-RNN actor, deterministic output).
+//!
+//! Parameters are created here from the run's seeded stream with PyTorch's default
+//! initialisation (uniform in `±1/sqrt(fan_in)` for linear layers, `±1/sqrt(hidden)` for
+//! LSTM weights) rather than candle's initialisers, whose generator cannot be seeded;
+//! so a seed gives the same initial weights natively and in wasm32.
+
+use crate::rng::Rng;
+use candle_core::{DType, Device, Tensor, Var};
+
+pub(crate) type CResult<T> = candle_core::Result<T>;
+
+/// Named parameters in creation order (the safetensors names).
+#[derive(Default)]
+pub(crate) struct Params {
+    pub vars: Vec<(String, Var)>,
+}
+
+impl Params {
+    fn uniform(
+        &mut self,
+        name: String,
+        shape: &[usize],
+        bound: f64,
+        rng: &mut Rng,
+    ) -> CResult<Var> {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.range(-bound, bound) as f32).collect();
+        let var = Var::from_tensor(&Tensor::from_vec(v, shape, &Device::Cpu)?)?;
+        self.vars.push((name, var.clone()));
+        Ok(var)
+    }
+
+    /// A parameter with the given values (loading a file).
+    fn given(&mut self, name: String, shape: &[usize], values: Vec<f32>) -> CResult<Var> {
+        let var = Var::from_tensor(&Tensor::from_vec(values, shape, &Device::Cpu)?)?;
+        self.vars.push((name, var.clone()));
+        Ok(var)
+    }
+}
+
+/// Where a layer's numbers come from.
+pub(crate) enum Init<'a> {
+    Random(&'a mut Rng),
+    /// Values by name (a loaded file); every name must be present.
+    Values(&'a mut dyn FnMut(&str, &[usize]) -> Result<Vec<f32>, String>),
+}
+
+fn make(
+    p: &mut Params,
+    init: &mut Init<'_>,
+    name: String,
+    shape: &[usize],
+    bound: f64,
+) -> Result<Var, String> {
+    match init {
+        Init::Random(rng) => p
+            .uniform(name, shape, bound, rng)
+            .map_err(|e| e.to_string()),
+        Init::Values(f) => {
+            let v = f(&name, shape)?;
+            p.given(name, shape, v).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `y = x W + b`, `W` stored `(in, out)`.
+pub(crate) struct Linear {
+    w: Var,
+    b: Var,
+}
+
+impl Linear {
+    fn new(
+        p: &mut Params,
+        init: &mut Init<'_>,
+        name: &str,
+        i: usize,
+        o: usize,
+    ) -> Result<Linear, String> {
+        let bound = 1.0 / (i as f64).sqrt();
+        Ok(Linear {
+            w: make(p, init, format!("{name}.weight"), &[i, o], bound)?,
+            b: make(p, init, format!("{name}.bias"), &[o], bound)?,
+        })
+    }
+
+    /// `x`: `(n, in)`.
+    fn forward(&self, x: &Tensor) -> CResult<Tensor> {
+        x.matmul(self.w.as_tensor())?
+            .broadcast_add(self.b.as_tensor())
+    }
+}
+
+/// One LSTM layer (PyTorch's gate order i, f, g, o; one bias).
+pub(crate) struct Lstm {
+    w_ih: Var,
+    w_hh: Var,
+    b: Var,
+    hidden: usize,
+}
+
+/// An LSTM layer's state `(h, c)`, each `(batch, hidden)`.
+pub(crate) type LstmState = (Tensor, Tensor);
+
+impl Lstm {
+    fn new(
+        p: &mut Params,
+        init: &mut Init<'_>,
+        name: &str,
+        i: usize,
+        h: usize,
+    ) -> Result<Lstm, String> {
+        let bound = 1.0 / (h as f64).sqrt();
+        Ok(Lstm {
+            w_ih: make(p, init, format!("{name}.weight_ih"), &[i, 4 * h], bound)?,
+            w_hh: make(p, init, format!("{name}.weight_hh"), &[h, 4 * h], bound)?,
+            b: make(p, init, format!("{name}.bias"), &[4 * h], bound)?,
+            hidden: h,
+        })
+    }
+
+    fn zero_state(&self, batch: usize) -> CResult<LstmState> {
+        let z = Tensor::zeros((batch, self.hidden), DType::F32, &Device::Cpu)?;
+        Ok((z.clone(), z))
+    }
+
+    /// One step from the input projection `xw = x W_ih` (`(batch, 4h)`).
+    fn step(&self, xw: &Tensor, s: &LstmState) -> CResult<LstmState> {
+        let gates = xw
+            .add(&s.0.matmul(self.w_hh.as_tensor())?)?
+            .broadcast_add(self.b.as_tensor())?;
+        let g = gates.chunk(4, 1)?;
+        let sig = candle_nn::ops::sigmoid;
+        let c = sig(&g[1])?
+            .mul(&s.1)?
+            .add(&sig(&g[0])?.mul(&g[2].tanh()?)?)?;
+        let h = sig(&g[3])?.mul(&c.tanh()?)?;
+        Ok((h, c))
+    }
+
+    /// The whole sequence `x`: `(batch, len, in)` -> `(batch, len, hidden)`, from zero state.
+    fn sequence(&self, x: &Tensor) -> CResult<Tensor> {
+        let (b, l, i) = x.dims3()?;
+        let xw = x
+            .reshape((b * l, i))?
+            .matmul(self.w_ih.as_tensor())?
+            .reshape((b, l, 4 * self.hidden))?;
+        let mut s = self.zero_state(b)?;
+        let mut out = Vec::with_capacity(l);
+        for t in 0..l {
+            s = self.step(&xw.narrow(1, t, 1)?.squeeze(1)?, &s)?;
+            out.push(s.0.clone());
+        }
+        Tensor::stack(&out, 1)
+    }
+}
+
+/// The network of a policy.
+pub(crate) enum Net {
+    /// ReLU MLP, linear output.
+    Mlp(Vec<Linear>),
+    /// Stacked LSTM layers and a linear head.
+    Rnn { layers: Vec<Lstm>, head: Linear },
+}
+
+impl Net {
+    /// `hidden`: MLP layer widths, or LSTM layer sizes.
+    pub fn new(
+        rnn: bool,
+        obs_dim: usize,
+        hidden: &[usize],
+        act_dim: usize,
+        init: &mut Init<'_>,
+    ) -> Result<(Net, Params), String> {
+        let mut p = Params::default();
+        let mut width = obs_dim;
+        let net = if rnn {
+            let mut layers = Vec::with_capacity(hidden.len());
+            for (k, h) in hidden.iter().enumerate() {
+                layers.push(Lstm::new(&mut p, init, &format!("lstm.{k}"), width, *h)?);
+                width = *h;
+            }
+            let head = Linear::new(&mut p, init, "head", width, act_dim)?;
+            Net::Rnn { layers, head }
+        } else {
+            let mut layers = Vec::with_capacity(hidden.len() + 1);
+            for (k, h) in hidden.iter().chain([act_dim].iter()).enumerate() {
+                layers.push(Linear::new(&mut p, init, &format!("mlp.{k}"), width, *h)?);
+                width = *h;
+            }
+            Net::Mlp(layers)
+        };
+        Ok((net, p))
+    }
+
+    /// Training forward pass. MLP: `x` `(n, obs)` -> `(n, act)`; RNN: `x`
+    /// `(batch, len, obs)` -> `(batch * len, act)`, each sequence from zero state.
+    pub fn forward(&self, x: &Tensor) -> CResult<Tensor> {
+        match self {
+            Net::Mlp(layers) => mlp(layers, x),
+            Net::Rnn { layers, head } => {
+                let mut h = x.clone();
+                for l in layers {
+                    h = l.sequence(&h)?;
+                }
+                let (b, len, w) = h.dims3()?;
+                head.forward(&h.reshape((b * len, w))?)
+            }
+        }
+    }
+
+    /// A zero recurrent state for a batch of one (empty for an MLP).
+    pub fn initial_state(&self) -> CResult<Vec<LstmState>> {
+        match self {
+            Net::Mlp(_) => Ok(Vec::new()),
+            Net::Rnn { layers, .. } => layers.iter().map(|l| l.zero_state(1)).collect(),
+        }
+    }
+
+    /// One closed-loop step: `x` `(1, obs)` -> `(1, act)`, advancing `state`.
+    pub fn step(&self, x: &Tensor, state: &mut [LstmState]) -> CResult<Tensor> {
+        match self {
+            Net::Mlp(layers) => mlp(layers, x),
+            Net::Rnn { layers, head } => {
+                let mut h = x.clone();
+                for (l, s) in layers.iter().zip(state.iter_mut()) {
+                    *s = l.step(&h.matmul(l.w_ih.as_tensor())?, s)?;
+                    h = s.0.clone();
+                }
+                head.forward(&h)
+            }
+        }
+    }
+}
+
+fn mlp(layers: &[Linear], x: &Tensor) -> CResult<Tensor> {
+    let mut h = x.clone();
+    for (k, l) in layers.iter().enumerate() {
+        h = l.forward(&h)?;
+        if k + 1 < layers.len() {
+            h = h.relu()?;
+        }
+    }
+    Ok(h)
+}
