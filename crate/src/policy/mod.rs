@@ -813,3 +813,198 @@ impl Policy {
         Policy::from_parts(config, &values)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::eval::{EvalConfig, EvalSummary, Evaluator};
+    use super::*;
+    use crate::config::{GenerationConfig, Variant};
+    use crate::generate::{DatasetAssembler, Generator};
+
+    /// A dataset of `n` generated episodes of `task` (static scenes).
+    fn dataset(task: &str, n: u32) -> Vec<u8> {
+        let cfg = GenerationConfig {
+            task: task.into(),
+            variant: Variant::Static,
+            episodes: n,
+            demo: crate::config::DemoRef::Builtin { id: task.into() },
+            ..GenerationConfig::default()
+        };
+        let g = Generator::new(&cfg, None).unwrap();
+        let mut a = DatasetAssembler::new(&cfg).unwrap();
+        let mut i = 0;
+        while !a.is_done() {
+            a.push(&g.attempt(i)).unwrap();
+            i += 1;
+        }
+        a.finish().unwrap()
+    }
+
+    fn small(algo: Algo, epochs: u32) -> TrainConfig {
+        TrainConfig {
+            algo,
+            epochs,
+            hidden: vec![32, 32],
+            seq_len: 4,
+            batch_size: 64,
+            lr: 3e-3,
+            ..TrainConfig::default()
+        }
+    }
+
+    #[test]
+    fn training_is_deterministic_and_lowers_the_loss() {
+        let bytes = dataset("lift", 4);
+        for algo in [Algo::Bc, Algo::BcRnn] {
+            let run = |seed: u64| {
+                let mut t = Trainer::new(
+                    &bytes,
+                    &TrainConfig {
+                        seed,
+                        ..small(algo, 3)
+                    },
+                )
+                .unwrap();
+                let first = t.run(1).unwrap().step_loss;
+                let last = t.run_to_end(|_| {}).unwrap();
+                (first, last, t.policy().unwrap().to_safetensors().unwrap())
+            };
+            let (first, last, a) = run(7);
+            let (_, _, b) = run(7);
+            let (_, _, c) = run(8);
+            assert_eq!(a, b, "{algo:?}: same data, settings and seed, same file");
+            assert_ne!(a, c, "{algo:?}: another seed, other weights");
+            let end = last.train_loss.unwrap();
+            eprintln!("{algo:?}: loss {first} -> {end}");
+            assert!(end < 0.75 * first, "{algo:?}: loss {first} -> {end}");
+            assert_eq!(last.epoch, 3);
+            assert!(last.done);
+        }
+    }
+
+    #[test]
+    fn a_saved_policy_loads_and_acts_the_same() {
+        let bytes = dataset("lift", 2);
+        for algo in [Algo::Bc, Algo::BcRnn] {
+            let mut t = Trainer::new(&bytes, &small(algo, 1)).unwrap();
+            t.run_to_end(|_| {}).unwrap();
+            let mut p = t.policy().unwrap();
+            let file = p.to_safetensors().unwrap();
+            let mut q = Policy::from_safetensors(&file).unwrap();
+            assert_eq!(p.config(), q.config());
+            assert_eq!(q.config().obs_dim(), 3 + 4 + 2 + 7);
+            let obs: Vec<f32> = (0..16).map(|i| 0.01 * i as f32).collect();
+            for _ in 0..6 {
+                // Recurrent policies carry state; both advance alike.
+                assert_eq!(p.act(&obs).unwrap(), q.act(&obs).unwrap());
+            }
+            let err = q.act(&obs[..5]).unwrap_err().to_string();
+            assert!(err.contains("16 observation values, got 5"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_policy_is_refused_with_a_reason() {
+        let bytes = dataset("lift", 2);
+        let mut t = Trainer::new(&bytes, &small(Algo::Bc, 1)).unwrap();
+        t.run_to_end(|_| {}).unwrap();
+        let file = t.policy().unwrap().to_safetensors().unwrap();
+        let msg = |b: &[u8]| Policy::from_safetensors(b).err().unwrap().to_string();
+        assert!(msg(b"hello").contains("not a safetensors file"));
+        assert!(msg(&file[..file.len() - 10]).contains("not a safetensors file"));
+        // Plain safetensors without our metadata.
+        let v = [0u8; 8];
+        let view =
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &v).unwrap();
+        let plain = safetensors::serialize([("w", view)], None).unwrap();
+        assert!(msg(&plain).contains("without 'dmgen_policy' metadata"));
+        // The config says one size, the tensors another.
+        let mut p = Policy::from_safetensors(&file).unwrap();
+        p.config.layers = vec![64, 32];
+        let json = serde_json::to_string(&p.config).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&file).unwrap();
+        let views: Vec<_> = st.tensors();
+        let forged = safetensors::serialize(
+            views,
+            Some(HashMap::from([(METADATA_KEY.to_string(), json)])),
+        )
+        .unwrap();
+        let m = msg(&forged);
+        assert!(m.contains("mlp.0.weight") && m.contains("shape"), "{m}");
+    }
+
+    #[test]
+    fn datasets_without_the_keys_or_broken_are_refused_with_a_reason() {
+        let bytes = dataset("lift", 2);
+        let err = |b: &[u8], keys: &[&str]| {
+            let cfg = TrainConfig {
+                obs_keys: keys.iter().map(|k| k.to_string()).collect(),
+                ..small(Algo::Bc, 1)
+            };
+            Trainer::new(b, &cfg).err().unwrap().to_string()
+        };
+        let m = err(&bytes, &["robot0_eef_pos", "robot0_eye_in_hand_image"]);
+        assert!(
+            m.contains("'robot0_eye_in_hand_image' is missing") && m.contains("robot0_joint_pos"),
+            "{m}"
+        );
+        assert!(err(&[], &[]).contains("empty"));
+        assert!(err(&bytes[..bytes.len() / 2], &[]).contains("truncated"));
+        assert!(err(b"not hdf5 at all", &[]).contains("HDF5"));
+        // A policy of another task's shapes.
+        let mut t = Trainer::new(&bytes, &small(Algo::Bc, 1)).unwrap();
+        t.run_to_end(|_| {}).unwrap();
+        let p = t.policy().unwrap();
+        let ev = Evaluator::new(&EvalConfig {
+            task: "stack".into(),
+            episodes: 1,
+            ..EvalConfig::default()
+        })
+        .unwrap();
+        let m = ev.check(&p).unwrap_err().to_string();
+        assert!(
+            m.contains("'object' is 7 wide; task 'stack' gives 14"),
+            "{m}"
+        );
+        let bad = TrainConfig {
+            epochs: 0,
+            ..small(Algo::Bc, 1)
+        };
+        assert!(Trainer::new(&bytes, &bad)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("epochs"));
+    }
+
+    /// The loop closes: BC on 100 generated lift episodes lifts the cube in closed loop
+    /// from scenes it never saw (measured 15/20; with 60 episodes it stalls at 0/20).
+    #[test]
+    fn bc_trained_on_generated_lift_data_succeeds_in_closed_loop() {
+        let bytes = dataset("lift", 100);
+        let cfg = TrainConfig {
+            epochs: 30,
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(&bytes, &cfg).unwrap();
+        t.run_to_end(|_| {}).unwrap();
+        let mut p = t.policy().unwrap();
+        let ev = Evaluator::new(&EvalConfig {
+            task: "lift".into(),
+            episodes: 20,
+            ..EvalConfig::default()
+        })
+        .unwrap();
+        let mut s = EvalSummary::default();
+        for i in 0..20 {
+            let e = ev.episode(&mut p, i).unwrap();
+            assert_eq!(e.success, e.failure.is_none());
+            s.add(&e);
+        }
+        eprintln!("lift BC closed loop: {s:?}");
+        assert!(s.successes >= 10, "{s:?}");
+        // Deterministic per (policy, config, seed, index).
+        let again = ev.episode(&mut p, 3).unwrap();
+        assert_eq!(again, ev.episode(&mut p, 3).unwrap());
+    }
+}

@@ -41,11 +41,14 @@ impl Params {
     }
 }
 
+/// Looks up a parameter's values by name and shape (a loaded file).
+pub(crate) type Lookup<'a> = dyn FnMut(&str, &[usize]) -> Result<Vec<f32>, String> + 'a;
+
 /// Where a layer's numbers come from.
 pub(crate) enum Init<'a> {
     Random(&'a mut Rng),
-    /// Values by name (a loaded file); every name must be present.
-    Values(&'a mut dyn FnMut(&str, &[usize]) -> Result<Vec<f32>, String>),
+    /// Values by name; every name must be present.
+    Values(&'a mut Lookup<'a>),
 }
 
 fn make(
