@@ -1,0 +1,97 @@
+//! `dmgen demo --count`, `dmgen train` and `dmgen eval` end to end.
+
+mod common;
+
+use common::{dmgen, fixture, scratch};
+
+fn last_json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().expect("a JSON line")).expect("JSON on stdout")
+}
+
+#[test]
+fn scripted_demos_train_a_policy_that_evaluates_the_same_on_any_thread_count() {
+    let data = scratch("lift_demos.hdf5");
+    let policy = scratch("lift_bc.safetensors");
+    let (data_s, policy_s) = (data.to_str().unwrap(), policy.to_str().unwrap());
+    let d = last_json(&dmgen(&[
+        "demo", "--task", "lift", "--count", "3", "--out", data_s,
+    ]));
+    assert_eq!(d["episodes"], 3);
+    assert_eq!(d["seeds"], serde_json::json!([0, 1, 2]));
+    let t = last_json(&dmgen(&[
+        "train", "--data", data_s, "--epochs", "2", "--hidden", "32,32", "--out", policy_s,
+        "--quiet",
+    ]));
+    assert_eq!(t["algo"], "bc");
+    assert_eq!(t["epochs"], 2);
+    assert!(t["train_loss"].as_f64().unwrap().is_finite());
+    // The same command again: the same policy file.
+    let again = last_json(&dmgen(&[
+        "train", "--data", data_s, "--epochs", "2", "--hidden", "32,32", "--out", policy_s,
+        "--quiet",
+    ]));
+    assert_eq!(t["sha256"], again["sha256"]);
+    let eval = |threads: &str| {
+        let mut v = last_json(&dmgen(&[
+            "eval",
+            "--policy",
+            policy_s,
+            "--episodes",
+            "3",
+            "--variant",
+            "dmg",
+            "--threads",
+            threads,
+            "--quiet",
+        ]));
+        for k in ["seconds", "episodes_per_s", "threads"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v
+    };
+    let one = eval("1");
+    assert_eq!(one["episodes"], 3);
+    assert_eq!(
+        one["task"], "lift",
+        "the task comes from the policy's dataset"
+    );
+    let reasons: u64 = one["failure_reasons"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(reasons + one["successes"].as_u64().unwrap(), 3);
+    assert_eq!(one, eval("2"));
+}
+
+#[test]
+fn train_and_eval_refuse_bad_files_with_a_message() {
+    let err = |args: &[&str]| {
+        let out = dmgen(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let p = scratch("x.safetensors");
+    let ps = p.to_str().unwrap();
+    let m = err(&["train", "--data", &fixture("stack.json"), "--out", ps]);
+    assert!(m.contains("HDF5"), "{m}");
+    let m = err(&["train", "--data", "no-such.hdf5", "--out", ps]);
+    assert!(m.contains("cannot read"), "{m}");
+    let m = err(&[
+        "eval",
+        "--policy",
+        &fixture("stack.json"),
+        "--task",
+        "stack",
+    ]);
+    assert!(m.contains("not a safetensors file"), "{m}");
+    let m = err(&["demo", "--task", "lift", "--count", "2"]);
+    assert!(m.contains("--out"), "{m}");
+}
