@@ -242,7 +242,7 @@ impl Evaluator {
     /// Run episode `index` to its end with `policy` (reset first).
     pub fn episode(&self, policy: &mut Policy, index: u64) -> Result<EvalEpisode, PolicyError> {
         self.check(policy)?;
-        policy.reset()?;
+        policy.reset(crate::rng::episode_seed(self.seed, index))?;
         let mut r = self.rollout(index)?;
         while !r.step(policy)? {}
         Ok(r.finish())

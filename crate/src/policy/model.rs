@@ -239,6 +239,66 @@ impl Net {
     }
 }
 
+/// Smallest standard deviation of a GMM component (robomimic's `min_std`).
+pub(crate) const GMM_MIN_STD: f64 = 1e-4;
+
+/// `log(1 + e^x)`, computed without overflow.
+fn softplus(x: &Tensor) -> CResult<Tensor> {
+    x.relu()?
+        .add(&x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)
+}
+
+/// Width of a GMM head's output for `modes` components over `a` action values: the
+/// means, the raw scales and the mixture logits.
+pub(crate) fn gmm_width(modes: usize, a: usize) -> usize {
+    modes * (2 * a + 1)
+}
+
+/// robomimic's GMM head: `out` `(n, modes * (2a + 1))` read as component means
+/// (through tanh), scales (softplus + [`GMM_MIN_STD`]) and logits; the mean negative
+/// log-likelihood of the targets `y` `(n, a)` under the mixture.
+pub(crate) fn gmm_nll(out: &Tensor, y: &Tensor, modes: usize, a: usize) -> CResult<Tensor> {
+    let n = out.dim(0)?;
+    let means = out
+        .narrow(1, 0, modes * a)?
+        .reshape((n, modes, a))?
+        .tanh()?;
+    let scales = softplus(
+        &out.narrow(1, modes * a, modes * a)?
+            .reshape((n, modes, a))?,
+    )?
+    .affine(1.0, GMM_MIN_STD)?;
+    let log_pi = candle_nn::ops::log_softmax(&out.narrow(1, 2 * modes * a, modes)?, 1)?;
+    let z = y.unsqueeze(1)?.broadcast_sub(&means)?.div(&scales)?;
+    let half_ln_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let log_n = z
+        .sqr()?
+        .affine(-0.5, -half_ln_2pi)?
+        .sub(&scales.log()?)?
+        .sum(2)?;
+    log_pi.add(&log_n)?.log_sum_exp(1)?.mean_all()?.neg()
+}
+
+/// One action from a GMM head's output row: the mean of a component drawn by its
+/// mixture weight (robomimic's `low_noise_eval`: component noise shrunk to nothing).
+/// `u` is a uniform number in [0, 1).
+pub(crate) fn gmm_pick(row: &[f32], modes: usize, a: usize, u: f64) -> Vec<f32> {
+    let logits = &row[2 * modes * a..2 * modes * a + modes];
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let w: Vec<f64> = logits.iter().map(|l| f64::from(l - max).exp()).collect();
+    let total: f64 = w.iter().sum();
+    let mut acc = 0.0;
+    let mut k = modes - 1;
+    for (i, wi) in w.iter().enumerate() {
+        acc += wi / total;
+        if u < acc {
+            k = i;
+            break;
+        }
+    }
+    row[k * a..(k + 1) * a].iter().map(|m| m.tanh()).collect()
+}
+
 fn mlp(layers: &[Linear], x: &Tensor) -> CResult<Tensor> {
     let mut h = x.clone();
     for (k, l) in layers.iter().enumerate() {

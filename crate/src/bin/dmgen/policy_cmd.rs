@@ -46,6 +46,9 @@ pub struct TrainArgs {
     /// Hidden layer sizes, comma-separated [default: 256,256]
     #[arg(long, value_delimiter = ',')]
     pub hidden: Vec<usize>,
+    /// GMM action head components (0: squared-error regression) [default: bc 0, bc-rnn 5]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub gmm_modes: Option<u32>,
     /// Observation keys, comma-separated [default: robomimic's low-dim four]
     #[arg(long, value_delimiter = ',')]
     pub obs_keys: Vec<String>,
@@ -72,6 +75,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
         lr: a.lr,
         hidden: a.hidden,
         obs_keys: a.obs_keys,
+        gmm_modes: a.gmm_modes,
         seed: a.seed,
         ..TrainConfig::default()
     };
@@ -80,9 +84,14 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     let c = trainer.config().clone();
     if !a.quiet {
         eprintln!(
-            "training {} {:?} on {} episodes ({} frames) of {}; {} steps per epoch",
+            "training {} {:?}{} on {} episodes ({} frames) of {}; {} steps per epoch",
             c.algo.as_str(),
             c.layers,
+            if c.gmm_modes > 0 {
+                format!(" with a {}-mode GMM head", c.gmm_modes)
+            } else {
+                String::new()
+            },
             c.train_episodes,
             c.train_frames,
             a.data,
