@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchErrors } from './errors.ts';
 
-const cli = join(process.env.CARGO_TARGET_DIR || 'target', 'release', 'dmgen');
+// The CLI npm test builds (its test build); DMGEN_BIN overrides.
+const cli = process.env.DMGEN_BIN || join(process.env.CARGO_TARGET_DIR || 'target', 'debug', 'dmgen');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 test('exports: absolute actions, failed attempts and LeRobot v3 from the page equal the CLI, and the export module loads only when used', async ({

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const cli = join(process.env.CARGO_TARGET_DIR || 'target', 'release', 'dmgen');
+// The CLI npm test builds (its test build); DMGEN_BIN overrides.
+const cli = process.env.DMGEN_BIN || join(process.env.CARGO_TARGET_DIR || 'target', 'debug', 'dmgen');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 test('a worker that panics and one that is killed mid-run are replaced; the dataset equals a fault-free run', async ({

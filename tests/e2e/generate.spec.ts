@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { watchErrors } from './errors.ts';
 
 const artifacts = 'tests/artifacts';
-const cli = join(process.env.CARGO_TARGET_DIR || 'target', 'release', 'dmgen');
+// The CLI npm test builds (its test build); DMGEN_BIN overrides.
+const cli = process.env.DMGEN_BIN || join(process.env.CARGO_TARGET_DIR || 'target', 'debug', 'dmgen');
 
 async function ready(page: Page, workers: number): Promise<void> {
   await page.goto(`./?workers=${workers}`);

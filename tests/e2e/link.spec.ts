@@ -39,7 +39,8 @@ test('share links: the browser core encodes like the native core and reports bad
   expect(r.panicked).toBe(false);
 });
 
-const cli = join(process.env.CARGO_TARGET_DIR || 'target', 'release', 'dmgen');
+// The CLI npm test builds (its test build); DMGEN_BIN overrides.
+const cli = process.env.DMGEN_BIN || join(process.env.CARGO_TARGET_DIR || 'target', 'debug', 'dmgen');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 async function ready(page: Page, url: string, workers: number): Promise<void> {

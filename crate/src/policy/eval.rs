@@ -19,11 +19,14 @@
 //! it over its nominal duration in the scripted demo
 //! ([`crate::task::scripted::subtask_durations`]).
 //!
-//! Success is the task predicate held for the task's hold time. A failed episode gets a
-//! reason: `collision` (the arm or hand pressed on the table or a fixture, generation's
-//! thresholds), `physics_error`, or at the time limit `dropped` (held, then lost while
-//! the gripper was closed), `missed_grasp` (closed on nothing), `misplaced` (released
-//! off target) or `timeout` (never closed, or still holding).
+//! Success is the task predicate held for the task's hold time, as in robomimic's and
+//! MimicGen's rollouts: contacts do not end an episode (generation, which curates data,
+//! discards an attempt at the first hard contact; a policy is judged on the task). An
+//! episode that fails gets one reason, the first that applies: `physics_error` (ends it
+//! at once), `collision` (the arm or hand pressed on the table or a fixture at some step,
+//! generation's thresholds), `dropped` (held, then lost while the gripper was closed),
+//! `missed_grasp` (closed on nothing), `misplaced` (released off target) or `timeout`
+//! (never closed, or still holding).
 
 use super::{Policy, PolicyError};
 use crate::config::{DynamicsParams, GenerationConfig, Variant};
@@ -233,6 +236,7 @@ impl Evaluator {
             ever_closed: false,
             ever_held: false,
             dropped: false,
+            collided: false,
             steps: Vec::new(),
             outcome: None,
             final_obs: None,
@@ -317,6 +321,8 @@ pub struct PolicyRollout {
     ever_closed: bool,
     ever_held: bool,
     dropped: bool,
+    /// The arm or hand pressed on the table or a fixture at some step.
+    collided: bool,
     steps: Vec<StepRecord>,
     outcome: Option<Option<FailureReason>>,
     final_obs: Option<Observation>,
@@ -388,7 +394,9 @@ impl PolicyRollout {
         };
         let t = world.time();
         if t >= self.ev.horizon - 1e-9 {
-            let f = if self.dropped {
+            let f = if self.collided {
+                FailureReason::Collision
+            } else if self.dropped {
                 FailureReason::Dropped
             } else if !self.ever_held {
                 if self.ever_closed {
@@ -459,13 +467,13 @@ impl PolicyRollout {
             self.dropped = true;
         }
         self.track_progress(held, now);
-        if succeeded {
-            return self.end(None);
-        }
         if contact.body_force > COLLISION_BODY_FORCE
             || contact.finger_force > COLLISION_FINGER_FORCE
         {
-            return self.end(Some(FailureReason::Collision));
+            self.collided = true;
+        }
+        if succeeded {
+            return self.end(None);
         }
         false
     }

@@ -15,8 +15,9 @@
 //!
 //! A run is deterministic: initial weights and batch order come from the config's seed
 //! through [`crate::rng`], and candle's CPU kernels are deterministic here; the same
-//! dataset, config and seed give the same weights (tested). wasm32 gives close but not
-//! identical numbers (different floating-point kernels; see docs/results.md).
+//! dataset, config and seed give the same weights (tested). In wasm32 the kernels differ
+//! (no FMA, other summation blocking), so the page reproduces its own policies but not the
+//! native bits; compare across platforms by loss and success rate.
 //!
 //! A trained policy is one safetensors file: the weights (f32) and, in its metadata
 //! under `dmgen_policy`, the [`PolicyConfig`] JSON (algorithm, sizes, observation keys,
