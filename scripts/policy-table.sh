@@ -19,8 +19,8 @@ if [ -n "${DMGEN_BIN:-}" ]; then run=("$DMGEN_BIN"); else
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 "${run[@]}" demo --task "$task" --count 1 --out "$dir/demo1.hdf5" >/dev/null
 "${run[@]}" demo --task "$task" --count 10 --out "$dir/demo10.hdf5" >/dev/null
-"${run[@]}" generate --task "$task" --variant dmg --method dmg --episodes "$n" --quiet --out "$dir/dmg.hdf5" >/dev/null
-"${run[@]}" generate --task "$task" --variant dmg --method mimicgen --episodes "$n" --quiet --out "$dir/mimicgen.hdf5" >/dev/null
+"${run[@]}" generate --task "$task" --variant dmg --method dmg --episodes "$n" --max-attempts $((10 * n)) --quiet --out "$dir/dmg.hdf5" >/dev/null
+"${run[@]}" generate --task "$task" --variant dmg --method mimicgen --episodes "$n" --max-attempts $((10 * n)) --quiet --out "$dir/mimicgen.hdf5" >/dev/null
 out="$dir/results.jsonl"
 for arm in demo1 demo10 dmg mimicgen; do
   for s in $seeds; do

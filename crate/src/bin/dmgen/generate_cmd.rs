@@ -116,6 +116,9 @@ pub struct GenerateArgs {
     /// Successful episodes to keep, 1-1000000 [default: 10, or the configuration's]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub episodes: Option<u32>,
+    /// Attempt budget, at least --episodes [default: max(3 x episodes, episodes + 20), or the configuration's]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: Option<u32>,
     /// Generator [default: dmg, or the configuration's]
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
@@ -198,6 +201,9 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
         if cfg.max_attempts.is_some_and(|m| m < n) {
             cfg.max_attempts = None;
         }
+    }
+    if let Some(m) = a.max_attempts {
+        cfg.max_attempts = Some(m);
     }
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)
