@@ -297,9 +297,69 @@ pub fn read_hdf5_demo(bytes: &[u8], index: usize) -> Result<Demo, DemoError> {
 /// any: a task id (`lift`, `stack`, ... as dmgen writes it) or a robosuite / MimicGen
 /// environment name for one (`Lift`, `Stack_D0`, `Square_D1`, ...).
 fn task_from_env_args(file: &hdf5_pure::File) -> Option<String> {
-    let attrs = file.group("data").ok()?.attrs().ok()?;
-    let args: Value = serde_json::from_str(attrs.get("env_args")?.as_str()?).ok()?;
-    task_from_env_name(args.get("env_name")?.as_str()?)
+    file_info(file)
+        .env_name
+        .as_deref()
+        .and_then(task_from_env_name)
+}
+
+/// What a robomimic file's `data` attributes say about where it came from (the readers
+/// of whole datasets, training and the LeRobot converter, share this).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FileInfo {
+    /// `env_args.env_name`.
+    pub env_name: Option<String>,
+    /// `env_args.env_kwargs.control_freq`.
+    pub control_freq: Option<f64>,
+    /// This tool's configuration's task, else the task `env_name` names.
+    pub task_id: Option<String>,
+    /// `dmgen_actions` (`delta` or `abs`), when this tool wrote the file.
+    pub actions_convention: Option<String>,
+}
+
+pub(crate) fn file_info(file: &hdf5_pure::File) -> FileInfo {
+    let mut info = FileInfo::default();
+    let Ok(attrs) = file.group("data").and_then(|g| g.attrs()) else {
+        return info;
+    };
+    let text = |k: &str| attrs.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    if let Some(args) = text("env_args").and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
+        info.env_name = args
+            .get("env_name")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        info.control_freq = args
+            .get("env_kwargs")
+            .and_then(|k| k.get("control_freq"))
+            .and_then(Value::as_f64);
+    }
+    info.task_id = text("dmgen_config")
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|c| c.get("task").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| info.env_name.as_deref().and_then(task_from_env_name));
+    info.actions_convention = text("dmgen_actions");
+    info
+}
+
+/// The shape of dataset `path`: `Ok(None)` when it is absent, `Err` with a message when
+/// its shape cannot be read.
+pub(crate) fn dataset_shape(
+    file: &hdf5_pure::File,
+    path: &str,
+) -> Result<Option<Vec<u64>>, String> {
+    let Ok(ds) = file.dataset(path) else {
+        return Ok(None);
+    };
+    ds.shape().map(Some).map_err(|e| format!("{path}: {e}"))
+}
+
+/// `(rows, columns)` of a rank-1 (`(T,)`, one column) or rank-2 shape.
+pub(crate) fn rows_cols(shape: &[u64]) -> Option<(usize, usize)> {
+    match shape {
+        [t] => Some((*t as usize, 1)),
+        [t, c] => Some((*t as usize, *c as usize)),
+        _ => None,
+    }
 }
 
 pub(crate) fn task_from_env_name(name: &str) -> Option<String> {

@@ -180,50 +180,6 @@ struct Feature {
     source: Source,
 }
 
-/// The file's `data` attributes this converter reads.
-struct FileInfo {
-    env_name: Option<String>,
-    control_freq: Option<f64>,
-    task_id: Option<String>,
-    actions_convention: Option<String>,
-    object_names: Option<Vec<String>>,
-}
-
-fn file_info(file: &hdf5_pure::File) -> FileInfo {
-    let mut info = FileInfo {
-        env_name: None,
-        control_freq: None,
-        task_id: None,
-        actions_convention: None,
-        object_names: None,
-    };
-    let Ok(attrs) = file.group("data").and_then(|g| g.attrs()) else {
-        return info;
-    };
-    let text = |k: &str| attrs.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    if let Some(args) = text("env_args").and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
-        info.env_name = args
-            .get("env_name")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        info.control_freq = args
-            .get("env_kwargs")
-            .and_then(|k| k.get("control_freq"))
-            .and_then(Value::as_f64);
-    }
-    // The task: this tool's configuration, else what the environment name says.
-    info.task_id = text("dmgen_config")
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .and_then(|c| c.get("task").and_then(Value::as_str).map(str::to_string))
-        .or_else(|| {
-            info.env_name
-                .as_deref()
-                .and_then(crate::demo::task_from_env_name)
-        });
-    info.actions_convention = text("dmgen_actions");
-    info
-}
-
 /// Names of `data/demo_<i>` in the order of `i` (the demo reader's listing).
 fn demo_names(file: &hdf5_pure::File) -> Result<Vec<String>, ExportError> {
     let names = crate::demo::sorted_demo_names(file).map_err(|e| input_err(e.to_string()))?;
@@ -235,17 +191,12 @@ fn demo_names(file: &hdf5_pure::File) -> Result<Vec<String>, ExportError> {
     Ok(names)
 }
 
-/// `(rows, columns)` of a dataset of rank 1 or 2.
+/// `(rows, columns)` of a dataset of rank 1 or 2 (`None`: absent or another rank, e.g. an
+/// image key, which the converter leaves to its own reader).
 fn shape2(file: &hdf5_pure::File, path: &str) -> Result<Option<(usize, usize)>, ExportError> {
-    let Ok(ds) = file.dataset(path) else {
-        return Ok(None);
-    };
-    let shape = ds.shape().map_err(|e| h5(path, e))?;
-    Ok(match shape.as_slice() {
-        [t] => Some((*t as usize, 1)),
-        [t, c] => Some((*t as usize, *c as usize)),
-        _ => None,
-    })
+    Ok(crate::demo::dataset_shape(file, path)
+        .map_err(input_err)?
+        .and_then(|s| crate::demo::rows_cols(&s)))
 }
 
 fn read_f64(file: &hdf5_pure::File, path: &str) -> Result<Vec<f64>, ExportError> {
@@ -291,7 +242,8 @@ fn obs_names(key: &str, n: usize, objects: Option<&[String]>) -> Vec<String> {
 fn plan_features(
     file: &hdf5_pure::File,
     first: &str,
-    info: &FileInfo,
+    info: &crate::demo::FileInfo,
+    object_names: Option<&[String]>,
 ) -> Result<Vec<Feature>, ExportError> {
     let base = format!("data/{first}");
     let (t, action_dim) = shape2(file, &format!("{base}/actions"))?.ok_or_else(|| {
@@ -326,7 +278,7 @@ fn plan_features(
             "{base}/obs has no low-dim observations with {t} rows"
         )));
     }
-    let objects = info.object_names.as_deref();
+    let objects = object_names;
     let width = |k: &str| obs.iter().find(|(n, _)| n == k).map(|(_, c)| *c);
     let obs_path = |k: &str| format!("obs/{k}");
     let mut f = Vec::new();
@@ -637,17 +589,17 @@ pub fn robomimic_to_lerobot(
     options: &LeRobotOptions,
 ) -> Result<LeRobotDataset, ExportError> {
     let file = hdf5_pure::File::from_bytes(hdf5).map_err(|e| h5("not a readable HDF5 file", e))?;
-    let mut info = file_info(&file);
+    let info = crate::demo::file_info(&file);
     let demos = demo_names(&file)?;
-    if let Ok(attrs) = file
+    let object_names: Option<Vec<String>> = file
         .group(&format!("data/{}", demos[0]))
         .and_then(|g| g.attrs())
-    {
-        info.object_names = attrs
-            .get("dmgen_object_names")
-            .and_then(|v| v.as_strings())
-            .map(|v| v.to_vec());
-    }
+        .ok()
+        .and_then(|a| {
+            a.get("dmgen_object_names")
+                .and_then(|v| v.as_strings())
+                .map(|v| v.to_vec())
+        });
     let fps = match options.fps.or(info.control_freq) {
         Some(f) if f.is_finite() && f > 0.0 => f,
         Some(f) => return Err(input_err(format!("fps {f} must be positive"))),
@@ -664,7 +616,7 @@ pub fn robomimic_to_lerobot(
             .or_else(|| info.env_name.clone())
             .unwrap_or_else(|| "unknown task".into()),
     };
-    let features = plan_features(&file, &demos[0], &info)?;
+    let features = plan_features(&file, &demos[0], &info, object_names.as_deref())?;
     let schema = Arc::new(Schema::new(
         features
             .iter()

@@ -201,6 +201,54 @@ pub fn observe(world: &crate::sim::PandaWorld) -> Observation {
     }
 }
 
+/// The low-dim observation keys of every dataset (`obs/<key>`), in the writer's order.
+pub const LOW_DIM_KEYS: [&str; 5] = [
+    "robot0_eef_pos",
+    "robot0_eef_quat",
+    "robot0_gripper_qpos",
+    "robot0_joint_pos",
+    "object",
+];
+
+/// Width of low-dim key `key` in a task with `n_objects` objects (`None`: not a key).
+pub fn low_dim_width(key: &str, n_objects: usize) -> Option<usize> {
+    match key {
+        "robot0_eef_pos" => Some(3),
+        "robot0_eef_quat" => Some(4),
+        "robot0_gripper_qpos" => Some(2),
+        "robot0_joint_pos" => Some(7),
+        "object" => Some(7 * n_objects),
+        _ => None,
+    }
+}
+
+/// Append one step's values of low-dim key `key` to `out`: hand pose `eef` and object
+/// poses `objects` (unit quaternions, `xyzw`) and the rest of `o`. The dataset writer and
+/// the policy evaluation both lay observations out through this. `false` for an unknown
+/// key.
+pub fn push_low_dim(
+    key: &str,
+    eef: &Pose,
+    o: &Observation,
+    objects: &[Pose],
+    out: &mut Vec<f64>,
+) -> bool {
+    match key {
+        "robot0_eef_pos" => out.extend_from_slice(&eef.pos.0),
+        "robot0_eef_quat" => out.extend_from_slice(&eef.quat.0),
+        "robot0_gripper_qpos" => out.extend_from_slice(&o.finger_qpos),
+        "robot0_joint_pos" => out.extend_from_slice(&o.joint_pos),
+        "object" => {
+            for p in objects {
+                out.extend_from_slice(&p.pos.0);
+                out.extend_from_slice(&p.quat.0);
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
 /// Finger joint positions for an opening of `width` metres between the pads.
 pub fn finger_qpos_from_width(width: f64) -> [f64; 2] {
     [0.5 * width, -0.5 * width]

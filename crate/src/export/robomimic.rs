@@ -154,13 +154,15 @@ struct ObsColumns {
 
 impl ObsColumns {
     fn push(&mut self, eef: &Pose, o: &Observation, objects: &[Pose]) {
-        self.eef_pos.extend_from_slice(&eef.pos.0);
-        self.eef_quat.extend_from_slice(&eef.quat.0);
-        self.gripper_qpos.extend_from_slice(&o.finger_qpos);
-        self.joint_pos.extend_from_slice(&o.joint_pos);
-        for p in objects {
-            self.object.extend_from_slice(&p.pos.0);
-            self.object.extend_from_slice(&p.quat.0);
+        let columns = [
+            &mut self.eef_pos,
+            &mut self.eef_quat,
+            &mut self.gripper_qpos,
+            &mut self.joint_pos,
+            &mut self.object,
+        ];
+        for (key, column) in super::LOW_DIM_KEYS.iter().zip(columns) {
+            super::push_low_dim(key, eef, o, objects, column);
         }
     }
 }

@@ -60,16 +60,13 @@ fn h5(what: &str, e: hdf5_pure::Error) -> PolicyError {
 
 /// `(rows, columns)` of a dataset of rank 1 or 2, `None` if absent.
 fn shape2(file: &hdf5_pure::File, path: &str) -> Result<Option<(usize, usize)>, PolicyError> {
-    let Ok(ds) = file.dataset(path) else {
-        return Ok(None);
-    };
-    let shape = ds.shape().map_err(|e| h5(path, e))?;
-    match shape.as_slice() {
-        [t] => Ok(Some((*t as usize, 1))),
-        [t, c] => Ok(Some((*t as usize, *c as usize))),
-        _ => Err(bad(format!(
-            "'{path}' has shape {shape:?}; a low-dim key is (T,) or (T, D)"
-        ))),
+    match crate::demo::dataset_shape(file, path).map_err(bad)? {
+        None => Ok(None),
+        Some(shape) => crate::demo::rows_cols(&shape).map(Some).ok_or_else(|| {
+            bad(format!(
+                "'{path}' has shape {shape:?}; a low-dim key is (T,) or (T, D)"
+            ))
+        }),
     }
 }
 
@@ -122,27 +119,9 @@ pub fn read_training_data(
     if names.is_empty() {
         return Err(bad("the file has no episodes (no data/demo_<i> groups)"));
     }
-    let attrs = file.group("data").and_then(|g| g.attrs()).ok();
-    let text = |k: &str| {
-        attrs
-            .as_ref()
-            .and_then(|a| a.get(k))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    let actions = text("dmgen_actions").unwrap_or_else(|| "delta".into());
-    let task = text("dmgen_config")
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|c| c.get("task").and_then(|t| t.as_str()).map(str::to_string))
-        .or_else(|| {
-            text("env_args")
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .and_then(|a| {
-                    a.get("env_name")
-                        .and_then(|n| n.as_str())
-                        .and_then(crate::demo::task_from_env_name)
-                })
-        });
+    let info = crate::demo::file_info(&file);
+    let actions = info.actions_convention.unwrap_or_else(|| "delta".into());
+    let task = info.task_id;
 
     let mut obs_keys: Vec<(String, usize)> = Vec::new();
     let mut action_dim = 0usize;

@@ -255,35 +255,23 @@ impl Evaluator {
 
 /// Width of an observation key in a task with `n` objects.
 pub fn obs_width(key: &str, n: usize) -> Option<usize> {
-    match key {
-        "robot0_eef_pos" => Some(3),
-        "robot0_eef_quat" => Some(4),
-        "robot0_gripper_qpos" => Some(2),
-        "robot0_joint_pos" => Some(7),
-        "object" => Some(7 * n),
-        _ => None,
-    }
+    crate::export::low_dim_width(key, n)
 }
 
-/// The policy's input from one observation, keys in `keys` order (the dataset's values).
+/// The policy's input from one observation, keys in `keys` order: the values the dataset
+/// writer records for them (`export::push_low_dim`), as f32.
 pub fn obs_vector(o: &Observation, keys: &[(String, usize)]) -> Vec<f32> {
+    let eef = Pose::new(o.eef.pos, o.eef.quat.normalized());
+    let objects: Vec<Pose> = o
+        .objects
+        .iter()
+        .map(|p| Pose::new(p.pos, p.quat.normalized()))
+        .collect();
     let mut v = Vec::with_capacity(keys.iter().map(|k| k.1).sum());
     for (k, _) in keys {
-        match k.as_str() {
-            "robot0_eef_pos" => v.extend(o.eef.pos.0.iter().map(|x| *x as f32)),
-            "robot0_eef_quat" => v.extend(o.eef.quat.normalized().0.iter().map(|x| *x as f32)),
-            "robot0_gripper_qpos" => v.extend(o.finger_qpos.iter().map(|x| *x as f32)),
-            "robot0_joint_pos" => v.extend(o.joint_pos.iter().map(|x| *x as f32)),
-            "object" => {
-                for p in &o.objects {
-                    v.extend(p.pos.0.iter().map(|x| *x as f32));
-                    v.extend(p.quat.normalized().0.iter().map(|x| *x as f32));
-                }
-            }
-            _ => {}
-        }
+        crate::export::push_low_dim(k, &eef, o, &objects, &mut v);
     }
-    v
+    v.into_iter().map(|x| x as f32).collect()
 }
 
 /// The hand target and gripper command of an action in `convention` (`delta`: from the
@@ -376,10 +364,9 @@ impl PolicyRollout {
         let Some(obs) = self.observe() else {
             return Ok(true);
         };
-        let keys = policy.config().obs_keys();
-        let convention = policy.config().actions.clone();
-        let a = policy.act(&obs_vector(&obs, &keys))?;
-        Ok(self.act(obs, &a, &convention))
+        let input = policy.input(&obs);
+        let a = policy.act(&input)?;
+        Ok(self.act(obs, &a, &policy.config().actions))
     }
 
     /// Start a control step: end the episode at the time limit, move objects as the

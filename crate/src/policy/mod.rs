@@ -694,6 +694,8 @@ impl Trainer {
 /// A trained policy, ready to act.
 pub struct Policy {
     config: PolicyConfig,
+    /// `config.obs_keys()`, kept for building inputs every step.
+    keys: Vec<(String, usize)>,
     net: Net,
     params: Params,
     norm: Normaliser,
@@ -737,6 +739,7 @@ impl Policy {
         let norm = Normaliser::from_config(&config);
         let state = net.initial_state()?;
         Ok(Policy {
+            keys: config.obs_keys(),
             config,
             net,
             params,
@@ -749,6 +752,12 @@ impl Policy {
 
     pub fn config(&self) -> &PolicyConfig {
         &self.config
+    }
+
+    /// This policy's input from an observation (its keys, in order, as the dataset
+    /// records them).
+    pub fn input(&self, obs: &crate::export::Observation) -> Vec<f32> {
+        eval::obs_vector(obs, &self.keys)
     }
 
     /// Start an episode: forget the recurrent state and seed the draws of a GMM head
