@@ -243,7 +243,7 @@ fn plan_features(
     file: &hdf5_pure::File,
     first: &str,
     info: &crate::demo::FileInfo,
-    object_names: Option<&[String]>,
+    objects: Option<&[String]>,
 ) -> Result<Vec<Feature>, ExportError> {
     let base = format!("data/{first}");
     let (t, action_dim) = shape2(file, &format!("{base}/actions"))?.ok_or_else(|| {
@@ -278,7 +278,6 @@ fn plan_features(
             "{base}/obs has no low-dim observations with {t} rows"
         )));
     }
-    let objects = object_names;
     let width = |k: &str| obs.iter().find(|(n, _)| n == k).map(|(_, c)| *c);
     let obs_path = |k: &str| format!("obs/{k}");
     let mut f = Vec::new();

@@ -222,26 +222,26 @@ pub fn low_dim_width(key: &str, n_objects: usize) -> Option<usize> {
     }
 }
 
-/// Append one step's values of low-dim key `key` to `out`: hand pose `eef` and object
-/// poses `objects` (unit quaternions, `xyzw`) and the rest of `o`. The dataset writer and
-/// the policy evaluation both lay observations out through this. `false` for an unknown
-/// key.
+/// Hand one step's values of low-dim key `key` to `emit` (in pieces, in order): hand pose
+/// `eef` and object poses `objects` (unit quaternions, `xyzw`) and the rest of `o`. The
+/// dataset writer and the policy evaluation both lay observations out through this.
+/// `false` for an unknown key.
 pub fn push_low_dim(
     key: &str,
     eef: &Pose,
     o: &Observation,
     objects: &[Pose],
-    out: &mut Vec<f64>,
+    mut emit: impl FnMut(&[f64]),
 ) -> bool {
     match key {
-        "robot0_eef_pos" => out.extend_from_slice(&eef.pos.0),
-        "robot0_eef_quat" => out.extend_from_slice(&eef.quat.0),
-        "robot0_gripper_qpos" => out.extend_from_slice(&o.finger_qpos),
-        "robot0_joint_pos" => out.extend_from_slice(&o.joint_pos),
+        "robot0_eef_pos" => emit(&eef.pos.0),
+        "robot0_eef_quat" => emit(&eef.quat.0),
+        "robot0_gripper_qpos" => emit(&o.finger_qpos),
+        "robot0_joint_pos" => emit(&o.joint_pos),
         "object" => {
             for p in objects {
-                out.extend_from_slice(&p.pos.0);
-                out.extend_from_slice(&p.quat.0);
+                emit(&p.pos.0);
+                emit(&p.quat.0);
             }
         }
         _ => return false,

@@ -162,7 +162,7 @@ impl ObsColumns {
             &mut self.object,
         ];
         for (key, column) in super::LOW_DIM_KEYS.iter().zip(columns) {
-            super::push_low_dim(key, eef, o, objects, column);
+            super::push_low_dim(key, eef, o, objects, |x| column.extend_from_slice(x));
         }
     }
 }

@@ -194,7 +194,7 @@ impl Evaluator {
     pub fn check(&self, policy: &Policy) -> Result<(), PolicyError> {
         let n = self.task.objects.len();
         for (k, w) in policy.config().obs_keys() {
-            let want = obs_width(&k, n).ok_or_else(|| {
+            let want = crate::export::low_dim_width(&k, n).ok_or_else(|| {
                 cfg_err(format!(
                     "the policy observes '{k}', which this tool's environments do not provide"
                 ))
@@ -253,11 +253,6 @@ impl Evaluator {
     }
 }
 
-/// Width of an observation key in a task with `n` objects.
-pub fn obs_width(key: &str, n: usize) -> Option<usize> {
-    crate::export::low_dim_width(key, n)
-}
-
 /// The policy's input from one observation, keys in `keys` order: the values the dataset
 /// writer records for them (`export::push_low_dim`), as f32.
 pub fn obs_vector(o: &Observation, keys: &[(String, usize)]) -> Vec<f32> {
@@ -269,9 +264,11 @@ pub fn obs_vector(o: &Observation, keys: &[(String, usize)]) -> Vec<f32> {
         .collect();
     let mut v = Vec::with_capacity(keys.iter().map(|k| k.1).sum());
     for (k, _) in keys {
-        crate::export::push_low_dim(k, &eef, o, &objects, &mut v);
+        crate::export::push_low_dim(k, &eef, o, &objects, |x| {
+            v.extend(x.iter().map(|x| *x as f32))
+        });
     }
-    v.into_iter().map(|x| x as f32).collect()
+    v
 }
 
 /// The hand target and gripper command of an action in `convention` (`delta`: from the
