@@ -343,6 +343,7 @@ pub(crate) fn file_info(file: &hdf5_pure::File) -> FileInfo {
 
 /// The shape of dataset `path`: `Ok(None)` when it is absent, `Err` with a message when
 /// its shape cannot be read.
+#[cfg(any(feature = "lerobot", feature = "learn"))]
 pub(crate) fn dataset_shape(
     file: &hdf5_pure::File,
     path: &str,
@@ -354,6 +355,7 @@ pub(crate) fn dataset_shape(
 }
 
 /// `(rows, columns)` of a rank-1 (`(T,)`, one column) or rank-2 shape.
+#[cfg(any(feature = "lerobot", feature = "learn"))]
 pub(crate) fn rows_cols(shape: &[u64]) -> Option<(usize, usize)> {
     match shape {
         [t] => Some((*t as usize, 1)),
