@@ -9,7 +9,8 @@
 //! 5. [`generate`] and [`baseline`]: D-MG rollouts with live goal re-targeting, and the MimicGen baseline.
 //! 6. [`export`]: robomimic-compatible HDF5, identical bytes natively and in wasm32.
 //! 7. [`policy`] (feature `learn`): behaviour cloning on those files with candle, and
-//!    closed-loop evaluation of the trained policy in the same physics.
+//!    closed-loop evaluation of the trained policy in the same physics; their settings
+//!    ([`policy_settings`]) are in every build, so the page validates and shares them.
 //!
 //! [`config`] holds the typed generation configuration every stage reads; [`link`] turns it
 //! into a shareable URL fragment and back.
@@ -27,11 +28,13 @@ pub mod geom;
 pub mod link;
 #[cfg(feature = "learn")]
 pub mod policy;
+pub mod policy_settings;
 pub mod record;
 pub mod rng;
 pub mod segment;
 pub mod session;
 pub mod sim;
+pub mod stats;
 pub mod task;
 
 #[cfg(all(target_arch = "wasm32", not(feature = "web-extras")))]

@@ -5,7 +5,7 @@
 //!
 //! # Format, version 2 (what [`encode_link`] writes)
 //! ```text
-//! #v=2&c=<base64url(zlib(canonical config JSON))>[&d=<base64url(zlib(demo file bytes))>]
+//! #v=2&c=<base64url(zlib(canonical config JSON))>[&p=<base64url(zlib(policy JSON))>][&d=<base64url(zlib(demo file bytes))>]
 //! ```
 //! Version 1 had the same wire format; only the configuration inside changed (see
 //! [`migrate_v1_to_v2`]).
@@ -14,6 +14,9 @@
 //!   Adler-32 checksum, so a corrupted payload is detected, not silently mis-read) and
 //!   encoded as unpadded base64url (RFC 4648 section 5: `A-Z a-z 0-9 - _`, never needs
 //!   percent-encoding).
+//! - `p` (optional, version 2 only): the policy training and evaluation settings,
+//!   [`PolicySettings::to_canonical_json`] (`{"train": {...}, "eval": {...}}`), packed as
+//!   `c` is and bounded by [`MAX_POLICY_JSON_BYTES`]. Links without it are unchanged.
 //! - `d` (optional): the uploaded demo file, byte for byte, compressed the same way. It is
 //!   present only when the configuration's demo is `{"kind": "sha256", ...}` and the
 //!   encoded file fits in [`MAX_EMBEDDED_DEMO_CHARS`]; the decoder checks that the bytes
@@ -39,6 +42,7 @@
 //! parsed into typed fields, bytes handed to the demo readers.
 
 use crate::config::{sha256_hex, ConfigError, DemoRef, GenerationConfig};
+use crate::policy_settings::{PolicyError, PolicySettings};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -60,6 +64,8 @@ pub const MAX_EMBEDDED_DEMO_CHARS: usize = 48 * 1024;
 pub const MAX_CONFIG_JSON_BYTES: usize = 1024 * 1024;
 /// Largest decompressed embedded demo accepted from a link (4 MiB).
 pub const MAX_LINK_DEMO_BYTES: usize = 4 * 1024 * 1024;
+/// Largest decompressed policy settings JSON accepted from a link (64 KiB).
+pub const MAX_POLICY_JSON_BYTES: usize = 64 * 1024;
 
 /// zlib compression level used by the encoder (0-10). The decoder accepts any level.
 const ZLIB_LEVEL: u8 = 9;
@@ -107,6 +113,8 @@ pub enum LinkError {
     DemoMismatch { expected: String, actual: String },
     /// The encoded link would exceed [`MAX_LINK_CHARS`].
     EncodeTooLarge { chars: usize, limit: usize },
+    /// The policy settings (`p`) do not parse or are out of range.
+    Policy(String),
 }
 
 impl fmt::Display for LinkError {
@@ -183,6 +191,7 @@ impl fmt::Display for LinkError {
                 f,
                 "the configuration would make a {chars}-character link, above the {limit}-character limit; use an uploaded demo (referenced by SHA-256) instead of an inline one"
             ),
+            LinkError::Policy(m) => write!(f, "the link's policy settings are not valid: {m}"),
         }
     }
 }
@@ -199,7 +208,8 @@ impl From<ConfigError> for LinkError {
 fn params_of(version: u32) -> &'static [&'static str] {
     match version {
         0 => &["v", "json"],
-        _ => &["v", "c", "d"],
+        1 => &["v", "c", "d"],
+        _ => &["v", "c", "p", "d"],
     }
 }
 
@@ -213,6 +223,8 @@ pub struct DecodedLink {
     /// The format version the link was written in (older than [`LINK_VERSION`] means
     /// it was migrated; re-encoding gives a current link).
     pub source_version: u32,
+    /// The policy training and evaluation settings (`p`), when the link has them.
+    pub policy: Option<PolicySettings>,
 }
 
 impl DecodedLink {
@@ -271,6 +283,13 @@ pub fn verify_demo_bytes(config: &GenerationConfig, bytes: &[u8]) -> Result<(), 
     }
 }
 
+fn policy_error(e: PolicyError) -> LinkError {
+    LinkError::Policy(match e {
+        PolicyError::Config(m) => m,
+        other => other.to_string(),
+    })
+}
+
 fn pack(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec_zlib(
         bytes, ZLIB_LEVEL,
@@ -287,6 +306,15 @@ pub fn encode_link(
     config: &GenerationConfig,
     demo_bytes: Option<&[u8]>,
 ) -> Result<String, LinkError> {
+    encode_link_with(config, demo_bytes, None)
+}
+
+/// [`encode_link`] with the policy training and evaluation settings as well (`p`).
+pub fn encode_link_with(
+    config: &GenerationConfig,
+    demo_bytes: Option<&[u8]>,
+    policy: Option<&PolicySettings>,
+) -> Result<String, LinkError> {
     config.validate()?;
     if let Some(bytes) = demo_bytes {
         verify_demo_bytes(config, bytes)?;
@@ -295,6 +323,12 @@ pub fn encode_link(
         "#v={LINK_VERSION}&c={}",
         pack(config.to_canonical_json()?.as_bytes())
     );
+    if let Some(p) = policy {
+        p.validate().map_err(policy_error)?;
+        let json = p.to_canonical_json().map_err(policy_error)?;
+        out.push_str("&p=");
+        out.push_str(&pack(json.as_bytes()));
+    }
     if out.len() > MAX_LINK_CHARS {
         return Err(LinkError::EncodeTooLarge {
             chars: out.len(),
@@ -668,6 +702,18 @@ pub fn decode_link(input: &str) -> Result<DecodedLink, LinkError> {
         return Err(LinkError::UnsupportedVersion(version));
     }
     let mut payload = read_payload(version, &params)?;
+    // `p` is known from version 2 on (`read_payload` refused it in older links).
+    let policy = match params.iter().find(|(k, _)| *k == "p") {
+        Some((_, p)) => {
+            let bytes = unpack("p", p, MAX_POLICY_JSON_BYTES, "policy settings")?;
+            let text = std::str::from_utf8(&bytes).map_err(|e| LinkError::Text {
+                param: "p".into(),
+                detail: e.to_string(),
+            })?;
+            Some(PolicySettings::from_json(text).map_err(policy_error)?)
+        }
+        None => None,
+    };
     while payload.version < LINK_VERSION {
         let from = payload.version;
         payload = MIGRATIONS[from as usize](payload)?;
@@ -687,6 +733,7 @@ pub fn decode_link(input: &str) -> Result<DecodedLink, LinkError> {
         config,
         demo: payload.demo,
         source_version: version,
+        policy,
     })
 }
 
@@ -1301,6 +1348,98 @@ mod tests {
     }
 
     /// Arbitrary strings never panic (the fuzz target runs this at scale).
+    fn policy_settings() -> PolicySettings {
+        let mut p = PolicySettings::default();
+        p.train.algo = crate::policy_settings::Algo::BcRnn;
+        p.train.epochs = 7;
+        p.train.lr = 0.1 + 0.2; // not a short decimal: must round-trip exactly
+        p.train.hidden = vec![64, 32];
+        p.eval.task = "lift".into();
+        p.eval.variant = Variant::Dmg;
+        p.eval.episodes = 30;
+        p
+    }
+
+    #[test]
+    fn policy_settings_roundtrip_and_links_without_them_are_unchanged() {
+        let c = GenerationConfig::default();
+        let plain = encode_link(&c, None).unwrap();
+        assert_eq!(encode_link_with(&c, None, None).unwrap(), plain);
+        assert_eq!(decode_link(&plain).unwrap().policy, None);
+        let p = policy_settings();
+        let link = encode_link_with(&c, None, Some(&p)).unwrap();
+        assert!(link.starts_with(&format!("{plain}&p=")), "{link}");
+        let d = decode_link(&link).unwrap();
+        assert_eq!(d.config, c);
+        assert_eq!(d.policy.as_ref(), Some(&p));
+        assert_eq!(
+            d.policy.unwrap().train.lr.to_bits(),
+            (0.1f64 + 0.2).to_bits()
+        );
+        // The demo is still embedded after `p`, and both survive.
+        let bytes = fixture("stack.json");
+        let sc = sha_config(&bytes);
+        let link = encode_link_with(&sc, Some(&bytes), Some(&p)).unwrap();
+        let d = decode_link(&link).unwrap();
+        assert_eq!(d.demo.as_deref(), Some(&bytes[..]));
+        assert_eq!(d.policy, Some(p));
+    }
+
+    #[test]
+    fn policy_settings_errors() {
+        let c = GenerationConfig::default();
+        let base = encode_link(&c, None).unwrap();
+        // Out of range, on encoding and on decoding.
+        let mut bad = policy_settings();
+        bad.train.epochs = 0;
+        let e = encode_link_with(&c, None, Some(&bad)).unwrap_err();
+        assert!(e.to_string().contains("epochs must be 1..=10000"), "{e}");
+        let e = err(&format!("{base}&p={}", packed(r#"{"train":{"epochs":0}}"#)));
+        assert!(
+            e.to_string()
+                .contains("policy settings are not valid: epochs"),
+            "{e}"
+        );
+        // Unknown fields, an unknown task and bad JSON name what is wrong.
+        let e = err(&format!("{base}&p={}", packed(r#"{"train":{"epoch":3}}"#)));
+        assert!(e.to_string().contains("unknown field `epoch`"), "{e}");
+        let e = err(&format!(
+            "{base}&p={}",
+            packed(r#"{"eval":{"task":"juggle"}}"#)
+        ));
+        assert!(
+            matches!(e, LinkError::Policy(_)) && e.to_string().contains("juggle"),
+            "{e}"
+        );
+        let e = err(&format!("{base}&p={}", packed("{not json")));
+        assert!(matches!(e, LinkError::Policy(_)), "{e}");
+        // Corrupt or oversized data, a repeated `p`, and `p` in a version 1 link.
+        let e = err(&format!("{base}&p=AAAA"));
+        assert!(matches!(e, LinkError::Compression { .. }), "{e}");
+        let huge = format!(
+            r#"{{"train":{{"hidden":[{}]}}}}"#,
+            vec!["1"; 40_000].join(",")
+        );
+        let e = err(&format!("{base}&p={}", packed(&huge)));
+        assert!(matches!(e, LinkError::Oversized { .. }), "{e}");
+        let p = packed("{}");
+        assert!(matches!(
+            err(&format!("{base}&p={p}&p={p}")),
+            LinkError::DuplicateParam(_)
+        ));
+        let v1 = base.replacen("v=2", "v=1", 1);
+        let e = err(&format!("{v1}&p={p}"));
+        assert!(
+            matches!(e, LinkError::UnknownParam { version: 1, .. }),
+            "{e}"
+        );
+        // An empty object is the defaults.
+        assert_eq!(
+            decode_link(&format!("{base}&p={p}")).unwrap().policy,
+            Some(PolicySettings::default())
+        );
+    }
+
     #[test]
     fn random_strings_never_panic() {
         let good = encode_link(&sha_config(b"demo"), Some(b"demo")).unwrap();

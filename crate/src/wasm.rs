@@ -1094,18 +1094,47 @@ mod page {
     /// Encode a configuration (JSON text, validated) as a link fragment `#v=1&c=...`.
     /// `demo_bytes`: the uploaded demo file when the configuration's demo is
     /// `{"kind": "sha256", ...}`; it must hash to that SHA-256 and is embedded when small.
+    /// `policy_json`: the policy training and evaluation settings (`PolicySettings`),
+    /// carried as the link's `p`.
     #[wasm_bindgen]
-    pub fn encode_link(config_json: &str, demo_bytes: Option<Vec<u8>>) -> Result<String, JsError> {
+    pub fn encode_link(
+        config_json: &str,
+        demo_bytes: Option<Vec<u8>>,
+        policy_json: Option<String>,
+    ) -> Result<String, JsError> {
         let config = crate::config::GenerationConfig::from_json(config_json)
             .map_err(|e| JsError::new(&e.to_string()))?;
-        crate::link::encode_link(&config, demo_bytes.as_deref())
+        let policy = match policy_json {
+            Some(j) => Some(policy_settings(&j)?),
+            None => None,
+        };
+        crate::link::encode_link_with(&config, demo_bytes.as_deref(), policy.as_ref())
             .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    fn policy_settings(json: &str) -> Result<crate::policy_settings::PolicySettings, JsError> {
+        crate::policy_settings::PolicySettings::from_json(json)
+            .map_err(|e| JsError::new(&format!("policy {e}")))
+    }
+
+    /// Validate policy settings JSON (`{"train": {...}, "eval": {...}}`, absent fields take
+    /// their defaults); the canonical JSON, every field written.
+    #[wasm_bindgen]
+    pub fn policy_settings_canonical(json: &str) -> Result<String, JsError> {
+        policy_settings(json)?.to_canonical_json().map_err(js_err)
+    }
+
+    /// A success rate's 95% Wilson score interval: `[low, high]`.
+    #[wasm_bindgen]
+    pub fn success_interval(successes: u32, trials: u32) -> Vec<f64> {
+        crate::stats::wilson(u64::from(successes), u64::from(trials)).to_vec()
     }
 
     /// Decode a link (full URL, `#fragment` or bare fragment) into an object with
     /// `config` (string: the canonical configuration JSON), `demo` (Uint8Array of the
     /// embedded file, or null), `demoSha256` (string: the SHA-256 of the file the
-    /// configuration references, or null) and `sourceVersion` (number).
+    /// configuration references, or null), `sourceVersion` (number) and `policy` (string:
+    /// the canonical policy settings JSON, or null).
     #[wasm_bindgen]
     pub fn decode_link(fragment: &str) -> Result<JsValue, JsError> {
         let d = crate::link::decode_link(fragment).map_err(|e| JsError::new(&e.to_string()))?;
@@ -1134,6 +1163,11 @@ mod page {
             "sourceVersion",
             &JsValue::from_f64(f64::from(d.source_version)),
         )?;
+        let policy = match &d.policy {
+            Some(p) => JsValue::from_str(&p.to_canonical_json().map_err(js_err)?),
+            None => JsValue::NULL,
+        };
+        set("policy", &policy)?;
         Ok(out.into())
     }
 
@@ -1163,11 +1197,15 @@ mod page {
 }
 
 // The on-demand module (`web/pkg-extras`), loaded by the page when first needed: the
-// LeRobot export, without the physics the page's module carries.
+// LeRobot export and policy learning (training with candle, closed-loop evaluation in
+// the task's physics), none of which counts against the page module's budget.
 #[cfg(feature = "web-extras")]
 mod extras {
     use super::*;
     use crate::export::lerobot::{robomimic_to_lerobot, zip_dataset, LeRobotOptions};
+    use crate::generate::Attempt;
+    use crate::policy::eval::Evaluator;
+    use crate::policy::{EvalConfig, Policy, TrainConfig, Trainer};
 
     /// A robomimic HDF5 dataset (its bytes) as a LeRobot v3.0 dataset in a zip archive
     /// whose top folder is `root` (the bytes `dmgen convert IN.hdf5 --out ROOT.zip` writes).
@@ -1175,5 +1213,108 @@ mod extras {
     pub fn lerobot_zip(hdf5: Vec<u8>, root: &str) -> Result<Vec<u8>, JsError> {
         let ds = robomimic_to_lerobot(hdf5, &LeRobotOptions::default()).map_err(js_err)?;
         zip_dataset(root, &ds.files).map_err(js_err)
+    }
+
+    /// Behaviour cloning on a dataset (its bytes), a few gradient steps per call so the
+    /// worker can report progress and stop between calls.
+    #[wasm_bindgen]
+    pub struct PolicyTrainer {
+        inner: Trainer,
+    }
+
+    #[wasm_bindgen]
+    impl PolicyTrainer {
+        /// `train_json`: a `TrainConfig` (unknown fields are errors, absent ones default).
+        #[wasm_bindgen(constructor)]
+        pub fn new(dataset: Vec<u8>, train_json: &str) -> Result<PolicyTrainer, JsError> {
+            let train: TrainConfig = serde_json::from_str(train_json)
+                .map_err(|e| JsError::new(&format!("training settings: {e}")))?;
+            train.validate().map_err(js_err)?;
+            let inner = Trainer::new(&dataset, &train).map_err(js_err)?;
+            Ok(PolicyTrainer { inner })
+        }
+
+        /// Gradient steps in one epoch.
+        pub fn steps_per_epoch(&self) -> f64 {
+            self.inner.steps_per_epoch() as f64
+        }
+
+        /// Up to `max_steps` more gradient steps (never past an epoch's end); the progress
+        /// as `TrainProgress` JSON.
+        pub fn run(&mut self, max_steps: u32) -> Result<String, JsError> {
+            let p = self.inner.run(u64::from(max_steps)).map_err(js_err)?;
+            serde_json::to_string(&p).map_err(js_err)
+        }
+
+        /// The policy as trained so far: a safetensors file (what `dmgen train` writes).
+        pub fn policy(&self) -> Result<Vec<u8>, JsError> {
+            self.inner
+                .policy()
+                .and_then(|p| p.to_safetensors())
+                .map_err(js_err)
+        }
+
+        /// The policy's JSON config (algorithm, sizes, keys, normalisation, seed).
+        pub fn config_json(&self) -> Result<String, JsError> {
+            serde_json::to_string(self.inner.config()).map_err(js_err)
+        }
+    }
+
+    /// Closed-loop evaluation of one policy under one `EvalConfig`, episode by episode
+    /// (a worker runs the indices it is given; results depend only on the index).
+    #[wasm_bindgen]
+    pub struct PolicyEvaluator {
+        evaluator: Evaluator,
+        policy: Policy,
+        last: Option<Vec<u8>>,
+    }
+
+    #[wasm_bindgen]
+    impl PolicyEvaluator {
+        #[wasm_bindgen(constructor)]
+        pub fn new(policy: Vec<u8>, eval_json: &str) -> Result<PolicyEvaluator, JsError> {
+            let c: EvalConfig = serde_json::from_str(eval_json)
+                .map_err(|e| JsError::new(&format!("evaluation settings: {e}")))?;
+            let evaluator = Evaluator::new(&c).map_err(js_err)?;
+            let policy = Policy::from_safetensors(&policy).map_err(js_err)?;
+            evaluator.check(&policy).map_err(js_err)?;
+            Ok(PolicyEvaluator {
+                evaluator,
+                policy,
+                last: None,
+            })
+        }
+
+        /// Run episode `index`: `{"index", "success", "failure", "dynamic", "steps"}` as
+        /// JSON; the rollout itself is then [`PolicyEvaluator::take_attempt`].
+        pub fn episode(&mut self, index: u32) -> Result<String, JsError> {
+            let e = self
+                .evaluator
+                .episode(&mut self.policy, u64::from(index))
+                .map_err(js_err)?;
+            let json = serde_json::json!({
+                "index": e.index,
+                "success": e.success,
+                "failure": e.failure.map(|f| f.as_str()),
+                "dynamic": e.dynamic,
+                "steps": e.steps,
+            })
+            .to_string();
+            self.last = Some(
+                Attempt {
+                    index: e.index,
+                    success: e.success,
+                    failure: e.failure,
+                    episode: e.episode,
+                }
+                .to_bytes(),
+            );
+            Ok(json)
+        }
+
+        /// The last episode as attempt bytes (what `Playground::show_episode` replays).
+        pub fn take_attempt(&mut self) -> Vec<u8> {
+            self.last.take().unwrap_or_default()
+        }
     }
 }

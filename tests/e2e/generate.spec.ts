@@ -94,7 +94,7 @@ test('Stop keeps the finished episodes and the page stays usable', async ({ page
   await page.getByLabel('Episodes', { exact: true }).fill('500');
   await page.getByRole('button', { name: 'Generate' }).click();
   await page.waitForFunction(() => window.__dmgenStatus!.successes >= 3, null, { timeout: 120_000 });
-  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
   await page.waitForFunction(() => !window.__dmgenStatus!.generating, null, { timeout: 30_000 });
   const s = await page.evaluate(() => window.__dmgenStatus!);
   expect(s.successes).toBeGreaterThanOrEqual(3);

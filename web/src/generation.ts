@@ -78,6 +78,8 @@ export class GenerationPanel {
   private stopRequested = false;
   /** Replay a generated episode in the scene. */
   onShowEpisode: ((e: EpisodeEntry) => void) | null = null;
+  /** A run started (its datasets are gone) or finished (`datasets()` has its files). */
+  onDatasetsChange: (() => void) | null = null;
 
   constructor(
     private readonly core: Core,
@@ -118,6 +120,11 @@ export class GenerationPanel {
 
   private primary(): Finished | undefined {
     return this.finished.find((f) => f.method === 'dmg' && f.dataset) ?? this.finished.find((f) => f.dataset);
+  }
+
+  /** The last run's datasets, one per method that kept episodes. */
+  datasets(): { method: MethodId; label: string; dataset: Blob; kept: number; config: string }[] {
+    return this.finished.flatMap((f) => (f.dataset ? [{ method: f.method, label: LABEL[f.method], dataset: f.dataset, kept: f.kept, config: f.config }] : []));
   }
 
   downloadDataset(): void {
@@ -202,6 +209,7 @@ export class GenerationPanel {
     this.page = 0;
     this.forgetRuns();
     this.stopRequested = false;
+    this.onDatasetsChange?.();
     this.renderResults();
     for (const b of ['download', 'download-lerobot', 'download-failed', 'download-config', 'download-stats'])
       el<HTMLButtonElement>(b).disabled = true;
@@ -323,6 +331,7 @@ export class GenerationPanel {
       el<HTMLButtonElement>('download-stats').disabled = this.finished.length === 0;
       status.datasetReady = ok;
       status.generationSeconds = (performance.now() - t0) / 1000;
+      this.onDatasetsChange?.();
       this.flushUpdate();
       this.update(this.stopRequested ? -1 : totalWanted, totalWanted, t0);
       renderStatus();

@@ -1,7 +1,8 @@
 // Share links: typed wrapper over the core's link exports (format: docs/links.md).
 //
 // A link keeps the whole generation configuration in the URL fragment (`#v=2&c=...`),
-// plus the uploaded demo file when it is small (`&d=...`). Decoding happens in the Rust
+// the policy training and evaluation settings (`&p=...`), plus the uploaded demo file when
+// it is small (`&d=...`). Decoding happens in the Rust
 // core, strictly: a bad link throws a LinkError whose message says what is wrong. Every
 // string here is data: show it with textContent, never as HTML.
 
@@ -21,6 +22,8 @@ export interface DecodedLink {
   demoSha256: string | null;
   /** Format version the link was written in (older than the current one: it was migrated). */
   sourceVersion: number;
+  /** The policy training and evaluation settings (canonical JSON), or null when absent. */
+  policy: string | null;
 }
 
 /** A link could not be made or read; `message` is meant for the user. */
@@ -37,9 +40,9 @@ function rethrow(e: unknown): never {
  * file's bytes when the configuration's demo is `{"kind": "sha256", ...}`: they must hash
  * to that SHA-256 and are embedded when small enough.
  */
-export function encodeLink(core: Core, configJson: string, demoBytes?: Uint8Array | null): string {
+export function encodeLink(core: Core, configJson: string, demoBytes?: Uint8Array | null, policyJson?: string | null): string {
   try {
-    return core.encode_link(configJson, demoBytes ?? undefined);
+    return core.encode_link(configJson, demoBytes ?? undefined, policyJson ?? undefined);
   } catch (e) {
     rethrow(e);
   }
@@ -60,7 +63,8 @@ export function decodeLink(core: Core, link: string): DecodedLink {
     typeof r.config !== 'string' ||
     !(r.demo === null || r.demo instanceof Uint8Array) ||
     !(r.demoSha256 === null || typeof r.demoSha256 === 'string') ||
-    typeof r.sourceVersion !== 'number'
+    typeof r.sourceVersion !== 'number' ||
+    !(r.policy === null || typeof r.policy === 'string')
   ) {
     throw new LinkError('the core returned a decoded link of an unexpected shape');
   }
@@ -69,6 +73,7 @@ export function decodeLink(core: Core, link: string): DecodedLink {
     demo: r.demo,
     demoSha256: r.demoSha256,
     sourceVersion: r.sourceVersion,
+    policy: r.policy,
   };
 }
 

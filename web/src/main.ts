@@ -7,6 +7,7 @@ import { DemoPanel } from './demo.ts';
 import { GenerationPanel, type JobPlan, type MethodId } from './generation.ts';
 import { installShortcuts } from './help.ts';
 import { decodeLink, encodeLink, linkUrl, type DecodedLink } from './link.ts';
+import { PolicyPanel } from './policy.ts';
 import { defaultWorkerCount, WorkerPool } from './pool.ts';
 import { SceneView } from './scene.ts';
 import { RecordPanel } from './record.ts';
@@ -237,6 +238,22 @@ async function main(): Promise<void> {
       showError(`Episode ${e.index} could not be replayed.`, errorText(err), 'episode-error');
     }
   };
+  const policyPanel = new PolicyPanel(core, {
+    generated: () =>
+      generation.datasets().map((d) => ({ id: d.method, label: `${d.label} dataset (${d.kept} episodes)`, dataset: d.dataset })),
+    task: () => status.taskId ?? 'stack',
+    dynamics: () => (JSON.parse(buildConfig(core, demoPanel, 'dmg')) as { dynamics: Record<string, unknown> }).dynamics,
+    workers: () => Math.round(numberInput('worker-count', 1, 32, 'Workers')),
+    show: (attempt) => {
+      try {
+        pg.show_episode(attempt);
+      } catch (err) {
+        showError('This rollout could not be replayed.', errorText(err), 'episode-error');
+      }
+    },
+  });
+  generation.onDatasetsChange = () => policyPanel.refreshSources();
+  window.__dmgenPolicy = policyPanel;
   const generate = (): void => {
     if (generation.running) return;
     const choice = el<HTMLSelectElement>('method').value;
@@ -265,7 +282,7 @@ async function main(): Promise<void> {
       const choice = el<HTMLSelectElement>('method').value;
       const config = buildConfig(core, demoPanel, choice === 'mimicgen' ? 'mimicgen' : 'dmg');
       const src = demoPanel.source;
-      url = linkUrl(encodeLink(core, config, src.bytes));
+      url = linkUrl(encodeLink(core, config, src.bytes, policyPanel.linkSettings()));
     } catch (e) {
       showError('The link could not be made.', errorText(e), 'link-error');
       return;
@@ -359,6 +376,7 @@ async function main(): Promise<void> {
         'link-error',
       );
     }
+    if (d.policy) policyPanel.applySettings(d.policy);
     shareInput.value = linkUrl(location.hash);
   };
   const restoreFromAddress = (): void => {

@@ -56,6 +56,19 @@ export interface PageStatus {
   recording: boolean;
   recordSamples: number;
   recordGripperClosed: boolean;
+  /** Policy training and evaluation (policy.ts). */
+  policy: {
+    training: boolean;
+    epoch: number;
+    epochs: number;
+    trainLoss: number | null;
+    /** Policies trained or loaded in this page. */
+    policies: number;
+    lastTrainSeconds: number;
+    lastTrainSamplesPerSecond: number;
+    evaluating: boolean;
+    lastEval: { policy: string; variant: string; episodes: number; successes: number; seconds: number } | null;
+  };
 }
 
 export const status: PageStatus = {
@@ -99,6 +112,17 @@ export const status: PageStatus = {
   recording: false,
   recordSamples: 0,
   recordGripperClosed: false,
+  policy: {
+    training: false,
+    epoch: 0,
+    epochs: 0,
+    trainLoss: null,
+    policies: 0,
+    lastTrainSeconds: 0,
+    lastTrainSamplesPerSecond: 0,
+    evaluating: false,
+    lastEval: null,
+  },
 };
 
 window.__dmgenStatus = status;

@@ -3,14 +3,6 @@
 
 use super::PolicyError;
 
-/// robomimic's low-dim observation keys that D-MG's and MimicGen's released configs use.
-pub const DEFAULT_OBS_KEYS: [&str; 4] = [
-    "robot0_eef_pos",
-    "robot0_eef_quat",
-    "robot0_gripper_qpos",
-    "object",
-];
-
 /// The largest dataset file a training run reads (bytes): 4 GiB, the HDF5 offsets this
 /// tool writes; a page also needs the file in memory once.
 pub const MAX_DATASET_BYTES: usize = 4 << 30;

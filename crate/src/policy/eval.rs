@@ -28,8 +28,8 @@
 //! `missed_grasp` (closed on nothing), `misplaced` (released off target) or `timeout`
 //! (never closed, or still holding).
 
+pub use super::{EvalConfig, DEFAULT_EVAL_SEED, MAX_EVAL_EPISODES};
 use super::{Policy, PolicyError};
-use crate::config::{DynamicsParams, GenerationConfig, Variant};
 use crate::export::{
     observe, EpisodeRecord, Observation, StepRecord, POS_ACTION_SCALE, ROT_ACTION_SCALE,
 };
@@ -40,36 +40,10 @@ use crate::geom::{Pose, Quat, Vec3};
 use crate::sim::{PandaWorld, PhysicsSettings, World};
 use crate::task::dynamics::{DynamicsConfig, DynamicsPlan};
 use crate::task::{SubtaskKind, SuccessTracker, Task};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The default evaluation seed (generation's default is 0).
-pub const DEFAULT_EVAL_SEED: u64 = 1_000_000;
-/// Largest number of evaluation episodes in one run.
-pub const MAX_EVAL_EPISODES: u32 = 100_000;
-
-/// What to evaluate on (serde; part of a share link).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct EvalConfig {
-    pub task: String,
-    pub variant: Variant,
-    pub dynamics: DynamicsParams,
-    pub episodes: u32,
-    pub seed: u64,
-}
-
-impl Default for EvalConfig {
-    fn default() -> Self {
-        EvalConfig {
-            task: "stack".into(),
-            variant: Variant::Static,
-            dynamics: DynamicsParams::default(),
-            episodes: 50,
-            seed: DEFAULT_EVAL_SEED,
-        }
-    }
-}
+pub use crate::stats::wilson;
 
 /// One evaluation episode's result.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,20 +92,6 @@ impl EvalSummary {
     }
 }
 
-/// Wilson score interval (95%) of `k` successes in `n` trials.
-pub fn wilson(k: u64, n: u64) -> [f64; 2] {
-    if n == 0 {
-        return [0.0, 1.0];
-    }
-    let z = 1.959_963_984_540_054_f64;
-    let (k, n) = (k as f64, n as f64);
-    let p = k / n;
-    let d = 1.0 + z * z / n;
-    let c = (p + z * z / (2.0 * n)) / d;
-    let h = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
-    [(c - h).max(0.0), (c + h).min(1.0)]
-}
-
 /// The evaluation world of a config: task, dynamics, timing. Immutable and cheap to
 /// share between threads; each episode builds its own world.
 #[derive(Clone, Debug)]
@@ -150,20 +110,8 @@ fn cfg_err(m: impl Into<String>) -> PolicyError {
 
 impl Evaluator {
     pub fn new(c: &EvalConfig) -> Result<Evaluator, PolicyError> {
-        if !(1..=MAX_EVAL_EPISODES).contains(&c.episodes) {
-            return Err(cfg_err(format!(
-                "episodes must be 1..={MAX_EVAL_EPISODES}, got {}",
-                c.episodes
-            )));
-        }
-        // The dynamics settings are checked as a generation config checks them.
-        let g = GenerationConfig {
-            task: c.task.clone(),
-            variant: c.variant,
-            dynamics: c.dynamics.clone(),
-            ..GenerationConfig::default()
-        };
-        g.validate().map_err(|e| cfg_err(e.to_string()))?;
+        c.validate()?;
+        let g = c.generation();
         let task = Task::by_id(&c.task).map_err(|e| cfg_err(e.to_string()))?;
         let durations =
             crate::task::scripted::subtask_durations(&task).map_err(|e| cfg_err(e.to_string()))?;
@@ -508,6 +456,7 @@ impl PolicyRollout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{GenerationConfig, Variant};
     use crate::export::delta_action;
     use crate::generate::Generator;
 

@@ -201,7 +201,8 @@ struct Rate {
 impl Rate {
     /// `mean% [lo, hi]`: the pooled rate with its 95% Wilson score interval.
     fn cell(&self) -> String {
-        let (p, lo, hi) = wilson(self.ok, self.n);
+        let p = self.ok as f64 / self.n.max(1) as f64;
+        let [lo, hi] = dmgen::stats::wilson(self.ok, self.n);
         format!("{:.0}% [{:.0}, {:.0}]", 100.0 * p, 100.0 * lo, 100.0 * hi)
     }
     fn main_failure(&self) -> String {
@@ -218,20 +219,6 @@ impl Rate {
             .collect::<Vec<_>>()
             .join("/")
     }
-}
-
-/// Rate and 95% Wilson score interval of `k` successes in `n` trials.
-fn wilson(k: u64, n: u64) -> (f64, f64, f64) {
-    if n == 0 {
-        return (0.0, 0.0, 1.0);
-    }
-    let (k, n) = (k as f64, n as f64);
-    let z = 1.959_963_984_540_054;
-    let p = k / n;
-    let d = 1.0 + z * z / n;
-    let c = (p + z * z / (2.0 * n)) / d;
-    let h = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / d;
-    (p, (c - h).max(0.0), (c + h).min(1.0))
 }
 
 /// Segmentation boundaries of `cfg`'s demo with the grasp-to-place boundary moved to the
