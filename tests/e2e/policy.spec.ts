@@ -26,10 +26,14 @@ test('a policy trained in the page on its generated data learns, evaluates in pa
   // Train: the loss of the last epoch is well below the first one's.
   await page.getByLabel('Epochs').fill('30');
   await page.getByRole('button', { name: 'Train', exact: true }).click();
-  await page.waitForFunction(() => window.__dmgenStatus!.policy.policies === 1 && !window.__dmgenStatus!.policy.training, null, {
-    timeout: 240_000,
+  await page.waitForFunction(() => window.__dmgenStatus!.policy.epoch > 0 || document.getElementById('train-error') !== null, null, {
+    timeout: 120_000,
   });
+  await expect(page.locator('#train-error')).toHaveCount(0);
+  await page.waitForFunction(() => !window.__dmgenStatus!.policy.training, null, { timeout: 240_000 });
+  await expect(page.locator('#train-error')).toHaveCount(0);
   const trained = await page.evaluate(() => window.__dmgenStatus!.policy);
+  expect(trained.policies).toBe(1);
   expect(trained.epoch).toBe(30);
   const losses = await page.evaluate(() => (window.__dmgenPolicy as unknown as { losses: { train: number[] } }).losses.train);
   expect(losses.length).toBe(30);

@@ -63,8 +63,11 @@ async function train(dataset: Blob, settings: string): Promise<void> {
     let progress = JSON.parse(trainer.run(0)) as TrainProgress;
     let last = performance.now();
     while (!progress.done && !stopRequested) {
+      const epoch = progress.epoch;
       progress = JSON.parse(trainer.run(STEPS_PER_CALL)) as TrainProgress;
-      if (performance.now() - last > REPORT_MS || progress.done) {
+      // Every epoch's end is reported (the page plots its losses), and between them at
+      // most every REPORT_MS.
+      if (progress.epoch !== epoch || performance.now() - last > REPORT_MS) {
         post({ kind: 'progress', progress, seconds: (performance.now() - t0) / 1000 });
         await yieldToMessages();
         last = performance.now();

@@ -5,7 +5,7 @@ use super::PolicyError;
 
 /// The largest dataset file a training run reads (bytes): 4 GiB, the HDF5 offsets this
 /// tool writes; a page also needs the file in memory once.
-pub const MAX_DATASET_BYTES: usize = 4 << 30;
+pub const MAX_DATASET_BYTES: u64 = 4 << 30;
 
 /// One episode: `t` rows of observations (`obs_dim` wide, keys concatenated in order)
 /// and of actions.
@@ -96,7 +96,7 @@ pub fn read_training_data(
     if bytes.is_empty() {
         return Err(bad("the dataset file is empty"));
     }
-    if bytes.len() > MAX_DATASET_BYTES {
+    if bytes.len() as u64 > MAX_DATASET_BYTES {
         return Err(bad(format!(
             "the dataset is {} bytes; the limit is {MAX_DATASET_BYTES}",
             bytes.len()

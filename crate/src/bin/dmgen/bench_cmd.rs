@@ -116,6 +116,33 @@ pub enum BenchCommand {
         #[arg(long)]
         table_only: bool,
     },
+    /// Policies trained on 1 demo, 10 demos, D-MG and MimicGen data, evaluated static and dmg
+    Policy {
+        /// Task id
+        #[arg(long, default_value = "stack")]
+        task: String,
+        /// Generated episodes per method (D-MG's training size: 200)
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        episodes: u32,
+        /// Evaluation episodes per variant
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        eval_episodes: u32,
+        /// Training seeds, comma-separated
+        #[arg(long, value_delimiter = ',', default_value = "0,1")]
+        seeds: Vec<u64>,
+        /// Algorithms, comma-separated
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "bc,bc-rnn")]
+        algo: Vec<crate::policy_cmd::AlgoArg>,
+        /// Epochs per algorithm, comma-separated (the last one repeats)
+        #[arg(long, value_delimiter = ',', default_value = "50")]
+        epochs: Vec<u32>,
+        /// Worker threads (the rates do not depend on it)
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        threads: u64,
+        /// Keep the four datasets in this folder
+        #[arg(long, value_name = "DIR")]
+        keep: Option<String>,
+    },
 }
 
 pub fn run(a: BenchArgs) -> Result<(), String> {
@@ -153,6 +180,25 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             task,
             ablation_only,
             table_only,
+        }),
+        BenchCommand::Policy {
+            task,
+            episodes,
+            eval_episodes,
+            seeds,
+            algo,
+            epochs,
+            threads,
+            keep,
+        } => crate::bench_policy::run_policy(&crate::bench_policy::PolicyBenchOptions {
+            task,
+            episodes,
+            eval_episodes,
+            seeds,
+            algos: algo.into_iter().map(Into::into).collect(),
+            epochs,
+            threads: threads as usize,
+            keep,
         }),
     }
 }

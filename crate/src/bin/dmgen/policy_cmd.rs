@@ -63,13 +63,19 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
+impl From<AlgoArg> for Algo {
+    fn from(a: AlgoArg) -> Algo {
+        match a {
+            AlgoArg::Bc => Algo::Bc,
+            AlgoArg::BcRnn => Algo::BcRnn,
+        }
+    }
+}
+
 pub fn train(a: TrainArgs) -> Result<(), String> {
     let bytes = std::fs::read(&a.data).map_err(|e| format!("cannot read '{}': {e}", a.data))?;
     let cfg = TrainConfig {
-        algo: match a.algo {
-            AlgoArg::Bc => Algo::Bc,
-            AlgoArg::BcRnn => Algo::BcRnn,
-        },
+        algo: a.algo.into(),
         epochs: a.epochs,
         batch_size: a.batch_size,
         lr: a.lr,
@@ -198,51 +204,21 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let t0 = Instant::now();
-    let mut summary = EvalSummary::default();
-    let mut error: Option<String> = None;
-    let mut last_print = Instant::now();
-    // One policy per thread (a recurrent policy carries state).
-    thread_local! {
-        static LOCAL: std::cell::RefCell<Option<Policy>> = const { std::cell::RefCell::new(None) };
-    }
     let n = u64::from(cfg.episodes);
-    run_ordered(
-        threads,
-        n,
-        |i| {
-            LOCAL.with(|slot| {
-                let mut slot = slot.borrow_mut();
-                if slot.is_none() {
-                    *slot = Some(Policy::from_safetensors(&bytes).map_err(|e| e.to_string())?);
-                }
-                let p = slot.as_mut().ok_or("no policy")?;
-                ev.episode(p, i).map_err(|e| e.to_string())
-            })
-        },
-        |_, r| match r {
-            Ok(e) => {
-                summary.add(&e);
-                if !a.quiet && (last_print.elapsed().as_secs_f64() > 1.0 || summary.episodes == n) {
-                    last_print = Instant::now();
-                    eprintln!(
-                        "{}/{} episodes  success {:.1}%  {:.2} episodes/s",
-                        summary.episodes,
-                        n,
-                        100.0 * summary.success_rate,
-                        summary.episodes as f64 / t0.elapsed().as_secs_f64().max(1e-9)
-                    );
-                }
-                Flow::Continue
-            }
-            Err(e) => {
-                error = Some(e);
-                Flow::Stop
-            }
-        },
-    );
-    if let Some(e) = error {
-        return Err(e);
-    }
+    let mut last_print = Instant::now();
+    let quiet = a.quiet;
+    let summary = evaluate(&bytes, &ev, n, threads, |summary| {
+        if !quiet && (last_print.elapsed().as_secs_f64() > 1.0 || summary.episodes == n) {
+            last_print = Instant::now();
+            eprintln!(
+                "{}/{} episodes  success {:.1}%  {:.2} episodes/s",
+                summary.episodes,
+                n,
+                100.0 * summary.success_rate,
+                summary.episodes as f64 / t0.elapsed().as_secs_f64().max(1e-9)
+            );
+        }
+    })?;
     let seconds = t0.elapsed().as_secs_f64();
     let mut v = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
     if let Some(o) = v.as_object_mut() {
@@ -259,4 +235,58 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
     }
     println!("{v}");
     Ok(())
+}
+
+/// Evaluate the policy file `bytes` on episodes `0..n` of `ev` on `threads` threads; the
+/// summary (and what `progress` sees after each episode) is in index order, so it does not
+/// depend on `threads`.
+pub fn evaluate(
+    bytes: &[u8],
+    ev: &Evaluator,
+    n: u64,
+    threads: usize,
+    mut progress: impl FnMut(&EvalSummary),
+) -> Result<EvalSummary, String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // One policy per thread (a recurrent policy carries state), built on first use and
+    // tagged with this call, so a thread reused by a later call never runs an older policy.
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static LOCAL: std::cell::RefCell<Option<(u64, Policy)>> = const { std::cell::RefCell::new(None) };
+    }
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let mut summary = EvalSummary::default();
+    let mut error: Option<String> = None;
+    run_ordered(
+        threads,
+        n,
+        |i| {
+            LOCAL.with(|slot| {
+                let mut slot = slot.borrow_mut();
+                if slot.as_ref().is_none_or(|(c, _)| *c != call) {
+                    *slot = Some((
+                        call,
+                        Policy::from_safetensors(bytes).map_err(|e| e.to_string())?,
+                    ));
+                }
+                let (_, p) = slot.as_mut().ok_or("no policy")?;
+                ev.episode(p, i).map_err(|e| e.to_string())
+            })
+        },
+        |_, r| match r {
+            Ok(e) => {
+                summary.add(&e);
+                progress(&summary);
+                Flow::Continue
+            }
+            Err(e) => {
+                error = Some(e);
+                Flow::Stop
+            }
+        },
+    );
+    match error {
+        Some(e) => Err(e),
+        None => Ok(summary),
+    }
 }
