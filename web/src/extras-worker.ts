@@ -37,8 +37,8 @@ export type ExtrasRequest =
 
 export type ExtrasReply =
   | { kind: 'lerobot'; zip: ArrayBuffer; seconds: number }
-  | { kind: 'progress'; progress: TrainProgress; seconds: number }
-  | { kind: 'trained'; policy: ArrayBuffer; config: string; progress: TrainProgress; seconds: number; stopped: boolean }
+  | { kind: 'progress'; progress: TrainProgress; seconds: number; memoryBytes: number }
+  | { kind: 'trained'; policy: ArrayBuffer; config: string; progress: TrainProgress; seconds: number; stopped: boolean; memoryBytes: number }
   | { kind: 'episode'; result: EvalResult; attempt: ArrayBuffer }
   | { kind: 'done'; seconds: number }
   | { kind: 'error'; message: string };
@@ -51,7 +51,10 @@ const REPORT_MS = 150;
 const STEPS_PER_CALL = 4;
 
 let stopRequested = false;
-let ready: Promise<unknown> | null = null;
+let ready: Promise<{ memory: WebAssembly.Memory }> | null = null;
+let memory: WebAssembly.Memory | null = null;
+/** Bytes of this worker's wasm memory (it only grows: the peak so far). */
+const memoryBytes = (): number => memory?.buffer.byteLength ?? 0;
 
 /** Let queued messages (a `stop`) run. */
 const yieldToMessages = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
@@ -68,7 +71,7 @@ async function train(dataset: Blob, settings: string): Promise<void> {
       // Every epoch's end is reported (the page plots its losses), and between them at
       // most every REPORT_MS.
       if (progress.epoch !== epoch || performance.now() - last > REPORT_MS) {
-        post({ kind: 'progress', progress, seconds: (performance.now() - t0) / 1000 });
+        post({ kind: 'progress', progress, seconds: (performance.now() - t0) / 1000, memoryBytes: memoryBytes() });
         await yieldToMessages();
         last = performance.now();
       }
@@ -76,7 +79,7 @@ async function train(dataset: Blob, settings: string): Promise<void> {
     const bytes = trainer.policy();
     const policy = bytes.buffer as ArrayBuffer;
     post(
-      { kind: 'trained', policy, config: trainer.config_json(), progress, seconds: (performance.now() - t0) / 1000, stopped: !progress.done },
+      { kind: 'trained', policy, config: trainer.config_json(), progress, seconds: (performance.now() - t0) / 1000, stopped: !progress.done, memoryBytes: memoryBytes() },
       [policy],
     );
   } finally {
@@ -109,7 +112,7 @@ self.onmessage = async (event: MessageEvent<ExtrasRequest>) => {
   }
   try {
     ready ??= init({ module_or_path: wasmUrl });
-    await ready;
+    memory = (await ready).memory;
     if (r.kind === 'lerobot') {
       const t0 = performance.now();
       const bytes = new Uint8Array(await r.dataset.arrayBuffer());

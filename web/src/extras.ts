@@ -67,6 +67,8 @@ export interface TrainedPolicy {
   seconds: number;
   /** Stopped before the last epoch (the policy is the one trained so far). */
   stopped: boolean;
+  /** Peak wasm memory of the training worker (bytes). */
+  memoryBytes: number;
 }
 
 /** A training run: `stop()` ends it early, keeping the policy trained so far. */
@@ -80,7 +82,7 @@ export function trainPolicy(dataset: Blob, train: string, onProgress: (p: TrainP
   const { done, worker } = job<TrainedPolicy>({ kind: 'train', dataset, train }, (r) => {
     if (r.kind === 'progress') onProgress(r.progress, r.seconds);
     if (r.kind !== 'trained') return undefined;
-    return { bytes: new Uint8Array(r.policy), config: r.config, progress: r.progress, seconds: r.seconds, stopped: r.stopped };
+    return { bytes: new Uint8Array(r.policy), config: r.config, progress: r.progress, seconds: r.seconds, stopped: r.stopped, memoryBytes: r.memoryBytes };
   });
   return { done, stop: () => worker.postMessage({ kind: 'stop' } satisfies ExtrasRequest) };
 }

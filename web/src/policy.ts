@@ -213,6 +213,7 @@ export class PolicyPanel {
         this.policies.push(entry);
         status.policy.policies = this.policies.length;
         status.policy.lastTrainSeconds = trained.seconds;
+        status.policy.trainMemoryBytes = trained.memoryBytes;
         status.policy.lastTrainSamplesPerSecond = trained.progress.samples / Math.max(1e-9, trained.seconds);
         this.refreshPolicies(entry.id);
         if (trained.stopped) break;

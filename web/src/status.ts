@@ -66,6 +66,8 @@ export interface PageStatus {
     policies: number;
     lastTrainSeconds: number;
     lastTrainSamplesPerSecond: number;
+    /** Peak wasm memory of the last training worker (bytes). */
+    trainMemoryBytes: number;
     evaluating: boolean;
     lastEval: { policy: string; variant: string; episodes: number; successes: number; seconds: number } | null;
   };
@@ -120,6 +122,7 @@ export const status: PageStatus = {
     policies: 0,
     lastTrainSeconds: 0,
     lastTrainSamplesPerSecond: 0,
+    trainMemoryBytes: 0,
     evaluating: false,
     lastEval: null,
   },
