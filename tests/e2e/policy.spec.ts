@@ -40,6 +40,19 @@ test('a policy trained in the page on its generated data learns, evaluates in pa
   expect(losses.at(-1)!).toBeLessThan(0.5 * losses[0]!);
   expect(trained.lastTrainSamplesPerSecond).toBeGreaterThan(500);
 
+  // Training is deterministic in the page too: the same data, settings and seed give the
+  // same policy file, byte for byte.
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await page.waitForFunction(() => window.__dmgenStatus!.policy.policies === 2 && !window.__dmgenStatus!.policy.training, null, {
+    timeout: 240_000,
+  });
+  const same = await page.evaluate(() => {
+    const [a, b] = window.__dmgenPolicy!.trained;
+    return a!.bytes.length > 1000 && a!.bytes.length === b!.bytes.length && a!.bytes.every((v, i) => v === b!.bytes[i]);
+  });
+  expect(same).toBe(true);
+  await page.getByLabel('Policy', { exact: true }).selectOption({ index: 0 });
+
   // Evaluate 6 episodes over 2 workers: every index once, a table cell with its interval.
   await page.getByLabel('Evaluation episodes').fill('6');
   await page.getByRole('button', { name: 'Evaluate', exact: true }).click();

@@ -100,6 +100,11 @@ export class PolicyPanel {
     this.renderTable();
   }
 
+  /** The policies trained or loaded in this page (tests compare their bytes). */
+  get trained(): readonly { label: string; bytes: Uint8Array }[] {
+    return this.policies;
+  }
+
   /** Rebuild the "Train on" choices (after a generation run or an upload). */
   refreshSources(select?: string): void {
     const pick = el<HTMLSelectElement>('policy-data');
