@@ -153,6 +153,8 @@ pub fn run_policy(o: &PolicyBenchOptions) -> Result<(), String> {
                             "successes": s.successes, "episodes": s.episodes,
                             "success_rate": s.success_rate, "ci95": s.ci95,
                             "failure_reasons": s.failure_reasons,
+                            "dynamic_episodes": s.dynamic_episodes,
+                            "dynamic_successes": s.dynamic_successes,
                             "train_loss": p.train_loss, "valid_loss": p.valid_loss,
                             "train_seconds": train_s,
                             "eval_episodes_per_s": s.episodes as f64 / t1.elapsed().as_secs_f64().max(1e-9),
