@@ -39,6 +39,7 @@ use crate::task::{SuccessTracker, Task, TaskError};
 use std::sync::Arc;
 
 mod codec;
+pub mod shard;
 pub use codec::CodecError;
 
 /// Steps after a gripper close command before the grasp is checked (fingers closing).

@@ -235,3 +235,64 @@ fn generate_reports_bad_arguments_and_impossible_budgets() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read demo"));
 }
+
+#[test]
+fn shards_from_split_attempt_ranges_merge_into_the_generate_bytes() {
+    let whole = scratch("whole.hdf5");
+    let p = |x: &PathBuf| x.to_string_lossy().into_owned();
+    let base = ["--task", "stack", "--variant", "dmg", "--quiet"];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["generate"];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(extra);
+        let out = dmgen(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    run(&["--episodes", "5", "--out", &p(&whole), "--threads", "2"]);
+    // Two uneven shards, written in the other order, on different thread counts.
+    let (s1, s2) = (scratch("s1.hdf5"), scratch("s2.hdf5"));
+    let out = run(&["--attempts", "4..9", "--out", &p(&s2), "--threads", "2"]);
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["attempts"], 5);
+    run(&["--attempts", "0..4", "--out", &p(&s1), "--threads", "1"]);
+    let merged = scratch("merged.hdf5");
+    let out = dmgen(&[
+        "merge",
+        &p(&s2),
+        &p(&s1),
+        "--episodes",
+        "5",
+        "--out",
+        &p(&merged),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&merged).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+    // One shard alone lacks attempts 4..: the message says which to generate.
+    let out = dmgen(&["merge", &p(&s2), "--episodes", "5", "--out", &p(&merged)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("attempts 0..4 are in no shard"), "{err}");
+    let out = dmgen(&[
+        "generate",
+        "--task",
+        "stack",
+        "--attempts",
+        "5..5",
+        "--out",
+        &p(&s1),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is empty"));
+}

@@ -112,6 +112,8 @@ pub(crate) enum Dtype {
     F64,
     I64,
     U64,
+    /// Unsigned bytes (numpy `uint8`).
+    U8,
     /// Fixed-width ASCII, NUL-padded (numpy `S<width>`).
     Ascii(u32),
     /// Variable-length UTF-8 string (what h5py writes for a Python `str`).
@@ -138,6 +140,12 @@ impl Dtype {
                 v.extend_from_slice(&8u32.to_le_bytes());
                 v.extend_from_slice(&0u16.to_le_bytes());
                 v.extend_from_slice(&64u16.to_le_bytes());
+            }
+            Dtype::U8 => {
+                v.extend_from_slice(&[0x10, 0, 0, 0]);
+                v.extend_from_slice(&1u32.to_le_bytes());
+                v.extend_from_slice(&0u16.to_le_bytes());
+                v.extend_from_slice(&8u16.to_le_bytes());
             }
             Dtype::Ascii(width) => {
                 // class 3 (string), NUL-padded, ASCII.
@@ -431,6 +439,7 @@ impl Block {
     ) -> Result<u64, H5Error> {
         let elem = match dtype {
             Dtype::F64 | Dtype::I64 | Dtype::U64 => 8u64,
+            Dtype::U8 => 1,
             Dtype::Ascii(w) => u64::from(w),
             Dtype::VarUtf8 => return err("variable-length string datasets are not written"),
         };
@@ -492,6 +501,16 @@ impl Block {
     ) -> Result<u64, H5Error> {
         let raw: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
         self.dataset(Dtype::F64, shape, &raw, deflate)
+    }
+
+    /// A u8 dataset.
+    pub(crate) fn u8s(
+        &mut self,
+        data: &[u8],
+        shape: &[u64],
+        deflate: Option<u8>,
+    ) -> Result<u64, H5Error> {
+        self.dataset(Dtype::U8, shape, data, deflate)
     }
 
     /// An i64 dataset.

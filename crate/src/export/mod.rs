@@ -47,7 +47,7 @@
 
 use crate::config::{canonical_json, ConfigError, GenerationConfig};
 use crate::geom::{m, Pose, Quat, Vec3};
-mod h5;
+pub(crate) mod h5;
 #[cfg(feature = "lerobot")]
 pub mod lerobot;
 mod robomimic;

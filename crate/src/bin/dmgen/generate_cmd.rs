@@ -139,9 +139,124 @@ pub struct GenerateArgs {
     /// dmgen_failure_step per episode, to this file
     #[arg(long, value_name = "FILE.hdf5")]
     pub keep_failed: Option<String>,
+    /// Write a shard instead of a dataset: attempts A..B (end exclusive), kept and
+    /// failed, for `dmgen merge` (docs/scale.md)
+    #[arg(long, value_name = "A..B", value_parser = parse_range, conflicts_with_all = ["keep_failed", "format"])]
+    pub attempts: Option<(u64, u64)>,
     /// No progress on stderr
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// `A..B` (end exclusive), at most `MAX_SHARD_ATTEMPTS` attempts.
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("'{s}' is not a range A..B (for example 0..500)"))?;
+    let num = |t: &str| {
+        t.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("'{t}' in '{s}' is not a whole number"))
+    };
+    let (a, b) = (num(a)?, num(b)?);
+    if b <= a {
+        return Err(format!(
+            "the range {a}..{b} is empty (the end is exclusive)"
+        ));
+    }
+    if b - a > dmgen::generate::shard::MAX_SHARD_ATTEMPTS {
+        return Err(format!(
+            "{} attempts in one shard; at most {} (split the range)",
+            b - a,
+            dmgen::generate::shard::MAX_SHARD_ATTEMPTS
+        ));
+    }
+    Ok((a, b))
+}
+
+/// Write the attempts `first..end` of `cfg` as a shard file at `out`.
+fn write_shard_file(
+    cfg: &GenerationConfig,
+    demo: Option<(&[u8], &str)>,
+    (first, end): (u64, u64),
+    threads: usize,
+    out: &str,
+    quiet: bool,
+) -> Result<(), String> {
+    let t0 = Instant::now();
+    let generator = Generator::new(cfg, demo).map_err(|e| e.to_string())?;
+    let mut attempts = Vec::with_capacity((end - first) as usize);
+    let mut successes = 0u64;
+    let mut last_print = Instant::now();
+    run_ordered(
+        threads,
+        end - first,
+        |i| generator.attempt(first + i),
+        |_, a: Attempt| {
+            successes += u64::from(a.success);
+            attempts.push(a);
+            if !quiet && last_print.elapsed().as_millis() >= 500 {
+                last_print = Instant::now();
+                eprint!(
+                    "\r{}/{} attempts, {successes} successes   ",
+                    attempts.len(),
+                    end - first
+                );
+                let _ = std::io::stderr().flush();
+            }
+            Flow::Continue
+        },
+    );
+    let bytes =
+        dmgen::generate::shard::write_shard(cfg, first, &attempts).map_err(|e| e.to_string())?;
+    let partial = format!("{out}.partial");
+    std::fs::write(&partial, &bytes).map_err(|e| format!("cannot write '{partial}': {e}"))?;
+    std::fs::rename(&partial, out).map_err(|e| format!("cannot write '{out}': {e}"))?;
+    let seconds = t0.elapsed().as_secs_f64();
+    if !quiet {
+        eprintln!("\rshard {first}..{end}: {successes} successes of {} attempts written to {out} ({} bytes)", end - first, bytes.len());
+    }
+    println!(
+        "{}",
+        serde_json::json!({"first": first, "end": end, "attempts": end - first,
+            "successes": successes, "out": out, "bytes": bytes.len(), "seconds": seconds,
+            "attempts_per_second": (end - first) as f64 / seconds.max(1e-9)})
+    );
+    Ok(())
+}
+
+/// `dmgen merge`.
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Shard files written by `dmgen generate --attempts A..B`, in any order
+    #[arg(required = true, value_name = "SHARD")]
+    pub shards: Vec<String>,
+    /// Successful episodes to keep (the first ones in attempt order)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub episodes: u32,
+    /// Output dataset (robomimic HDF5)
+    #[arg(long, value_name = "FILE.hdf5")]
+    pub out: String,
+}
+
+pub fn merge(a: MergeArgs) -> Result<(), String> {
+    let t0 = Instant::now();
+    let mut shards = Vec::with_capacity(a.shards.len());
+    for p in &a.shards {
+        let bytes = std::fs::read(p).map_err(|e| format!("cannot read '{p}': {e}"))?;
+        shards.push(dmgen::generate::shard::read_shard(&bytes, p).map_err(|e| e.to_string())?);
+    }
+    let m = dmgen::generate::shard::merge_shards(shards, a.episodes).map_err(|e| e.to_string())?;
+    let partial = format!("{}.partial", a.out);
+    std::fs::write(&partial, &m.bytes).map_err(|e| format!("cannot write '{partial}': {e}"))?;
+    std::fs::rename(&partial, &a.out).map_err(|e| format!("cannot write '{}': {e}", a.out))?;
+    println!(
+        "{}",
+        serde_json::json!({"episodes": m.kept, "attempts": m.attempts, "out": a.out,
+            "bytes": m.bytes.len(), "sha256": dmgen::config::sha256_hex(&m.bytes),
+            "seconds": t0.elapsed().as_secs_f64()})
+    );
+    Ok(())
 }
 
 /// The demo file a share link embeds, if `--url` was given and the link has one.
@@ -373,6 +488,9 @@ pub fn run(a: GenerateArgs) -> Result<(), String> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let quiet = a.quiet;
+    if let Some(range) = a.attempts {
+        return write_shard_file(&cfg, demo, range, threads, &a.out, quiet);
+    }
     let want = cfg.episodes;
     let mut last_print = Instant::now();
     // Written next to the destination and renamed when complete, so an interrupted run

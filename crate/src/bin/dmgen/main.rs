@@ -47,6 +47,8 @@ enum Command {
     Dmp(dmp_cmd::DmpArgs),
     /// Generate a validated dataset (robomimic HDF5 or LeRobot v3)
     Generate(generate_cmd::GenerateArgs),
+    /// Merge shards (`generate --attempts A..B`) into the dataset one run would write
+    Merge(generate_cmd::MergeArgs),
     /// Convert a robomimic low-dim HDF5 dataset to LeRobot v3.0
     Convert(convert_cmd::ConvertArgs),
     /// Train a policy (BC or BC-RNN) on a dataset
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => demo_cmd::run(a),
+        Command::Merge(a) => generate_cmd::merge(a),
         Command::Segment(a) => segment_cmd::run(a),
         Command::Dmp(a) => dmp_cmd::run(a),
         Command::Generate(a) => generate_cmd::run(a),
