@@ -95,3 +95,49 @@ fn train_and_eval_refuse_bad_files_with_a_message() {
     let m = err(&["demo", "--task", "lift", "--count", "2"]);
     assert!(m.contains("--out"), "{m}");
 }
+
+#[test]
+fn bench_policy_runs_every_arm_of_a_task_with_its_own_demo() {
+    let out = dmgen(&[
+        "bench",
+        "policy",
+        "--task",
+        "lift",
+        "--episodes",
+        "3",
+        "--eval-episodes",
+        "2",
+        "--seeds",
+        "0",
+        "--algo",
+        "bc",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // 4 training sets x 2 variants, each evaluated on 2 episodes of lift.
+    assert_eq!(lines.len(), 8, "{text}");
+    assert!(lines
+        .iter()
+        .all(|l| l["task"] == "lift" && l["episodes"] == 2));
+    for arm in [
+        "1 source demo",
+        "10 source demos",
+        "3 D-MG episodes",
+        "3 MimicGen episodes",
+    ] {
+        assert!(text.contains(&format!("| BC | {arm} |")), "{arm}: {text}");
+    }
+}

@@ -10,7 +10,7 @@
 
 use crate::generate_cmd::generate_with_failed;
 use crate::policy_cmd::evaluate;
-use dmgen::config::{GenerationConfig, Method, Variant};
+use dmgen::config::{DemoRef, GenerationConfig, Method, Variant};
 use dmgen::generate::source_demos_dataset;
 use dmgen::policy::eval::{EvalConfig, Evaluator};
 use dmgen::policy::{Algo, TrainConfig, Trainer};
@@ -41,6 +41,7 @@ struct Arm {
 fn datasets(o: &PolicyBenchOptions) -> Result<Vec<Arm>, String> {
     let base = GenerationConfig {
         task: o.task.clone(),
+        demo: DemoRef::Builtin { id: o.task.clone() },
         ..GenerationConfig::default()
     };
     let mut arms = Vec::new();
