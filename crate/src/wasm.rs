@@ -1234,11 +1234,6 @@ mod extras {
             Ok(PolicyTrainer { inner })
         }
 
-        /// Gradient steps in one epoch.
-        pub fn steps_per_epoch(&self) -> f64 {
-            self.inner.steps_per_epoch() as f64
-        }
-
         /// Up to `max_steps` more gradient steps (never past an epoch's end); the progress
         /// as `TrainProgress` JSON.
         pub fn run(&mut self, max_steps: u32) -> Result<String, JsError> {
@@ -1252,11 +1247,6 @@ mod extras {
                 .policy()
                 .and_then(|p| p.to_safetensors())
                 .map_err(js_err)
-        }
-
-        /// The policy's JSON config (algorithm, sizes, keys, normalisation, seed).
-        pub fn config_json(&self) -> Result<String, JsError> {
-            serde_json::to_string(self.inner.config()).map_err(js_err)
         }
     }
 

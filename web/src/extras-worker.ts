@@ -38,7 +38,7 @@ export type ExtrasRequest =
 export type ExtrasReply =
   | { kind: 'lerobot'; zip: ArrayBuffer; seconds: number }
   | { kind: 'progress'; progress: TrainProgress; seconds: number; memoryBytes: number }
-  | { kind: 'trained'; policy: ArrayBuffer; config: string; progress: TrainProgress; seconds: number; stopped: boolean; memoryBytes: number }
+  | { kind: 'trained'; policy: ArrayBuffer; progress: TrainProgress; seconds: number; stopped: boolean; memoryBytes: number }
   | { kind: 'episode'; result: EvalResult; attempt: ArrayBuffer }
   | { kind: 'done'; seconds: number }
   | { kind: 'error'; message: string };
@@ -79,7 +79,7 @@ async function train(dataset: Blob, settings: string): Promise<void> {
     const bytes = trainer.policy();
     const policy = bytes.buffer as ArrayBuffer;
     post(
-      { kind: 'trained', policy, config: trainer.config_json(), progress, seconds: (performance.now() - t0) / 1000, stopped: !progress.done, memoryBytes: memoryBytes() },
+      { kind: 'trained', policy, progress, seconds: (performance.now() - t0) / 1000, stopped: !progress.done, memoryBytes: memoryBytes() },
       [policy],
     );
   } finally {

@@ -59,10 +59,8 @@ export function lerobotZip(dataset: Blob, root: string): Promise<{ zip: Blob; se
 }
 
 export interface TrainedPolicy {
-  /** The safetensors file (what `dmgen train` writes). */
+  /** The safetensors file (what `dmgen train` writes; its config is in the metadata). */
   bytes: Uint8Array;
-  /** Its JSON config (algorithm, sizes, keys, normalisation, seed, losses). */
-  config: string;
   progress: TrainProgress;
   seconds: number;
   /** Stopped before the last epoch (the policy is the one trained so far). */
@@ -82,7 +80,7 @@ export function trainPolicy(dataset: Blob, train: string, onProgress: (p: TrainP
   const { done, worker } = job<TrainedPolicy>({ kind: 'train', dataset, train }, (r) => {
     if (r.kind === 'progress') onProgress(r.progress, r.seconds);
     if (r.kind !== 'trained') return undefined;
-    return { bytes: new Uint8Array(r.policy), config: r.config, progress: r.progress, seconds: r.seconds, stopped: r.stopped, memoryBytes: r.memoryBytes };
+    return { bytes: new Uint8Array(r.policy), progress: r.progress, seconds: r.seconds, stopped: r.stopped, memoryBytes: r.memoryBytes };
   });
   return { done, stop: () => worker.postMessage({ kind: 'stop' } satisfies ExtrasRequest) };
 }

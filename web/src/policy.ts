@@ -16,6 +16,14 @@ import { renderStatus, status } from './status.ts';
 const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/** Fill a `.progress` bar to `fraction` with `text` on it. */
+function setBar(id: string, fraction: number, text: string): void {
+  const bar = el(id);
+  bar.setAttribute('aria-valuenow', String(Math.round(100 * fraction)));
+  bar.querySelector<HTMLElement>('.fill')!.style.width = `${100 * fraction}%`;
+  bar.querySelector('.progress-text')!.textContent = text;
+}
+
 /** A training source: a generated dataset or a file the user chose. */
 export interface DataSource {
   id: string;
@@ -27,7 +35,6 @@ interface TrainedEntry {
   id: number;
   label: string;
   bytes: Uint8Array;
-  config: string;
 }
 
 interface EvalEpisodeEntry {
@@ -148,17 +155,10 @@ export class PolicyPanel {
    * of configurations that never touched the policy panel stay as they were).
    */
   linkSettings(): string | null {
-    const train = JSON.parse(this.trainJson()) as Record<string, unknown>;
-    const ev = JSON.parse(this.evalJson()) as Record<string, unknown>;
-    const untouched =
-      Object.keys(this.trainExtras).length === 0 &&
-      train.algo === 'bc' &&
-      train.epochs === 50 &&
-      train.seed === 0 &&
-      ev.variant === 'static' &&
-      ev.episodes === 50 &&
-      ev.seed === 1_000_000;
-    return untouched ? null : this.settings();
+    const current = this.settings();
+    // The core's defaults, with the page's own task and dynamics (they are not settings).
+    const defaults = this.core.policy_settings_canonical(JSON.stringify({ eval: { task: this.ctx.task(), dynamics: this.ctx.dynamics() } }));
+    return current === defaults ? null : current;
   }
 
   /** Apply a share link's settings (canonical JSON from the core). */
@@ -213,7 +213,6 @@ export class PolicyPanel {
           id: this.nextId++,
           label: `${algo === 'bc_rnn' ? 'BC-RNN' : 'BC'} on ${source.label}${trained.stopped ? ` (stopped at epoch ${trained.progress.epoch})` : ''}`,
           bytes: trained.bytes,
-          config: trained.config,
         };
         this.policies.push(entry);
         status.policy.policies = this.policies.length;
@@ -238,11 +237,7 @@ export class PolicyPanel {
       this.losses.valid.push(p.valid_loss ?? Number.NaN);
       this.drawLoss();
     }
-    const fraction = p.epochs > 0 ? p.epoch / p.epochs : 0;
-    const bar = el('train-progress');
-    bar.setAttribute('aria-valuenow', String(Math.round(100 * fraction)));
-    el('train-progress').querySelector<HTMLElement>('.fill')!.style.width = `${100 * fraction}%`;
-    bar.querySelector('.progress-text')!.textContent = `${p.epoch}/${p.epochs} epochs`;
+    setBar('train-progress', p.epochs > 0 ? p.epoch / p.epochs : 0, `${p.epoch}/${p.epochs} epochs`);
     const loss = p.train_loss === null ? '' : ` · loss ${p.train_loss.toFixed(4)}${p.valid_loss === null ? '' : ` (validation ${p.valid_loss.toFixed(4)})`}`;
     el('train-stats').textContent = `${label}: ${p.steps} steps, ${Math.round(p.samples / Math.max(seconds, 1e-9))} samples/s${loss}`;
     status.policy.epoch = p.epoch;
@@ -290,7 +285,7 @@ export class PolicyPanel {
       showError('That is not a policy file.', `"${f.name}" is ${bytes.length} bytes long; expected a .safetensors file written by dmgen train or this page.`, 'policy-error');
       return;
     }
-    const entry = { id: this.nextId++, label: f.name, bytes, config: '' };
+    const entry = { id: this.nextId++, label: f.name, bytes };
     this.policies.push(entry);
     status.policy.policies = this.policies.length;
     this.refreshPolicies(entry.id);
@@ -363,11 +358,7 @@ export class PolicyPanel {
   }
 
   private showEvalProgress(done: number, total: number): void {
-    const bar = el('eval-progress');
-    const fraction = total > 0 ? done / total : 0;
-    bar.setAttribute('aria-valuenow', String(Math.round(100 * fraction)));
-    bar.querySelector<HTMLElement>('.fill')!.style.width = `${100 * fraction}%`;
-    bar.querySelector('.progress-text')!.textContent = `${done}/${total} episodes`;
+    setBar('eval-progress', total > 0 ? done / total : 0, `${done}/${total} episodes`);
   }
 
   /** Success rate per policy (rows) and variant (columns), with 95% intervals. */

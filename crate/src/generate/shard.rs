@@ -24,8 +24,10 @@ use crate::export::h5::{superblock, Attr, Block, SUPERBLOCK_LEN};
 pub const SHARD_FORMAT: &str = "dmgen-shard/1";
 /// Bytes per row of an attempt's record.
 const RECORD_ROW: usize = 4096;
-/// Most attempts in one shard (a range is cut into shards of at most this many).
-pub const MAX_SHARD_ATTEMPTS: u64 = 1_000_000;
+/// Most attempts in one shard. A shard is assembled in memory (about 65 kB per stack
+/// attempt, twice while it is encoded), so a range stays a few GB at most; cut larger runs
+/// into more shards.
+pub const MAX_SHARD_ATTEMPTS: u64 = 20_000;
 
 fn bad(m: impl Into<String>) -> GenError {
     GenError::Invalid(m.into())
@@ -110,13 +112,13 @@ pub struct Shard {
 }
 
 /// Read a shard file; `name` labels the messages.
-pub fn read_shard(bytes: &[u8], name: &str) -> Result<Shard, GenError> {
+pub fn read_shard(bytes: Vec<u8>, name: &str) -> Result<Shard, GenError> {
     let e = |m: String| bad(format!("{name}: {m}"));
     if !bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
         return Err(e("not an HDF5 file (signature missing)".into()));
     }
-    let file = hdf5_pure::File::from_bytes(bytes.to_vec())
-        .map_err(|x| e(format!("cannot open the file: {x}")))?;
+    let file =
+        hdf5_pure::File::from_bytes(bytes).map_err(|x| e(format!("cannot open the file: {x}")))?;
     let root = file
         .root()
         .attrs()
@@ -271,7 +273,7 @@ mod tests {
     fn shard(g: &Generator, c: &GenerationConfig, r: std::ops::Range<u64>) -> Shard {
         let attempts: Vec<Attempt> = r.clone().map(|i| g.attempt(i)).collect();
         let bytes = write_shard(c, r.start, &attempts).unwrap();
-        let s = read_shard(&bytes, "s.hdf5").unwrap();
+        let s = read_shard(bytes, "s.hdf5").unwrap();
         assert_eq!(s.attempts, attempts);
         s
     }
@@ -336,11 +338,9 @@ mod tests {
         assert!(m.contains("different configurations"), "{m}");
         assert!(msg(merge_shards(vec![], 4)).contains("no shards"));
         // A dataset is not a shard; garbage is not HDF5.
-        let m = read_shard(&whole(&g, &c), "d.hdf5")
-            .unwrap_err()
-            .to_string();
+        let m = read_shard(whole(&g, &c), "d.hdf5").unwrap_err().to_string();
         assert!(m.contains("d.hdf5: not a shard"), "{m}");
-        let m = read_shard(b"hello", "x").unwrap_err().to_string();
+        let m = read_shard(b"hello".to_vec(), "x").unwrap_err().to_string();
         assert!(m.contains("not an HDF5 file"), "{m}");
     }
 }

@@ -244,7 +244,7 @@ pub fn merge(a: MergeArgs) -> Result<(), String> {
     let mut shards = Vec::with_capacity(a.shards.len());
     for p in &a.shards {
         let bytes = std::fs::read(p).map_err(|e| format!("cannot read '{p}': {e}"))?;
-        shards.push(dmgen::generate::shard::read_shard(&bytes, p).map_err(|e| e.to_string())?);
+        shards.push(dmgen::generate::shard::read_shard(bytes, p).map_err(|e| e.to_string())?);
     }
     let m = dmgen::generate::shard::merge_shards(shards, a.episodes).map_err(|e| e.to_string())?;
     let partial = format!("{}.partial", a.out);
