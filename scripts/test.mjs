@@ -13,18 +13,21 @@ const steps = [
     'clippy (wasm32, page module)',
     () =>
       run('cargo', [
-        'clippy', '--lib', '--target', 'wasm32-unknown-unknown', '--no-default-features', '--', '-D', 'warnings',
+        'clippy', '--lib', '-p', 'dmgen', '--target', 'wasm32-unknown-unknown', '--no-default-features', '--',
+        '-D', 'warnings',
       ]),
   ],
   [
     'clippy (wasm32, on-demand extras module)',
     () =>
       run('cargo', [
-        'clippy', '--lib', '--target', 'wasm32-unknown-unknown', '--no-default-features', '--features', 'web-extras',
+        'clippy', '--lib', '-p', 'dmgen', '--target', 'wasm32-unknown-unknown', '--no-default-features', '--features',
+        'web-extras',
         '--', '-D', 'warnings',
       ]),
   ],
-  // Builds the CLI too (target/debug/dmgen, for the CLI's integration tests): the dataset
+  // Builds the CLI too (target/debug/dmgen, for the CLI's integration tests) and the Python
+  // extension (python/, whose dependencies are then the ones maturin reuses): the dataset
   // checks and the browser tests use that binary rather than a release build, which would
   // compile every dependency a second time (12-13 minutes cold here). Dependencies are
   // optimised in this profile, and the datasets' bytes do not depend on the profile.
@@ -32,6 +35,10 @@ const steps = [
   [
     'datasets read by h5py',
     () => run('bash', [join(root, 'scripts', 'check-dataset.sh')], { env: { ...process.env, DMGEN_BIN: cliPath } }),
+  ],
+  [
+    'python package (pip install ./python, pytest)',
+    () => run('bash', [join(root, 'scripts', 'python-test.sh')], { env: { ...process.env, DMGEN_BIN: cliPath } }),
   ],
   ['wasm build', () => buildWasm()],
   ['typescript (tsc --noEmit)', () => run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])],

@@ -451,6 +451,15 @@ impl GenerationConfig {
         Ok(cfg)
     }
 
+    /// Ask for `n` episodes; a `max_attempts` below `n` is dropped (the default budget
+    /// applies), as every face's `--episodes`/`episodes=` override does.
+    pub fn set_episodes(&mut self, n: u32) {
+        self.episodes = n;
+        if self.max_attempts.is_some_and(|m| m < n) {
+            self.max_attempts = None;
+        }
+    }
+
     /// The attempt budget: `max_attempts`, or `max(3 * episodes, episodes + 20)`.
     pub fn attempt_budget(&self) -> u64 {
         match self.max_attempts {

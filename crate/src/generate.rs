@@ -39,6 +39,10 @@ use crate::task::{SuccessTracker, Task, TaskError};
 use std::sync::Arc;
 
 mod codec;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod parallel;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod run;
 pub mod shard;
 pub use codec::CodecError;
 

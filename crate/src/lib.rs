@@ -19,6 +19,7 @@
 //! The only file that knows about JavaScript is `wasm.rs` (wasm32 only).
 
 pub mod baseline;
+pub mod camera;
 pub mod config;
 pub mod demo;
 pub mod dmp;

@@ -103,6 +103,64 @@ pub(crate) fn sorted_demo_names(file: &hdf5_pure::File) -> Result<Vec<String>, D
     Ok(names.into_iter().map(|(_, n)| n).collect())
 }
 
+/// Where an episode of a dataset this tool wrote came from: the generation
+/// configuration (`data.attrs["dmgen_config"]`) and the episode's attempt index and
+/// seed (`dmgen_attempt`, `dmgen_seed`). An environment reset to that attempt's scene
+/// starts where the episode did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpisodeOrigin {
+    pub config_json: String,
+    pub attempt: u64,
+    pub seed: u64,
+}
+
+/// [`EpisodeOrigin`] of episode `demo` (`demo_0`, ...) of a dataset's bytes.
+pub fn episode_origin(bytes: &[u8], demo: &str) -> Result<EpisodeOrigin, DemoError> {
+    let file = open_h5(bytes)?;
+    let names = sorted_demo_names(&file)?;
+    if !names.iter().any(|n| n == demo) {
+        let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+        return Err(DemoError::Hdf5(format!(
+            "no episode '{demo}' in the file ({} episodes: {}{})",
+            names.len(),
+            shown.join(", "),
+            if names.len() > 5 { ", ..." } else { "" }
+        )));
+    }
+    let missing = |what: &str| {
+        DemoError::Hdf5(format!(
+            "{what} is missing: only datasets written by this tool record the scene an episode started from"
+        ))
+    };
+    let config_json = file
+        .group("data")
+        .and_then(|g| g.attrs())
+        .ok()
+        .and_then(|a| {
+            a.get("dmgen_config")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .ok_or_else(|| missing("data.attrs['dmgen_config']"))?;
+    let attrs = file
+        .group(&format!("data/{demo}"))
+        .and_then(|g| g.attrs())
+        .map_err(|e| h5err(&format!("cannot read data/{demo}'s attributes"), e))?;
+    let num = |k: &str| {
+        attrs.get(k).and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_i64().and_then(|x| u64::try_from(x).ok()))
+        })
+    };
+    Ok(EpisodeOrigin {
+        config_json,
+        attempt: num("dmgen_attempt")
+            .ok_or_else(|| missing(&format!("data/{demo}.attrs['dmgen_attempt']")))?,
+        seed: num("dmgen_seed")
+            .ok_or_else(|| missing(&format!("data/{demo}.attrs['dmgen_seed']")))?,
+    })
+}
+
 /// Names of the demos (`data/demo_<i>` groups) in a robomimic/MimicGen HDF5
 /// file, ordered by their number.
 pub fn list_hdf5_demos(bytes: &[u8]) -> Result<Vec<String>, DemoError> {

@@ -216,9 +216,13 @@ pub fn merge_shards(mut shards: Vec<Shard>, episodes: u32) -> Result<Merged, Gen
         )));
     }
     let mut config = GenerationConfig::from_json(&json)?;
-    config.episodes = episodes;
+    config.set_episodes(episodes);
     config.validate()?;
     shards.sort_by_key(|s| (s.first, s.end));
+    // A shard given twice (a re-run whose first copy did arrive after all) is the same
+    // range with the same attempts: keep one. Two different files for one range remain an
+    // overlap.
+    shards.dedup_by(|b, a| a.first == b.first && a.end == b.end && a.attempts == b.attempts);
     let mut asm = DatasetAssembler::new(&config)?;
     let mut next = 0u64;
     'shards: for s in &shards {
@@ -303,7 +307,14 @@ mod tests {
             episodes: 2,
             ..c.clone()
         };
-        assert_eq!(merge_shards(shards, 2).unwrap().bytes, whole(&g, &c2));
+        assert_eq!(
+            merge_shards(shards.clone(), 2).unwrap().bytes,
+            whole(&g, &c2)
+        );
+        // A shard delivered twice (a re-run that was not needed) changes nothing.
+        let mut twice = shards.clone();
+        twice.push(shards[1].clone());
+        assert_eq!(merge_shards(twice, 4).unwrap().bytes, expected);
     }
 
     #[test]

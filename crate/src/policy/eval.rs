@@ -130,6 +130,15 @@ impl Evaluator {
     pub fn task(&self) -> &Task {
         &self.task
     }
+    /// The same evaluation world with scenes drawn from seed `seed` (episode `i` is then
+    /// generation attempt `i` of a config with that seed).
+    pub fn with_seed(mut self, seed: u64) -> Evaluator {
+        self.seed = seed;
+        self
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
     pub fn episodes(&self) -> u32 {
         self.episodes
     }

@@ -10,8 +10,8 @@
 //! `results`: success rates of D-MG and the MimicGen baseline for every task and
 //! variant over the same attempts (the table in docs/results.md).
 
-use crate::parallel::{run_ordered, Flow};
 use dmgen::config::{DemoRef, GenerationConfig, Method, Variant};
+use dmgen::generate::parallel::{run_ordered, Flow};
 use dmgen::generate::{object_poses_from_state, Attempt, DatasetAssembler, Generator};
 use dmgen::sim::{PandaWorld, PhysicsSettings, World};
 use dmgen::task::TASK_IDS;

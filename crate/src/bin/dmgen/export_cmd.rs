@@ -4,9 +4,9 @@
 //! fixed rule, the first `N` successes in attempt order kept, so the bytes never depend
 //! on `K`. `seconds` in the stored statistics is 0 to keep the file reproducible.
 
-use crate::parallel::{run_ordered, Flow};
 use dmgen::config::GenerationConfig;
 use dmgen::export::{synthetic_episode, DatasetWriter, ExportOptions, GenerationStats};
+use dmgen::generate::parallel::{run_ordered, Flow};
 use dmgen::rng::mix64;
 
 /// Whether synthetic attempt `i` "succeeds" (four in five do).

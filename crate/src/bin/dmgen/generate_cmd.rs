@@ -6,10 +6,9 @@
 //! `FILE.json` with the configuration and the statistics (including wall-clock seconds,
 //! which the HDF5 file leaves at 0 to stay reproducible).
 
-use crate::parallel::{run_ordered, Flow};
 use dmgen::config::{ActionConvention, DemoRef, GenerationConfig, Method, Variant};
-use dmgen::generate::{Attempt, DatasetAssembler, Generator};
-use std::io::{Read, Seek, SeekFrom, Write};
+use dmgen::generate::{run, DatasetAssembler, Generator};
+use std::io::{Seek, Write};
 use std::time::Instant;
 
 /// Default master seed when neither `--seed` nor a config file gives one.
@@ -185,28 +184,16 @@ fn write_shard_file(
 ) -> Result<(), String> {
     let t0 = Instant::now();
     let generator = Generator::new(cfg, demo).map_err(|e| e.to_string())?;
-    let mut attempts = Vec::with_capacity((end - first) as usize);
-    let mut successes = 0u64;
     let mut last_print = Instant::now();
-    run_ordered(
-        threads,
-        end - first,
-        |i| generator.attempt(first + i),
-        |_, a: Attempt| {
-            successes += u64::from(a.success);
-            attempts.push(a);
+    let attempts =
+        dmgen::generate::run::attempt_range(&generator, first, end, threads, |done, ok| {
             if !quiet && last_print.elapsed().as_millis() >= 500 {
                 last_print = Instant::now();
-                eprint!(
-                    "\r{}/{} attempts, {successes} successes   ",
-                    attempts.len(),
-                    end - first
-                );
+                eprint!("\r{done}/{} attempts, {ok} successes   ", end - first);
                 let _ = std::io::stderr().flush();
             }
-            Flow::Continue
-        },
-    );
+        });
+    let successes = attempts.iter().filter(|a| a.success).count();
     let bytes =
         dmgen::generate::shard::write_shard(cfg, first, &attempts).map_err(|e| e.to_string())?;
     let partial = format!("{out}.partial");
@@ -312,10 +299,7 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
         cfg.actions = x.into();
     }
     if let Some(n) = a.episodes {
-        cfg.episodes = n;
-        if cfg.max_attempts.is_some_and(|m| m < n) {
-            cfg.max_attempts = None;
-        }
+        cfg.set_episodes(n);
     }
     if let Some(m) = a.max_attempts {
         cfg.max_attempts = Some(m);
@@ -324,14 +308,11 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
     Ok(cfg)
 }
 
-/// What a run produced.
+/// What a run produced (the benches' view of it).
 pub struct RunOutput {
-    pub stats_json: String,
     pub attempts: u64,
     pub kept: u64,
     pub seconds: f64,
-    /// Bytes written to the output.
-    pub bytes: u64,
 }
 
 /// Run a generation: attempts on `threads` threads, assembled in index order and written
@@ -357,102 +338,17 @@ pub fn generate_on<W: Write + Seek, F: Write + Seek>(
     cfg: &GenerationConfig,
     threads: usize,
     out: &mut W,
-    mut failed: Option<&mut F>,
-    mut progress: impl FnMut(&DatasetAssembler),
+    failed: Option<&mut F>,
+    progress: impl FnMut(&DatasetAssembler),
     t0: Instant,
 ) -> Result<RunOutput, String> {
-    let mut asm = DatasetAssembler::new(cfg).map_err(|e| e.to_string())?;
-    if failed.is_some() {
-        asm = asm.keeping_failed(cfg).map_err(|e| e.to_string())?;
-    }
-    let mut err: Option<String> = None;
-    let io = |e: std::io::Error| format!("cannot write the dataset: {e}");
-    out.seek(SeekFrom::Start(0)).map_err(io)?;
-    // Room for the superblock, written last.
-    out.write_all(&[0u8; 48]).map_err(io)?;
-    if let Some(f) = failed.as_mut() {
-        f.seek(SeekFrom::Start(0)).map_err(io)?;
-        f.write_all(&[0u8; 48]).map_err(io)?;
-    }
-    run_ordered(
-        threads,
-        cfg.attempt_budget(),
-        |i| generator.attempt(i),
-        |_, a: Attempt| {
-            let pushed = asm
-                .push(&a)
-                .map_err(|e| e.to_string())
-                .and_then(|done| out.write_all(&asm.take_output()).map_err(io).map(|_| done))
-                .and_then(|done| match failed.as_mut() {
-                    Some(f) => f
-                        .write_all(&asm.take_failed_output())
-                        .map_err(io)
-                        .map(|_| done),
-                    None => Ok(done),
-                });
-            match pushed {
-                Ok(done) => {
-                    progress(&asm);
-                    if done {
-                        Flow::Stop
-                    } else {
-                        Flow::Continue
-                    }
-                }
-                Err(e) => {
-                    err = Some(e);
-                    Flow::Stop
-                }
-            }
-        },
-    );
-    if let Some(e) = err {
-        return Err(e);
-    }
-    if let (Some(f), Some((rest, superblock))) = (
-        failed.as_mut(),
-        asm.finish_failed_streaming().map_err(|e| e.to_string())?,
-    ) {
-        f.write_all(&rest).map_err(io)?;
-        f.seek(SeekFrom::Start(0)).map_err(io)?;
-        f.write_all(&superblock).map_err(io)?;
-        f.flush().map_err(io)?;
-    }
-    let mut stats = asm.stats().clone();
-    let (attempts, kept) = (stats.attempts, stats.kept);
-    let (rest, superblock) = asm.finish_streaming().map_err(|e| e.to_string())?;
-    out.write_all(&rest).map_err(io)?;
-    let bytes = out.stream_position().map_err(io)?;
-    out.seek(SeekFrom::Start(0)).map_err(io)?;
-    out.write_all(&superblock).map_err(io)?;
-    out.flush().map_err(io)?;
-    let seconds = t0.elapsed().as_secs_f64();
-    stats.seconds = seconds;
+    let r = run::write_dataset(generator, cfg, threads, out, failed, progress)
+        .map_err(|e| e.to_string())?;
     Ok(RunOutput {
-        stats_json: stats.to_canonical_json(),
-        attempts,
-        kept,
-        seconds,
-        bytes,
+        attempts: r.attempts,
+        kept: r.kept,
+        seconds: t0.elapsed().as_secs_f64(),
     })
-}
-
-/// SHA-256 of a file, read in pieces.
-fn file_sha256(path: &str) -> Result<String, String> {
-    use sha2::{Digest, Sha256};
-    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read '{path}': {e}"))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| format!("cannot read '{path}': {e}"))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 pub fn run(a: GenerateArgs) -> Result<(), String> {
@@ -492,28 +388,22 @@ pub fn run(a: GenerateArgs) -> Result<(), String> {
         return write_shard_file(&cfg, demo, range, threads, &a.out, quiet);
     }
     let want = cfg.episodes;
-    let mut last_print = Instant::now();
-    // Written next to the destination and renamed when complete, so an interrupted run
-    // never leaves a truncated file under the requested name.
-    let partial = format!("{out}.partial");
-    let mut file = std::io::BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(&partial).map_err(|e| format!("cannot write '{partial}': {e}"))?,
-    );
-    let failed_partial = a.keep_failed.as_ref().map(|p| format!("{p}.partial"));
-    let mut failed_file = match &failed_partial {
-        Some(p) => Some(std::io::BufWriter::with_capacity(
-            1 << 20,
-            std::fs::File::create(p).map_err(|e| format!("cannot write '{p}': {e}"))?,
-        )),
-        None => None,
+    let t0 = Instant::now();
+    let generator = Generator::new(&cfg, demo).map_err(|e| e.to_string())?;
+    let dest = if lerobot {
+        a.out.trim_end_matches('/').to_string()
+    } else {
+        out.clone()
     };
-    let result = generate_with_failed(
+    let side = run::sidecar_path(&dest);
+    let mut last_print = Instant::now();
+    let result = run::generate_file(
+        &generator,
         &cfg,
-        demo,
         threads,
-        &mut file,
-        failed_file.as_mut(),
+        &out,
+        a.keep_failed.as_deref(),
+        &side,
         |asm| {
             if !quiet && (last_print.elapsed().as_millis() >= 500 || asm.is_done()) {
                 last_print = Instant::now();
@@ -528,43 +418,15 @@ pub fn run(a: GenerateArgs) -> Result<(), String> {
                 let _ = std::io::stderr().flush();
             }
         },
+        &|| t0.elapsed().as_secs_f64(),
     );
     if !quiet {
         eprintln!();
     }
-    drop(file);
-    drop(failed_file);
-    let result = result.inspect_err(|_| {
-        let _ = std::fs::remove_file(&partial);
-        if let Some(p) = &failed_partial {
-            let _ = std::fs::remove_file(p);
-        }
-    })?;
-    std::fs::rename(&partial, &out).map_err(|e| format!("cannot write '{out}': {e}"))?;
-    if let (Some(p), Some(dest)) = (&failed_partial, &a.keep_failed) {
-        std::fs::rename(p, dest).map_err(|e| format!("cannot write '{dest}': {e}"))?;
-    }
-    let dest = if lerobot {
-        a.out.trim_end_matches('/').to_string()
-    } else {
-        out.clone()
-    };
-    let side = match dest.strip_suffix(".hdf5").or(dest.strip_suffix(".zip")) {
-        Some(stem) => format!("{stem}.json"),
-        None => format!("{dest}.json"),
-    };
-    let config_json = cfg.to_canonical_json().map_err(|e| e.to_string())?;
-    let sidecar = format!(
-        "{{\"config\":{config_json},\"stats\":{}}}\n",
-        result.stats_json
-    );
-    std::fs::write(&side, sidecar).map_err(|e| format!("cannot write '{side}': {e}"))?;
-    let shortfall = format!(
-        "only {} of {want} episodes succeeded within the attempt budget of {} (see the failure reasons in {side}); raise max_attempts or check the demo and segmentation",
-        result.kept,
-        cfg.attempt_budget()
-    );
-    if lerobot && result.kept == 0 {
+    let result = result.map_err(|e| e.to_string())?;
+    let kept = result.output.kept;
+    let shortfall = run::shortfall_message(&cfg, kept, &side);
+    if lerobot && kept == 0 {
         let _ = std::fs::remove_file(&out);
         return Err(shortfall);
     }
@@ -578,22 +440,19 @@ pub fn run(a: GenerateArgs) -> Result<(), String> {
         )?;
         (w.bytes, w.sha256, w.files)
     } else {
-        (result.bytes, file_sha256(&out)?, 1)
+        (result.output.bytes, result.sha256.clone(), 1)
     };
-    let summary = serde_json::json!({
-        "episodes": result.kept,
-        "attempts": result.attempts,
-        "success_rate": if result.attempts > 0 { result.kept as f64 / result.attempts as f64 } else { 0.0 },
-        "seconds": result.seconds,
-        "episodes_per_second": if result.seconds > 0.0 { result.kept as f64 / result.seconds } else { 0.0 },
-        "format": if lerobot { "lerobot" } else { "robomimic" },
-        "files": files,
-        "bytes": bytes,
-        "sha256": sha256,
-        "out": dest,
-    });
+    let summary = run::Summary::new(
+        &result,
+        if lerobot { "lerobot" } else { "robomimic" },
+        files as u64,
+        bytes,
+        &sha256,
+        &dest,
+    )
+    .to_json();
     println!("{summary}");
-    if result.kept < u64::from(want) {
+    if kept < u64::from(want) {
         return Err(shortfall);
     }
     Ok(())

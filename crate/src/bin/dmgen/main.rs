@@ -17,7 +17,6 @@ mod dmp_cmd;
 mod export_cmd;
 mod generate_cmd;
 mod link_cmd;
-mod parallel;
 mod policy_cmd;
 mod segment_cmd;
 

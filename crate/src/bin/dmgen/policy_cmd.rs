@@ -7,7 +7,7 @@
 //! stdout line.
 
 use crate::generate_cmd::VariantArg;
-use crate::parallel::{run_ordered, Flow};
+use dmgen::generate::parallel::{run_ordered, Flow};
 use dmgen::policy::eval::{EvalConfig, EvalSummary, Evaluator, DEFAULT_EVAL_SEED};
 use dmgen::policy::{Algo, Policy, TrainConfig, Trainer};
 use std::time::Instant;

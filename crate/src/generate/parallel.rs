@@ -1,5 +1,6 @@
-//! Ordered parallel execution of generation attempts (native CLI only; the core library
-//! has no threads).
+//! Ordered parallel execution of generation attempts on native threads (the CLI and the
+//! Python package; the browser runs attempts in web workers instead, so wasm32 builds
+//! leave this module out).
 //!
 //! [`run_ordered`] evaluates `f(0), f(1), ...` on a few threads but hands the results to
 //! `on_result` on the calling thread strictly in index order. Since attempt `i` depends
@@ -172,7 +173,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dmgen::rng::mix64;
+    use crate::rng::mix64;
     use std::sync::atomic::{AtomicU64, Ordering};
 
     fn attempt_succeeds(i: u64) -> bool {

@@ -1,0 +1,175 @@
+"""Gymnasium environments of the dmgen tasks.
+
+Each environment is the policy stage's evaluation world (the core's closed-loop rollout):
+a Panda-like arm in rapier3d physics at 20 Hz, objects reset as generation attempts reset
+them, and the dynamic variants moving objects as generation does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Optional, Tuple
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from . import _core
+
+#: Environment id of every task.
+ENV_IDS: Dict[str, str] = {
+    t: "dmgen/" + "".join(p.capitalize() for p in t.split("_")) + "-v0" for t in _core.task_ids()
+}
+
+# Bounds of an absolute action: a position (m) and a rotation vector (rad) in the scene
+# frame, then the gripper command.
+_ABS_LOW = np.array([-2.0, -2.0, -2.0, -np.pi, -np.pi, -np.pi, -1.0])
+_ABS_HIGH = -_ABS_LOW
+
+
+class DmgenEnv(gym.Env):
+    """A dmgen task as a Gymnasium environment.
+
+    Observations are a ``Dict`` with exactly the dataset's ``obs`` keys (float64):
+    ``robot0_eef_pos`` (3), ``robot0_eef_quat`` (4, xyzw), ``robot0_gripper_qpos`` (2),
+    ``robot0_joint_pos`` (7) and ``object`` (7 per object: position and xyzw quaternion).
+    Actions follow the dataset's ``actions``: with ``actions="delta"`` a ``Box(-1, 1, (7,))``
+    moving the hand target from the measured hand pose by up to 5 cm and 0.5 rad per step,
+    with ``actions="abs"`` the target pose itself (position, rotation vector); the last
+    value closes the gripper when positive.
+
+    ``reset(seed=s)`` starts the scene of generation attempt 0 of a configuration with seed
+    ``s``; later resets without a seed go on with attempts 1, 2, ... (the scenes a
+    generation run with that seed meets, in order). ``options={"attempt": i}`` picks
+    attempt ``i``. Reward is 1 on success, else 0; ``terminated`` on success (or a physics
+    failure), ``truncated`` at the task's time limit; ``info`` has ``success`` and, once
+    an episode fails, ``failure`` (the reason).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+
+    def __init__(
+        self,
+        task: str = "stack",
+        variant: str = "static",
+        actions: str = "delta",
+        render_mode: Optional[str] = None,
+        camera: str = "agentview",
+        width: int = 256,
+        height: int = 256,
+        dynamics: Optional[Dict[str, Any]] = None,
+        **dynamics_settings: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or 'rgb_array', not {render_mode!r}")
+        d = dict(dynamics or {})
+        d.update(dynamics_settings)
+        settings: Dict[str, Any] = {"task": task, "variant": variant, "episodes": 1}
+        if d:
+            settings["dynamics"] = d
+        self._core = _core.EnvCore(json.dumps(settings), actions)
+        self.task = task
+        self.variant = variant
+        self.actions = actions
+        self.render_mode = render_mode
+        self.camera = camera
+        self.width, self.height = int(width), int(height)
+        self.max_steps = self._core.max_steps
+        self.object_names = self._core.object_names
+        # Unit quaternions and finger positions within 1, positions (m) and joint angles
+        # (rad) within 10.
+        bound = {"robot0_eef_quat": 1.0, "robot0_gripper_qpos": 1.0}
+        self.observation_space = spaces.Dict(
+            {
+                k: spaces.Box(-bound.get(k, 10.0), bound.get(k, 10.0), (w,), np.float64)
+                for k, w in self._core.obs_widths
+            }
+        )
+        if actions == "delta":
+            self.action_space = spaces.Box(-1.0, 1.0, (7,), np.float64)
+        else:
+            self.action_space = spaces.Box(_ABS_LOW, _ABS_HIGH, (7,), np.float64)
+        self._seed: Optional[int] = None
+        self._attempt = -1
+        self.reset_obs: Optional[Dict[str, np.ndarray]] = None
+
+    @property
+    def attempt(self) -> int:
+        """The generation attempt index whose scene the episode started from."""
+        return self._attempt
+
+    @property
+    def scene_seed(self) -> Optional[int]:
+        """The configuration seed whose attempts the resets walk through."""
+        return self._seed
+
+    def reset(
+        self, *, seed: Optional[int] = None, options: Optional[Dict[str, Any]] = None
+    ) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None:
+            if not 0 <= seed < 2**64:
+                raise ValueError(f"seed must be in [0, 2**64), not {seed}")
+            self._seed, self._attempt = int(seed), 0
+        elif self._seed is None:
+            self._seed, self._attempt = int(self.np_random.integers(0, 2**63)), 0
+        else:
+            self._attempt += 1
+        if options and "attempt" in options:
+            a = int(options["attempt"])
+            if a < 0:
+                raise ValueError(f"attempt indices start at 0, not {a}")
+            self._attempt = a
+        obs = self._core.reset(self._seed, self._attempt)
+        self.reset_obs = obs
+        return obs, {"success": False, "attempt": self._attempt, "seed": self._seed}
+
+    def step(
+        self, action: Any
+    ) -> Tuple[Dict[str, np.ndarray], float, bool, bool, Dict[str, Any]]:
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != (7,):
+            raise ValueError(f"an action has shape (7,), not {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"actions must be finite, got {a.tolist()}")
+        obs, reward, terminated, truncated, success, failure = self._core.step(a.tolist())
+        info: Dict[str, Any] = {"success": success}
+        if failure is not None:
+            info["failure"] = failure
+        return obs, reward, terminated, truncated, info
+
+    def render(self) -> Optional[np.ndarray]:
+        if self.render_mode is None:
+            gym.logger.warn("render() without render_mode='rgb_array' returns nothing")
+            return None
+        return self._core.render(self.camera, self.width, self.height)
+
+    def camera_image(self, camera: str = "agentview", width: int = 84, height: int = 84) -> np.ndarray:
+        """An RGB image (H, W, 3) of the current scene from ``agentview`` or
+        ``robot0_eye_in_hand``, whatever the render mode."""
+        return self._core.render(camera, width, height)
+
+
+def register_envs() -> None:
+    """Register ``dmgen/<Task>-v0`` for every task (done on import)."""
+    for task, env_id in ENV_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point="dmgen.envs:DmgenEnv", kwargs={"task": task})
+
+
+def env_from_dataset(path: str, demo: str = "demo_0", **kwargs: Any) -> DmgenEnv:
+    """An environment reset to the initial state of episode ``demo`` of a dataset this
+    tool wrote: the same task, variant, dynamics and action convention, and the scene of
+    the episode's generation attempt. Stepping the episode's ``actions`` from there
+    retraces its ``obs``. The first observation is ``env.reset_obs``."""
+    config_text, attempt, _seed = _core.episode_origin(str(path), demo)
+    cfg = json.loads(config_text)
+    env = DmgenEnv(
+        task=cfg["task"],
+        variant=cfg.get("variant", "static"),
+        actions=cfg.get("actions", "delta"),
+        dynamics=cfg.get("dynamics"),
+        **kwargs,
+    )
+    env.reset(seed=int(cfg["seed"]), options={"attempt": attempt})
+    return env
