@@ -116,15 +116,13 @@ def run(
         if progress:
             print(file=sys.stderr)
         ok, at = covered()
-        parts = [(done[f][1], f"attempts {f}..{done[f][0]}") for f in sorted(done) if f < at]
-        if ok < want and at < budget:
-            raise _core.DmgenError(f"attempts {at}.. were not generated")
-        data, kept, attempts = _core.merge_shards(parts, want) if ok >= want else (b"", ok, at)
         if ok < want:
             raise _core.DmgenError(
                 f"only {ok} of {want} episodes succeeded within the attempt budget of {budget}; "
                 "raise max_attempts or check the demo and segmentation"
             )
+        parts = [(done[f][1], f"attempts {f}..{done[f][0]}") for f in sorted(done) if f < at]
+        data, kept, attempts = _core.merge_shards(parts, want)
         tmp = out + ".partial"
         with open(tmp, "wb") as f:
             f.write(data)

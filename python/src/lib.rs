@@ -5,7 +5,7 @@
 
 use dmgen::config::GenerationConfig;
 use dmgen::export::{
-    absolute_action, delta_action, low_dim_width, observe, push_low_dim, Observation, LOW_DIM_KEYS,
+    action_columns, low_dim_width, observe, push_low_dim, unit_poses, Observation, LOW_DIM_KEYS,
 };
 use dmgen::generate::{run, shard, Attempt};
 use dmgen::geom::Pose;
@@ -204,14 +204,9 @@ fn sha256_hex(data: &[u8]) -> String {
 
 // ------------------------------------------------------------------ arrays
 
-fn unit(p: &Pose) -> Pose {
-    Pose::new(p.pos, p.quat.normalized())
-}
-
 /// One observation's low-dim values per key, as the dataset writer records them.
 fn obs_values(o: &Observation) -> Vec<(&'static str, Vec<f64>)> {
-    let eef = unit(&o.eef);
-    let objects: Vec<Pose> = o.objects.iter().map(unit).collect();
+    let (eef, objects) = unit_poses(o);
     LOW_DIM_KEYS
         .iter()
         .map(|k| {
@@ -257,20 +252,12 @@ fn attempt_dict<'py>(py: Python<'py>, a: &Attempt) -> PyResult<Bound<'py, PyDict
         obs.set_item(*k, matrix(py, flat, w)?)?;
     }
     d.set_item("obs", obs)?;
-    let mut actions = Vec::with_capacity(ep.steps.len() * 7);
-    let mut actions_abs: Vec<f64> = Vec::with_capacity(ep.steps.len() * 7);
-    for (k, s) in ep.steps.iter().enumerate() {
-        actions.extend_from_slice(&delta_action(
-            &unit(&s.obs.eef),
-            &unit(&s.target),
-            s.gripper_closed,
-        ));
-        let prev = (k > 0).then(|| {
-            let p = &actions_abs[(k - 1) * 7..];
-            dmgen::geom::Vec3::new(p[3], p[4], p[5])
-        });
-        actions_abs.extend_from_slice(&absolute_action(&unit(&s.target), s.gripper_closed, prev));
-    }
+    let unit = |p: &Pose| Pose::new(p.pos, p.quat.normalized());
+    let (actions, actions_abs) = action_columns(
+        ep.steps
+            .iter()
+            .map(|s| (unit(&s.obs.eef), unit(&s.target), s.gripper_closed)),
+    );
     d.set_item("actions", matrix(py, actions, 7)?)?;
     d.set_item("actions_abs", matrix(py, actions_abs, 7)?)?;
     d.set_item(
@@ -348,10 +335,6 @@ struct EnvCore {
     last: Option<Observation>,
 }
 
-fn step_obs(r: &PolicyRollout, fallback: &Observation) -> Observation {
-    r.world().map_or_else(|| fallback.clone(), observe)
-}
-
 #[pymethods]
 impl EnvCore {
     /// `eval_config`: the policy stage's evaluation settings as JSON (task, variant,
@@ -425,20 +408,18 @@ impl EnvCore {
                 "step() before reset(), or after the episode ended; call reset()",
             ));
         };
-        let fallback = obs.clone();
         let mut ended = r.act(obs, &action, &self.convention);
         let mut truncated = false;
-        let next = if ended {
-            step_obs(r, &fallback)
-        } else {
-            match r.observe() {
-                Some(o) => o,
-                None => {
-                    ended = true;
-                    truncated = true;
-                    step_obs(r, &fallback)
-                }
-            }
+        let next = if ended { None } else { r.observe() };
+        if !ended && next.is_none() {
+            ended = true;
+            truncated = true;
+        }
+        // A rollout that reset() returned has a world (a rejected scene fails the reset).
+        let next = match (next, r.world()) {
+            (Some(o), _) => o,
+            (None, Some(w)) => observe(w),
+            (None, None) => return Err(err("the episode's world is gone")),
         };
         let (success, failure) = r.outcome().unwrap_or((false, None));
         let d = obs_dict(py, &next)?;

@@ -281,6 +281,32 @@ pub fn delta_action(eef: &Pose, target: &Pose, gripper_closed: bool) -> [f64; 7]
     ]
 }
 
+/// The `actions` (delta) and `actions_abs` columns of an episode, row-major (T, 7), from
+/// each step's hand pose, target and gripper command (unit quaternions): the absolute
+/// rotation vectors stay continuous from step to step (see [`absolute_action`]).
+pub fn action_columns(
+    steps: impl ExactSizeIterator<Item = (Pose, Pose, bool)>,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut delta = Vec::with_capacity(steps.len() * 7);
+    let mut abs: Vec<f64> = Vec::with_capacity(steps.len() * 7);
+    for (eef, target, closed) in steps {
+        delta.extend_from_slice(&delta_action(&eef, &target, closed));
+        let prev = abs
+            .len()
+            .checked_sub(7)
+            .map(|k| Vec3::new(abs[k + 3], abs[k + 4], abs[k + 5]));
+        abs.extend_from_slice(&absolute_action(&target, closed, prev));
+    }
+    (delta, abs)
+}
+
+/// The hand and object poses of an observation with unit quaternions, as datasets and
+/// policies see them.
+pub fn unit_poses(o: &Observation) -> (Pose, Vec<Pose>) {
+    let unit = |p: &Pose| Pose::new(p.pos, p.quat.normalized());
+    (unit(&o.eef), o.objects.iter().map(unit).collect())
+}
+
 /// The absolute action: `[target position (m), target rotation vector (rad), gripper]`.
 /// `prev_rotvec`: the previous step's rotation vector (`None` at an episode's first
 /// step): the representative nearest to it is written, so an episode's rotation vectors

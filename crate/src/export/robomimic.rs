@@ -364,8 +364,12 @@ impl DatasetWriter {
 
         // Columns.
         let t = t_len as u64;
-        let mut actions = Vec::with_capacity(t_len * 7);
-        let mut actions_abs = Vec::with_capacity(t_len * 7);
+        let (actions, actions_abs) = super::action_columns(
+            ep.steps
+                .iter()
+                .enumerate()
+                .map(|(k, s)| (clean[k].eef, targets[k], s.gripper_closed)),
+        );
         let mut states = Vec::with_capacity(t_len * state_len);
         let mut rewards = Vec::with_capacity(t_len);
         let mut dones = vec![0i64; t_len];
@@ -381,12 +385,6 @@ impl DatasetWriter {
         for (k, s) in ep.steps.iter().enumerate() {
             let c = &clean[k];
             let next = &clean[k + 1];
-            actions.extend_from_slice(&delta_action(&c.eef, &targets[k], s.gripper_closed));
-            let prev = (k > 0).then(|| {
-                let a = &actions_abs[(k - 1) * 7..(k - 1) * 7 + 6];
-                Vec3::new(a[3], a[4], a[5])
-            });
-            actions_abs.extend_from_slice(&absolute_action(&targets[k], s.gripper_closed, prev));
             states.extend_from_slice(&c.raw.state);
             rewards.push(s.reward);
             obs.push(&c.eef, c.raw, &c.objects);

@@ -132,24 +132,6 @@ pub fn attempt_range(
     attempts
 }
 
-/// Generate `cfg`'s dataset in memory (the whole file; tests and small runs).
-pub fn dataset_bytes(
-    generator: &Generator,
-    cfg: &GenerationConfig,
-    threads: usize,
-) -> Result<(Vec<u8>, RunOutput), GenError> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let r = write_dataset::<_, std::io::Cursor<Vec<u8>>>(
-        generator,
-        cfg,
-        threads,
-        &mut out,
-        None,
-        |_| {},
-    )?;
-    Ok((out.into_inner(), r))
-}
-
 /// What [`generate_file`] wrote.
 #[derive(Clone, Debug)]
 pub struct FileRun {

@@ -213,12 +213,7 @@ impl Evaluator {
 /// The policy's input from one observation, keys in `keys` order: the values the dataset
 /// writer records for them (`export::push_low_dim`), as f32.
 pub fn obs_vector(o: &Observation, keys: &[(String, usize)]) -> Vec<f32> {
-    let eef = Pose::new(o.eef.pos, o.eef.quat.normalized());
-    let objects: Vec<Pose> = o
-        .objects
-        .iter()
-        .map(|p| Pose::new(p.pos, p.quat.normalized()))
-        .collect();
+    let (eef, objects) = crate::export::unit_poses(o);
     let mut v = Vec::with_capacity(keys.iter().map(|k| k.1).sum());
     for (k, _) in keys {
         crate::export::push_low_dim(k, &eef, o, &objects, |x| {
