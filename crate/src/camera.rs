@@ -68,6 +68,82 @@ pub fn eye_in_hand(eef: &Pose, width: u32, height: u32) -> Camera {
     }
 }
 
+/// The camera called `name` (one of [`crate::config::CAMERA_NAMES`]) for a hand at `eef`.
+pub fn by_name(name: &str, eef: &Pose, width: u32, height: u32) -> Result<Camera, CameraError> {
+    match name {
+        "agentview" => Ok(agentview(width, height)),
+        "robot0_eye_in_hand" => Ok(eye_in_hand(eef, width, height)),
+        _ => Err(CameraError(format!(
+            "'{name}' is not a camera; use {}",
+            crate::config::CAMERA_NAMES.join(" or ")
+        ))),
+    }
+}
+
+/// zlib level of recorded frames: level 1 already gets these flat-shaded images to
+/// about a tenth of their size, and higher levels cost more time than they save space
+/// (docs/dataset.md, "Camera images").
+pub const FRAME_DEFLATE_LEVEL: u8 = 1;
+
+/// Render and compress every frame of an episode for the configured cameras: `scenes[t]`
+/// is what the world looked like at observation `t` and `eefs[t]` the hand's pose then.
+pub fn record_frames(
+    settings: &crate::config::CameraSettings,
+    scenes: &[Vec<VisualShape>],
+    eefs: &[Pose],
+) -> Result<Vec<crate::export::CameraFrames>, CameraError> {
+    if scenes.len() != eefs.len() {
+        return Err(CameraError(format!(
+            "{} scenes but {} hand poses",
+            scenes.len(),
+            eefs.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(settings.names.len());
+    let mut scratch = Scratch::default();
+    for name in &settings.names {
+        let mut frames = crate::export::CameraFrames {
+            camera: name.clone(),
+            width: settings.width,
+            height: settings.height,
+            rgb: Vec::with_capacity(scenes.len()),
+            depth: Vec::new(),
+        };
+        for (shapes, eef) in scenes.iter().zip(eefs) {
+            let cam = by_name(name, eef, settings.width, settings.height)?;
+            let img = render_with(shapes, &cam, settings.depth, &mut scratch)?;
+            frames.rgb.push(miniz_oxide::deflate::compress_to_vec_zlib(
+                &img.rgb,
+                FRAME_DEFLATE_LEVEL,
+            ));
+            if let Some(d) = &img.depth {
+                let raw: Vec<u8> = d.iter().flat_map(|v| v.to_le_bytes()).collect();
+                frames
+                    .depth
+                    .push(miniz_oxide::deflate::compress_to_vec_zlib(
+                        &raw,
+                        FRAME_DEFLATE_LEVEL,
+                    ));
+            }
+        }
+        out.push(frames);
+    }
+    Ok(out)
+}
+
+/// Decompress one recorded frame (`expected` bytes), refusing anything else.
+pub fn inflate_frame(z: &[u8], expected: usize) -> Result<Vec<u8>, CameraError> {
+    let raw = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(z, expected)
+        .map_err(|e| CameraError(format!("a camera frame does not decompress: {e:?}")))?;
+    if raw.len() != expected {
+        return Err(CameraError(format!(
+            "a camera frame holds {} bytes, expected {expected}",
+            raw.len()
+        )));
+    }
+    Ok(raw)
+}
+
 /// An RGB image (and optionally depth), row-major, top row first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Image {
@@ -245,8 +321,41 @@ fn round(
 #[derive(Clone, Copy)]
 struct Cv([f64; 3]);
 
+/// Buffers reused between frames (an episode renders hundreds).
+#[derive(Default)]
+pub struct Scratch {
+    tris: Vec<Tri>,
+    zbuf: Vec<f64>,
+}
+
 /// Render `shapes` seen from `cam`.
 pub fn render(shapes: &[VisualShape], cam: &Camera, depth: bool) -> Result<Image, CameraError> {
+    render_with(shapes, cam, depth, &mut Scratch::default())
+}
+
+/// Radius of a sphere around the shape's origin that holds the whole shape.
+fn bounding_radius(kind: &ShapeKind) -> f64 {
+    match kind {
+        ShapeKind::Cuboid { half_extents: h } => h.norm(),
+        ShapeKind::Cylinder {
+            half_height,
+            radius,
+        } => (half_height * half_height + radius * radius).sqrt(),
+        ShapeKind::Capsule {
+            half_height,
+            radius,
+        } => half_height + radius,
+        ShapeKind::Sphere { radius } => *radius,
+    }
+}
+
+/// [`render`] with caller-owned buffers.
+pub fn render_with(
+    shapes: &[VisualShape],
+    cam: &Camera,
+    depth: bool,
+    scratch: &mut Scratch,
+) -> Result<Image, CameraError> {
     let (w, h) = (cam.width, cam.height);
     if w == 0 || h == 0 || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
         return Err(CameraError(format!(
@@ -272,19 +381,42 @@ pub fn render(shapes: &[VisualShape], cam: &Camera, depth: bool) -> Result<Image
     // Pixels per unit of x/z at depth 1.
     let focal = 0.5 * hf / libm::tan(0.5 * cam.fovy_deg.to_radians());
     let (cx, cy) = (0.5 * wf, 0.5 * hf);
+    // Half-angle tangents of the view, and the side planes' inward normals' scale, for
+    // dropping shapes wholly outside the view before tessellating them.
+    let (tx, ty) = (cx / focal, cy / focal);
+    let (nx, ny) = ((1.0 + tx * tx).sqrt(), (1.0 + ty * ty).sqrt());
     let n = (w as usize) * (h as usize);
     let mut rgb = vec![0u8; 3 * n];
     for px in rgb.chunks_exact_mut(3) {
         px.copy_from_slice(&BACKGROUND);
     }
     // Inverse depth per pixel (0: nothing yet); larger is nearer.
-    let mut zbuf = vec![0.0f64; n];
-    let mut tris = Vec::new();
+    let zbuf = &mut scratch.zbuf;
+    zbuf.clear();
+    zbuf.resize(n, 0.0);
+    let tris = &mut scratch.tris;
     let light = Vec3(LIGHT);
+    let target = Target {
+        focal,
+        cx,
+        cy,
+        w,
+        h,
+    };
     for s in shapes {
+        let d = s.pose.pos - cam.eye;
+        let (x, y, z) = (d.dot(right), d.dot(up), d.dot(f));
+        let r = bounding_radius(&s.kind);
+        if z + r < NEAR
+            || (x.abs() - tx * z) > r * nx
+            || (y.abs() - ty * z) > r * ny
+            || !r.is_finite()
+        {
+            continue;
+        }
         tris.clear();
-        tessellate(s, &mut tris);
-        for t in &tris {
+        tessellate(s, tris);
+        for t in tris.iter() {
             // Back faces (closed shapes) are hidden by their front faces.
             if t.n.dot(t.v[0] - cam.eye) >= 0.0 {
                 continue;
@@ -297,8 +429,12 @@ pub fn render(shapes: &[VisualShape], cam: &Camera, depth: bool) -> Result<Image
                 let d = v - cam.eye;
                 Cv([d.dot(right), d.dot(up), d.dot(f)])
             });
-            for poly in clip_near(&cvs) {
-                raster(&poly, focal, cx, cy, w, h, color, &mut rgb, &mut zbuf);
+            if cvs.iter().all(|v| v.0[2] >= NEAR) {
+                raster(&cvs, &target, color, &mut rgb, zbuf);
+            } else {
+                for poly in clip_near(&cvs) {
+                    raster(&poly, &target, color, &mut rgb, zbuf);
+                }
             }
         }
     }
@@ -318,9 +454,6 @@ pub fn render(shapes: &[VisualShape], cam: &Camera, depth: bool) -> Result<Image
 /// The triangle's parts in front of the near plane, as triangles.
 fn clip_near(t: &[Cv; 3]) -> Vec<[Cv; 3]> {
     let inside = |v: &Cv| v.0[2] >= NEAR;
-    if t.iter().all(inside) {
-        return vec![*t];
-    }
     let mut poly: Vec<Cv> = Vec::with_capacity(4);
     for i in 0..3 {
         let (a, b) = (t[i], t[(i + 1) % 3]);
@@ -341,61 +474,93 @@ fn clip_near(t: &[Cv; 3]) -> Vec<[Cv; 3]> {
         .collect()
 }
 
-/// Fill one camera-space triangle (all vertices in front of the near plane).
-#[allow(clippy::too_many_arguments)]
-fn raster(
-    t: &[Cv; 3],
+/// The image a triangle is drawn into: projection and size.
+struct Target {
     focal: f64,
     cx: f64,
     cy: f64,
     w: u32,
     h: u32,
-    color: [u8; 3],
-    rgb: &mut [u8],
-    zbuf: &mut [f64],
-) {
+}
+
+/// Fill one camera-space triangle (all vertices in front of the near plane).
+///
+/// Each edge function and the inverse depth are affine in screen space, so each row is
+/// one span: the columns where all three edge functions are non-negative are found by
+/// solving for the span's ends, and only those pixels are visited.
+fn raster(t: &[Cv; 3], tg: &Target, color: [u8; 3], rgb: &mut [u8], zbuf: &mut [f64]) {
     // Screen position (x right, y down) and inverse depth of each vertex.
     let s = t.map(|v| {
         let iz = 1.0 / v.0[2];
-        (cx + focal * v.0[0] * iz, cy - focal * v.0[1] * iz, iz)
+        (
+            tg.cx + tg.focal * v.0[0] * iz,
+            tg.cy - tg.focal * v.0[1] * iz,
+            iz,
+        )
     });
     let area = (s[1].0 - s[0].0) * (s[2].1 - s[0].1) - (s[1].1 - s[0].1) * (s[2].0 - s[0].0);
     if area.abs() < 1e-12 || !area.is_finite() {
         return;
     }
-    let min_x = s.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
-    let max_x = s.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
-    let min_y = s.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    let max_y = s.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-    let x0 = (min_x - 0.5).ceil().max(0.0) as u32;
-    let y0 = (min_y - 0.5).ceil().max(0.0) as u32;
-    let x1 = ((max_x - 0.5).floor().min(w as f64 - 1.0)).max(-1.0);
-    let y1 = ((max_y - 0.5).floor().min(h as f64 - 1.0)).max(-1.0);
-    if x1 < 0.0 || y1 < 0.0 {
+    let inv = 1.0 / area;
+    // Barycentric weight of vertex i: edge (i+1, i+2), as a*px + b*py + c.
+    let edge = |i: usize| {
+        let (p, q) = (s[(i + 1) % 3], s[(i + 2) % 3]);
+        let a = -(q.1 - p.1) * inv;
+        let b = (q.0 - p.0) * inv;
+        let c = -(a * p.0 + b * p.1);
+        (a, b, c)
+    };
+    let e = [edge(0), edge(1), edge(2)];
+    // Inverse depth as a plane in screen space.
+    let za = e[0].0 * s[0].2 + e[1].0 * s[1].2 + e[2].0 * s[2].2;
+    let zb = e[0].1 * s[0].2 + e[1].1 * s[1].2 + e[2].1 * s[2].2;
+    let zc = e[0].2 * s[0].2 + e[1].2 * s[1].2 + e[2].2 * s[2].2;
+    let min_x = s[0].0.min(s[1].0).min(s[2].0);
+    let max_x = s[0].0.max(s[1].0).max(s[2].0);
+    let min_y = s[0].1.min(s[1].1).min(s[2].1);
+    let max_y = s[0].1.max(s[1].1).max(s[2].1);
+    let (wf, hf) = (tg.w as f64, tg.h as f64);
+    let x0 = (min_x - 0.5).ceil().max(0.0);
+    let y0 = (min_y - 0.5).ceil().max(0.0);
+    let x1 = (max_x - 0.5).floor().min(wf - 1.0);
+    let y1 = (max_y - 0.5).floor().min(hf - 1.0);
+    if x1 < x0 || y1 < y0 {
         return;
     }
-    let (x1, y1) = (x1 as u32, y1 as u32);
-    let edge = |a: (f64, f64, f64), b: (f64, f64, f64), px: f64, py: f64| {
-        (b.0 - a.0) * (py - a.1) - (b.1 - a.1) * (px - a.0)
-    };
-    for y in y0..=y1 {
-        let py = y as f64 + 0.5;
-        for x in x0..=x1 {
-            let px = x as f64 + 0.5;
-            let w0 = edge(s[1], s[2], px, py) / area;
-            let w1 = edge(s[2], s[0], px, py) / area;
-            let w2 = edge(s[0], s[1], px, py) / area;
-            if w0 < 0.0 || w1 < 0.0 || w2 < 0.0 {
-                continue;
-            }
-            // Inverse depth is affine in screen space.
-            let iz = w0 * s[0].2 + w1 * s[1].2 + w2 * s[2].2;
-            let k = y as usize * w as usize + x as usize;
-            if iz > zbuf[k] {
-                zbuf[k] = iz;
-                rgb[3 * k..3 * k + 3].copy_from_slice(&color);
+    let w = tg.w as usize;
+    let mut y = y0;
+    while y <= y1 {
+        let py = y + 0.5;
+        // Columns (pixel centres px) where every weight is >= 0.
+        let (mut lo, mut hi) = (x0 + 0.5, x1 + 0.5);
+        for (a, b, c) in e {
+            let k = b * py + c;
+            if a > 0.0 {
+                lo = lo.max(-k / a);
+            } else if a < 0.0 {
+                hi = hi.min(-k / a);
+            } else if k < 0.0 {
+                hi = f64::NEG_INFINITY;
             }
         }
+        if lo <= hi {
+            let xa = (lo - 0.5).ceil().max(x0) as usize;
+            let xb = (hi - 0.5).floor().min(x1);
+            if xb >= xa as f64 {
+                let row = y as usize * w;
+                let zrow = zb * py + zc;
+                for x in xa..=xb as usize {
+                    let iz = za * (x as f64 + 0.5) + zrow;
+                    let k = row + x;
+                    if iz > zbuf[k] {
+                        zbuf[k] = iz;
+                        rgb[3 * k..3 * k + 3].copy_from_slice(&color);
+                    }
+                }
+            }
+        }
+        y += 1.0;
     }
 }
 

@@ -399,6 +399,87 @@ pub struct GenerationConfig {
     /// when it is the default, so configurations made before it keep their text).
     #[serde(skip_serializing_if = "is_delta")]
     pub actions: ActionConvention,
+    /// Camera images recorded with every kept episode (default none; left out of the
+    /// canonical JSON then, so low-dim configurations keep their text).
+    #[serde(skip_serializing_if = "CameraSettings::is_off")]
+    pub cameras: CameraSettings,
+}
+
+/// Cameras whose images a dataset carries as `obs/<camera>_image` (robomimic's keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraSettings {
+    /// Camera names, from [`CAMERA_NAMES`], each at most once (default none).
+    pub names: Vec<String>,
+    /// Image width and height in pixels, 8..=[`MAX_CAMERA_SIDE`] (default 84, robomimic's).
+    pub width: u32,
+    pub height: u32,
+    /// Also record `obs/<camera>_depth` (T, H, W, 1) float32 metres (default off).
+    pub depth: bool,
+    /// Also write the images under `next_obs` (default on; off is robomimic's
+    /// `--exclude-next-obs`).
+    pub next_obs: bool,
+}
+
+/// The cameras the renderer knows (`crate::camera`).
+pub const CAMERA_NAMES: [&str; 2] = ["agentview", "robot0_eye_in_hand"];
+/// Largest camera image side a configuration may ask for.
+pub const MAX_CAMERA_SIDE: u32 = 256;
+
+impl Default for CameraSettings {
+    fn default() -> Self {
+        CameraSettings {
+            names: Vec::new(),
+            width: 84,
+            height: 84,
+            depth: false,
+            next_obs: true,
+        }
+    }
+}
+
+impl CameraSettings {
+    /// No camera is recorded.
+    pub fn is_off(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Parse a comma-separated list such as `agentview,robot0_eye_in_hand` (the CLI's
+    /// `--cameras`); an empty string or `none` turns cameras off.
+    pub fn set_names_from_list(&mut self, list: &str) {
+        self.names = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "none")
+            .map(str::to_string)
+            .collect();
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (i, n) in self.names.iter().enumerate() {
+            if !CAMERA_NAMES.contains(&n.as_str()) {
+                return Err(invalid(
+                    "cameras.names",
+                    format!("'{n}' is not a camera; use {}", CAMERA_NAMES.join(" or ")),
+                ));
+            }
+            if self.names[..i].contains(n) {
+                return Err(invalid("cameras.names", format!("'{n}' is listed twice")));
+            }
+        }
+        for (field, v) in [
+            ("cameras.width", self.width),
+            ("cameras.height", self.height),
+        ] {
+            if !(8..=MAX_CAMERA_SIDE).contains(&v) {
+                return Err(invalid(
+                    field,
+                    format!("{v} is out of range; expected 8..={MAX_CAMERA_SIDE} pixels"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for GenerationConfig {
@@ -418,6 +499,7 @@ impl Default for GenerationConfig {
             assists: Assists::default(),
             valid_fraction: 0.1,
             actions: ActionConvention::Delta,
+            cameras: CameraSettings::default(),
         }
     }
 }
@@ -530,6 +612,7 @@ impl GenerationConfig {
                 ));
             }
         }
+        self.cameras.validate()?;
         let p = &self.dmp;
         if p.bases < 2 || p.bases > 1000 {
             return Err(invalid(
@@ -802,6 +885,13 @@ mod tests {
             },
             valid_fraction: 0.2,
             actions: ActionConvention::Abs,
+            cameras: CameraSettings {
+                names: vec!["robot0_eye_in_hand".into(), "agentview".into()],
+                width: 128,
+                height: 96,
+                depth: true,
+                next_obs: false,
+            },
         };
         c.validate().unwrap();
         let text = c.to_canonical_json().unwrap();

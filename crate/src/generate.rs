@@ -807,6 +807,10 @@ pub struct Rollout {
     steps: Vec<StepRecord>,
     outcome: Option<Option<FailureReason>>,
     final_obs: Option<Observation>,
+    /// What the world looked like at each observation (steps, then the final one), kept
+    /// only when the configuration records camera images; rendered once the attempt
+    /// succeeds, so failed attempts cost no rendering.
+    scenes: Option<Vec<Vec<crate::sim::VisualShape>>>,
 }
 
 impl Rollout {
@@ -819,6 +823,7 @@ impl Rollout {
     ) -> Result<Rollout, GenError> {
         let world = PandaWorld::with_poses(&g.inner.task, g.inner.settings.clone(), poses)?;
         let eef = world.eef_pose();
+        let scenes = (!g.inner.config.cameras.is_off()).then(Vec::new);
         Ok(Rollout {
             seed: episode_seed(g.inner.config.seed, index),
             tracker: SuccessTracker::new(&g.inner.task),
@@ -846,6 +851,7 @@ impl Rollout {
             steps: Vec::new(),
             outcome: None,
             final_obs: None,
+            scenes,
         })
     }
 
@@ -907,6 +913,9 @@ impl Rollout {
         if self.outcome.is_none() {
             self.outcome = Some(failure);
             self.final_obs = Some(observe(&self.world));
+            if let Some(scenes) = &mut self.scenes {
+                scenes.push(self.world.visual_shapes());
+            }
             for d in 0..self.world.object_names().len() {
                 self.world.set_object_drive(d, None);
             }
@@ -1126,6 +1135,9 @@ impl Rollout {
             _ => self.plan.apply(&mut self.world, usize::MAX, 0.0),
         }
         let obs = observe(&self.world);
+        if let Some(scenes) = &mut self.scenes {
+            scenes.push(self.world.visual_shapes());
+        }
         let closed = self.gripper;
         if self.sub >= n_sub {
             self.sent = self.target;
@@ -1248,6 +1260,22 @@ impl Rollout {
         while !self.step() {}
         let failure = self.outcome.flatten();
         let success = failure.is_none();
+        let final_obs = self.final_obs.unwrap_or_else(|| observe(&self.world));
+        let images = match self.scenes.take() {
+            Some(scenes) if success => {
+                let eefs: Vec<Pose> = self
+                    .steps
+                    .iter()
+                    .map(|s| s.obs.eef)
+                    .chain([final_obs.eef])
+                    .collect();
+                // Validated cameras and finite poses cannot fail to render; if they did,
+                // the episode carries no frames and the dataset writer names the problem.
+                crate::camera::record_frames(&self.g.inner.config.cameras, &scenes, &eefs)
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
         Attempt {
             index: self.index,
             success,
@@ -1259,7 +1287,8 @@ impl Rollout {
                 object_names: self.g.inner.object_names.clone(),
                 subtask_names: self.g.inner.subtask_names.clone(),
                 steps: self.steps,
-                final_obs: self.final_obs.unwrap_or_else(|| observe(&self.world)),
+                final_obs,
+                images,
             },
         }
     }

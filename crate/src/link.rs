@@ -837,7 +837,7 @@ mod tests {
                 DemoRef::Embedded { demo: Box::new(d) }
             }
         };
-        let cfg = GenerationConfig {
+        let mut cfg = GenerationConfig {
             task: ["stack", "lift", "square", "mug_cleanup"][rng.below(4) as usize].into(),
             variant: variants[rng.below(4) as usize],
             dynamics: crate::config::DynamicsParams {
@@ -885,7 +885,22 @@ mod tests {
             } else {
                 crate::config::ActionConvention::Abs
             },
+            cameras: crate::config::CameraSettings {
+                names: crate::config::CAMERA_NAMES
+                    .iter()
+                    .filter(|_| rng.bernoulli(0.5))
+                    .map(|s| s.to_string())
+                    .collect(),
+                width: 8 + rng.below(249) as u32,
+                height: 8 + rng.below(249) as u32,
+                depth: rng.bernoulli(0.5),
+                next_obs: rng.bernoulli(0.5),
+            },
         };
+        if cfg.cameras.is_off() {
+            // Without cameras their settings are not part of the configuration.
+            cfg.cameras = crate::config::CameraSettings::default();
+        }
         (cfg, demo_bytes)
     }
 

@@ -110,6 +110,7 @@ pub(crate) fn superblock(eof: u64, root: u64) -> [u8; SUPERBLOCK_LEN as usize] {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dtype {
     F64,
+    F32,
     I64,
     U64,
     /// Unsigned bytes (numpy `uint8`).
@@ -133,6 +134,16 @@ impl Dtype {
                 v.extend_from_slice(&64u16.to_le_bytes()); // precision
                 v.extend_from_slice(&[52, 11, 0, 52]); // exponent at 52 (11 bits), mantissa at 0 (52 bits)
                 v.extend_from_slice(&1023u32.to_le_bytes()); // exponent bias
+            }
+            Dtype::F32 => {
+                // The same for IEEE single precision: sign at bit 31, exponent at 23
+                // (8 bits), mantissa at 0 (23 bits), bias 127.
+                v.extend_from_slice(&[0x11, 0x20, 31, 0]);
+                v.extend_from_slice(&4u32.to_le_bytes());
+                v.extend_from_slice(&0u16.to_le_bytes());
+                v.extend_from_slice(&32u16.to_le_bytes());
+                v.extend_from_slice(&[23, 8, 0, 23]);
+                v.extend_from_slice(&127u32.to_le_bytes());
             }
             Dtype::I64 | Dtype::U64 => {
                 let signed = if self == Dtype::I64 { 0x08 } else { 0 };
@@ -439,6 +450,7 @@ impl Block {
     ) -> Result<u64, H5Error> {
         let elem = match dtype {
             Dtype::F64 | Dtype::I64 | Dtype::U64 => 8u64,
+            Dtype::F32 => 4,
             Dtype::U8 => 1,
             Dtype::Ascii(w) => u64::from(w),
             Dtype::VarUtf8 => return err("variable-length string datasets are not written"),
@@ -489,6 +501,104 @@ impl Block {
             layout.extend_from_slice(&(raw.len() as u64).to_le_bytes());
             msgs.push((MSG_LAYOUT, layout));
         }
+        Ok(self.put(&object_header(&msgs)?))
+    }
+
+    /// Place already compressed chunks (zlib streams) in the file; returns each one's
+    /// address and length, for [`framed`](Self::framed) datasets that share them.
+    pub(crate) fn chunks(&mut self, zs: &[Vec<u8>]) -> Vec<(u64, u64)> {
+        zs.iter().map(|z| (self.put(z), z.len() as u64)).collect()
+    }
+
+    /// A dataset of shape `(chunks.len(), frame...)` stored as one deflated chunk per
+    /// frame (chunk shape `(1, frame...)`), the chunks being `(address, length)` of zlib
+    /// streams already in the file (placed by [`chunks`](Self::chunks), possibly shared
+    /// with another dataset), indexed by a fixed array (layout version 4, index type 3;
+    /// HDF5 1.10 or newer). `level` is recorded in the filter message. Returns the object
+    /// header address.
+    pub(crate) fn framed(
+        &mut self,
+        dtype: Dtype,
+        frame: &[u64],
+        chunks: &[(u64, u64)],
+        level: u8,
+    ) -> Result<u64, H5Error> {
+        let elem = match dtype {
+            Dtype::F32 => 4u64,
+            Dtype::U8 => 1,
+            _ => return err("framed datasets hold u8 or f32 elements"),
+        };
+        let n = chunks.len() as u64;
+        if n == 0 {
+            return err("a framed dataset needs at least one frame");
+        }
+        let chunk_bytes = frame
+            .iter()
+            .try_fold(elem, |a, d| a.checked_mul(*d))
+            .filter(|b| *b > 0 && *b < u64::from(u32::MAX))
+            .ok_or_else(|| H5Error(format!("a frame of shape {frame:?} is too large")))?;
+        // Bytes encoding a stored chunk's size: one more than the raw size needs, as the
+        // reference library computes it, in case compression makes a chunk larger.
+        let size_len = (1 + (u64::from(63 - chunk_bytes.leading_zeros()) + 8) / 8).min(8);
+        for (_, len) in chunks {
+            if size_len < 8 && *len >= 1u64 << (8 * size_len) {
+                return err("a compressed frame is larger than its index entry can record");
+            }
+        }
+        let entry = 8 + size_len + 4;
+        // Pages of 2^bits entries: chosen so the whole index is one unpaged data block.
+        let bits = (64 - (n - 1).leading_zeros()).max(10) as u8;
+        let align = |a: u64| a.div_ceil(8) * 8;
+        let dblock_at = align(self.end());
+        let dblock_len = 4 + 1 + 1 + 8 + n * entry + 4;
+        let header_at = align(dblock_at + dblock_len);
+        let mut db = Vec::with_capacity(dblock_len as usize);
+        db.extend_from_slice(b"FADB");
+        db.extend_from_slice(&[0, 1]); // version, client: filtered chunks
+        db.extend_from_slice(&header_at.to_le_bytes());
+        for (addr, len) in chunks {
+            db.extend_from_slice(&addr.to_le_bytes());
+            db.extend_from_slice(&len.to_le_bytes()[..size_len as usize]);
+            db.extend_from_slice(&0u32.to_le_bytes()); // every filter applied
+        }
+        let c = lookup3(&db);
+        db.extend_from_slice(&c.to_le_bytes());
+        if self.put(&db) != dblock_at {
+            return err("fixed array data block misplaced");
+        }
+        let mut hd = Vec::with_capacity(28);
+        hd.extend_from_slice(b"FAHD");
+        hd.extend_from_slice(&[0, 1, entry as u8, bits]);
+        hd.extend_from_slice(&n.to_le_bytes());
+        hd.extend_from_slice(&dblock_at.to_le_bytes());
+        let c = lookup3(&hd);
+        hd.extend_from_slice(&c.to_le_bytes());
+        if self.put(&hd) != header_at {
+            return err("fixed array header misplaced");
+        }
+        let shape: Vec<u64> = [n].iter().chain(frame).copied().collect();
+        let mut msgs = vec![
+            (MSG_DATASPACE, dataspace(Some(&shape))),
+            (MSG_DATATYPE, dtype.encode()),
+            (MSG_FILL_VALUE, vec![3, 0x0b]),
+        ];
+        let dims: Vec<u64> = [1].iter().chain(frame).copied().chain([elem]).collect();
+        let largest = dims.iter().copied().max().unwrap_or(1).max(1);
+        let width = ((63 - largest.leading_zeros()) / 8 + 1) as usize;
+        let mut layout = vec![4, 2, 0, dims.len() as u8, width as u8];
+        for d in &dims {
+            layout.extend_from_slice(&d.to_le_bytes()[..width]);
+        }
+        layout.push(3); // fixed array index
+        layout.push(bits);
+        layout.extend_from_slice(&header_at.to_le_bytes());
+        msgs.push((MSG_LAYOUT, layout));
+        let mut filters = vec![2, 1];
+        filters.extend_from_slice(&1u16.to_le_bytes()); // deflate
+        filters.extend_from_slice(&0u16.to_le_bytes()); // mandatory
+        filters.extend_from_slice(&1u16.to_le_bytes()); // one parameter
+        filters.extend_from_slice(&u32::from(level).to_le_bytes());
+        msgs.push((MSG_FILTERS, filters));
         Ok(self.put(&object_header(&msgs)?))
     }
 

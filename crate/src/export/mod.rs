@@ -186,6 +186,24 @@ pub struct EpisodeRecord {
     pub steps: Vec<StepRecord>,
     /// Observation after the last step's command (the last `next_obs`).
     pub final_obs: Observation,
+    /// Camera images, one series per configured camera (empty without cameras; failed
+    /// attempts carry none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<CameraFrames>,
+}
+
+/// One camera's frames of an episode: T + 1 frames (each step's observation, then the
+/// final one), each zlib-compressed on its own, so a frame is exactly the bytes of one
+/// HDF5 chunk of `obs/<camera>_image` and the writer only places them.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct CameraFrames {
+    pub camera: String,
+    pub width: u32,
+    pub height: u32,
+    /// zlib streams of `height * width * 3` bytes (RGB, top row first).
+    pub rgb: Vec<Vec<u8>>,
+    /// zlib streams of `height * width` little-endian f32 depths (m), or empty.
+    pub depth: Vec<Vec<u8>>,
 }
 
 /// What a dataset records of `world` at one control step (generation, scripted demos
@@ -428,11 +446,11 @@ pub fn gymnasium_id(task: &str) -> String {
 
 /// The `env_args` JSON robomimic reads: the environment the dataset came from,
 /// `{"env_name": "dmgen/<Task>-v0", "type": 2, "env_kwargs": {"variant", "dynamics",
-/// "actions"}}`, i.e. `gymnasium.make(env_name, **env_kwargs)` builds its world. The full
+/// "actions"[, "cameras"]}}`, i.e. `gymnasium.make(env_name, **env_kwargs)` builds its world. The full
 /// generation configuration is in `dmgen_config`.
 pub fn env_args_json(config: &GenerationConfig) -> Result<String, ConfigError> {
     let c = config.to_json_value()?;
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "env_name": gymnasium_id(&config.task),
         "type": ENV_TYPE_GYM,
         "env_kwargs": {
@@ -441,6 +459,10 @@ pub fn env_args_json(config: &GenerationConfig) -> Result<String, ConfigError> {
             "actions": config.actions.as_str(),
         },
     });
+    if !config.cameras.is_off() {
+        // The environment's image observations, as the dataset records them.
+        v["env_kwargs"]["cameras"] = c["cameras"].clone();
+    }
     Ok(canonical_json(&v))
 }
 
@@ -517,6 +539,7 @@ pub fn synthetic_episode(index: u64, steps: usize) -> EpisodeRecord {
         subtask_names: vec!["grasp".into(), "place".into()],
         steps: step_list,
         final_obs: obs_at(steps),
+        images: Vec::new(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The robomimic HDF5 writer: one file, streamed an episode at a time (layout in
 //! `docs/dataset.md`).
 
-use super::h5::{self, Attr, Block, H5Error};
+use super::h5::{self, Attr, Block, Dtype, H5Error};
 use super::*;
 use crate::config::ActionConvention;
 
@@ -38,6 +38,7 @@ pub struct DatasetWriter {
     total: u64,
     object_names: Option<Vec<String>>,
     state_len: Option<usize>,
+    cameras: crate::config::CameraSettings,
 }
 
 impl std::fmt::Debug for DatasetWriter {
@@ -207,6 +208,7 @@ impl DatasetWriter {
             total: 0,
             object_names: None,
             state_len: None,
+            cameras: config.cameras.clone(),
         })
     }
 
@@ -357,6 +359,9 @@ impl DatasetWriter {
             }
         }
         clean.push(self.clean_obs(&ep.final_obs, index, t_len, n_obj, state_len)?);
+        if failure.is_none() {
+            self.check_images(ep, index)?;
+        }
         let mut targets = Vec::with_capacity(t_len);
         for (k, s) in ep.steps.iter().enumerate() {
             targets.push(finite_pose(&s.target, index, k, "target pose")?);
@@ -424,8 +429,31 @@ impl DatasetWriter {
         put(&mut b, "states", &states, &[t, state_len as u64])?;
         put(&mut b, "rewards", &rewards, &[t])?;
         members.push(("dones".to_string(), b.i64s(&dones, &[t], z)?));
+        // Camera frames: T + 1 chunks per series, placed once; `obs` indexes frames
+        // 0..T and `next_obs` frames 1..=T of the same chunks.
+        let mut images: Vec<(String, Dtype, Vec<u64>, Vec<(u64, u64)>)> = Vec::new();
+        if failure.is_none() {
+            for c in &ep.images {
+                let (hh, ww) = (u64::from(c.height), u64::from(c.width));
+                images.push((
+                    format!("{}_image", c.camera),
+                    Dtype::U8,
+                    vec![hh, ww, 3],
+                    b.chunks(&c.rgb),
+                ));
+                if !c.depth.is_empty() {
+                    images.push((
+                        format!("{}_depth", c.camera),
+                        Dtype::F32,
+                        vec![hh, ww, 1],
+                        b.chunks(&c.depth),
+                    ));
+                }
+            }
+        }
+        let level = crate::camera::FRAME_DEFLATE_LEVEL;
         for (group_name, cols) in [("obs", &obs), ("next_obs", &next_obs)] {
-            let sub = vec![
+            let mut sub = vec![
                 (
                     "robot0_eef_pos".to_string(),
                     b.f64s(&cols.eef_pos, &[t, 3], z)?,
@@ -447,6 +475,13 @@ impl DatasetWriter {
                     b.f64s(&cols.object, &[t, 7 * n_obj as u64], z)?,
                 ),
             ];
+            let next = group_name == "next_obs";
+            if !next || self.cameras.next_obs {
+                for (key, dtype, frame, chunks) in &images {
+                    let frames = if next { &chunks[1..] } else { &chunks[..t_len] };
+                    sub.push((key.clone(), b.framed(*dtype, frame, frames, level)?));
+                }
+            }
             members.push((group_name.to_string(), b.group(&sub, &[])?));
         }
         let mut poses = Vec::with_capacity(n_obj);
@@ -503,6 +538,39 @@ impl DatasetWriter {
         }
         self.state_len = Some(state_len);
         Ok(index)
+    }
+
+    /// A successful episode carries exactly the configured cameras' frames.
+    fn check_images(&self, ep: &EpisodeRecord, episode: usize) -> Result<(), ExportError> {
+        let c = &self.cameras;
+        let bad = |message: String| Err(ExportError::Inconsistent { episode, message });
+        let names: Vec<&str> = ep.images.iter().map(|f| f.camera.as_str()).collect();
+        if names != c.names.iter().map(String::as_str).collect::<Vec<_>>() {
+            return bad(format!(
+                "the episode has images from cameras {names:?} but the configuration records {:?}",
+                c.names
+            ));
+        }
+        let frames = ep.steps.len() + 1;
+        for f in &ep.images {
+            if (f.width, f.height) != (c.width, c.height) {
+                return bad(format!(
+                    "camera {} has {}x{} images, the configuration {}x{}",
+                    f.camera, f.width, f.height, c.width, c.height
+                ));
+            }
+            let depth = if c.depth { frames } else { 0 };
+            if f.rgb.len() != frames || f.depth.len() != depth {
+                return bad(format!(
+                    "camera {} has {} images and {} depth maps for {} observations (steps and the final one)",
+                    f.camera,
+                    f.rgb.len(),
+                    f.depth.len(),
+                    frames
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The demo names that the file lists in `mask/train` and `mask/valid`.

@@ -5,23 +5,25 @@
 //! allocation. Layout (all integers little-endian):
 //!
 //! ```text
-//! "DMGA" u16 version=1
+//! "DMGA" u16 version=2
 //! u64 index, u8 success, u8 failure code (0 = none), u64 seed
 //! u32 n_objects, then per object: u32 len + UTF-8 name
 //! u32 n_subtasks, then per subtask: u32 len + UTF-8 name
 //! u32 state_len, u32 n_steps
 //! per step: observation, target pose (7 f64), u8 gripper, f64 reward, u32 subtask
 //! final observation
+//! u32 n_cameras, then per camera: u32 len + UTF-8 name, u32 width, u32 height,
+//!   u32 n_frames, u8 depth (0/1), per frame: u32 len + zlib RGB [, u32 len + zlib depth]
 //! observation = eef (7 f64), finger qpos (2), joints (7), objects (7 each), state
 //! pose = x y z qx qy qz qw
 //! ```
 
 use super::{Attempt, FailureReason};
-use crate::export::{EpisodeRecord, Observation, StepRecord};
+use crate::export::{CameraFrames, EpisodeRecord, Observation, StepRecord};
 use crate::geom::{Pose, Quat, Vec3};
 
 const MAGIC: &[u8; 4] = b"DMGA";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 
 /// What is wrong with an encoded attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +102,23 @@ pub fn encode(a: &Attempt) -> Vec<u8> {
         o.u32(s.subtask);
     }
     o.obs(&e.final_obs);
+    o.u32(e.images.len());
+    for c in &e.images {
+        o.str(&c.camera);
+        o.u32(c.width as usize);
+        o.u32(c.height as usize);
+        o.u32(c.rgb.len());
+        let depth = !c.depth.is_empty();
+        o.u8(u8::from(depth));
+        for (k, f) in c.rgb.iter().enumerate() {
+            o.u32(f.len());
+            o.0.extend_from_slice(f);
+            if let Some(d) = c.depth.get(k).filter(|_| depth) {
+                o.u32(d.len());
+                o.0.extend_from_slice(d);
+            }
+        }
+    }
     o.0
 }
 
@@ -255,6 +274,35 @@ pub fn decode(bytes: &[u8]) -> Result<Attempt, CodecError> {
         });
     }
     let final_obs = r.obs(n_obj, state_len)?;
+    let n_cam = r.count(4 + 4 + 4 + 4 + 1, "camera")?;
+    let mut images = Vec::with_capacity(n_cam);
+    for _ in 0..n_cam {
+        let camera = r.str()?;
+        let width = r.u32()? as u32;
+        let height = r.u32()? as u32;
+        let n_frames = r.count(4, "frame")?;
+        let depth = match r.u8()? {
+            0 => false,
+            1 => true,
+            x => return Err(CodecError(format!("depth flag {x} is not 0 or 1"))),
+        };
+        let mut frames = CameraFrames {
+            camera,
+            width,
+            height,
+            rgb: Vec::with_capacity(n_frames),
+            depth: Vec::new(),
+        };
+        for _ in 0..n_frames {
+            let n = r.count(1, "image byte")?;
+            frames.rgb.push(r.take(n)?.to_vec());
+            if depth {
+                let n = r.count(1, "depth byte")?;
+                frames.depth.push(r.take(n)?.to_vec());
+            }
+        }
+        images.push(frames);
+    }
     if r.remaining() != 0 {
         return Err(CodecError(format!(
             "{} unexpected bytes after the episode",
@@ -273,6 +321,7 @@ pub fn decode(bytes: &[u8]) -> Result<Attempt, CodecError> {
             subtask_names,
             steps,
             final_obs,
+            images,
         },
     })
 }

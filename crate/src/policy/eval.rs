@@ -452,6 +452,7 @@ impl PolicyRollout {
                     .collect(),
                 steps: self.steps,
                 final_obs,
+                images: Vec::new(),
             },
         }
     }

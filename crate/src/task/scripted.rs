@@ -590,6 +590,7 @@ pub fn scripted_episode(
         subtask_names: task.subtasks.iter().map(|s| s.name.clone()).collect(),
         steps,
         final_obs: observe(&world),
+        images: Vec::new(),
     };
     Ok((rec.finish(task), episode))
 }

@@ -134,6 +134,22 @@ pub struct GenerateArgs {
     /// What `actions` holds [default: delta, or the configuration's]
     #[arg(long, value_enum)]
     pub actions: Option<ActionsArg>,
+    /// Camera images in every kept episode, as obs/<camera>_image (T, H, W, 3) uint8:
+    /// a comma-separated list of agentview and robot0_eye_in_hand, or none
+    /// [default: none, or the configuration's]
+    #[arg(long, value_name = "CAMERAS")]
+    pub cameras: Option<String>,
+    /// Camera image size in pixels, WxH or one number for square images (8 to 256)
+    /// [default: 84, or the configuration's]
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub camera_size: Option<(u32, u32)>,
+    /// Also record obs/<camera>_depth (T, H, W, 1) float32, metres along the view axis
+    #[arg(long)]
+    pub camera_depth: bool,
+    /// Leave camera images out of next_obs (robomimic's --exclude-next-obs); the file is
+    /// about half the size
+    #[arg(long)]
+    pub exclude_next_obs: bool,
     /// Also write the failed attempts, in the same layout with dmgen_failure_reason and
     /// dmgen_failure_step per episode, to this file
     #[arg(long, value_name = "FILE.hdf5")]
@@ -148,6 +164,19 @@ pub struct GenerateArgs {
 }
 
 /// `A..B` (end exclusive), at most `MAX_SHARD_ATTEMPTS` attempts.
+/// `WxH` or `N` (square) image size.
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let num = |t: &str| {
+        t.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("'{s}' is not an image size; use WxH (e.g. 84x84) or one number"))
+    };
+    match s.split_once(['x', 'X']) {
+        Some((w, h)) => Ok((num(w)?, num(h)?)),
+        None => num(s).map(|n| (n, n)),
+    }
+}
+
 fn parse_range(s: &str) -> Result<(u64, u64), String> {
     let (a, b) = s
         .split_once("..")
@@ -297,6 +326,19 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
     }
     if let Some(x) = a.actions {
         cfg.actions = x.into();
+    }
+    if let Some(list) = &a.cameras {
+        cfg.cameras.set_names_from_list(list);
+    }
+    if let Some((w, h)) = a.camera_size {
+        cfg.cameras.width = w;
+        cfg.cameras.height = h;
+    }
+    if a.camera_depth {
+        cfg.cameras.depth = true;
+    }
+    if a.exclude_next_obs {
+        cfg.cameras.next_obs = false;
     }
     if let Some(n) = a.episodes {
         cfg.set_episodes(n);
