@@ -32,6 +32,11 @@ if [ "$#" -eq 0 ]; then
     "${run[@]}" generate --task square --method mimicgen --episodes 3 --threads 2 --quiet --out "$out_dir/square_mimicgen.hdf5" >/dev/null
     "${run[@]}" generate --task stack --variant dmg --method mimicgen --episodes 4 --threads 2 --quiet --actions abs \
         --keep-failed "$out_dir/stack_abs_failed.hdf5" --out "$out_dir/stack_abs.hdf5" >/dev/null
+    # Camera images (both cameras, depth on one run, next_obs left out on the other).
+    "${run[@]}" generate --task lift --episodes 3 --threads 2 --quiet --cameras agentview,robot0_eye_in_hand \
+        --camera-depth --out "$out_dir/lift_cameras.hdf5" >/dev/null
+    "${run[@]}" generate --task stack --episodes 2 --threads 2 --quiet --cameras robot0_eye_in_hand \
+        --camera-size 96x64 --exclude-next-obs --out "$out_dir/stack_wrist.hdf5" >/dev/null
     # LeRobot v3: generated directly, and converted from robomimic files (both conventions).
     rm -rf "$out_dir/stack_dmg_lerobot" "$out_dir/stack_abs_lerobot" "$out_dir/sample_lerobot"
     "${run[@]}" generate --task stack --variant dmg --episodes 6 --threads 2 --quiet --format lerobot \
@@ -41,7 +46,7 @@ if [ "$#" -eq 0 ]; then
     "$py" "$root/tests/python/check_lerobot.py" "$out_dir/stack_dmg_lerobot" "$out_dir/stack_dmg.hdf5" \
         "$out_dir/stack_abs_lerobot" "$out_dir/stack_abs.hdf5" "$out_dir/sample_lerobot" "$out_dir/sample.hdf5"
     set -- "$out_dir/sample.hdf5" "$out_dir/sample_deflate.hdf5" "$out_dir/stack_dmg.hdf5" "$out_dir/square_mimicgen.hdf5" \
-        "$out_dir/stack_abs.hdf5" "$out_dir/stack_abs_failed.hdf5"
+        "$out_dir/stack_abs.hdf5" "$out_dir/stack_abs_failed.hdf5" "$out_dir/lift_cameras.hdf5" "$out_dir/stack_wrist.hdf5"
 fi
 
 exec "$py" "$root/tests/python/check_dataset.py" "$@"

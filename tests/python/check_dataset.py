@@ -25,6 +25,8 @@ class Checker:
         self.problems = []
         # What `actions` holds (data.attrs["dmgen_actions"]): "delta" or "abs".
         self.convention = "delta"
+        # Camera image datasets checked.
+        self.images = 0
 
     def expect(self, ok, message):
         if not ok:
@@ -119,6 +121,7 @@ class Checker:
             if obj is not None and n_obj:
                 oq = obj.reshape(t, n_obj, 7)[:, :, 3:]
                 self.unit_quats(oq, f"{name}/{key}/object quaternions")
+        self.check_images(g, name, t)
         a, b = per_key.get(("obs", "robot0_eef_pos")), per_key.get(("next_obs", "robot0_eef_pos"))
         if a is not None and b is not None and t > 1:
             self.expect(np.array_equal(a[1:], b[:-1]), f"{name}: next_obs is not obs shifted by one step")
@@ -174,8 +177,42 @@ class Checker:
         names_objects_state.append((tuple(object_names), s))
         return t
 
+    def check_images(self, g, name, t):
+        """Camera images as robomimic reads them: obs/<camera>_image (T, H, W, 3) uint8 in
+        deflated chunks of one frame, depth (T, H, W, 1) float32, next_obs shifted by one."""
+        if "obs" not in g:
+            return
+        cams = json.loads(self.f["data"].attrs["dmgen_config"]).get("cameras", {}).get("names", [])
+        keys = sorted(k for k in g["obs"] if k.endswith("_image") or k.endswith("_depth"))
+        want = sorted([f"{c}_image" for c in cams] + ([f"{c}_depth" for c in cams] if cams and
+                      json.loads(self.f["data"].attrs["dmgen_config"])["cameras"].get("depth") else []))
+        if g.attrs.get("dmgen_failure_reason") is not None:
+            return
+        self.expect(keys == want, f"{name}/obs image keys {keys}, configuration asks for {want}")
+        for k in keys:
+            d = g["obs"][k]
+            depth = k.endswith("_depth")
+            self.expect(d.dtype == (np.float32 if depth else np.uint8), f"{d.name} has dtype {d.dtype}")
+            self.expect(d.ndim == 4 and d.shape[0] == t and d.shape[3] == (1 if depth else 3),
+                        f"{d.name} has shape {d.shape}")
+            self.expect(d.chunks == (1,) + d.shape[1:], f"{d.name} chunks {d.chunks}, expected one frame")
+            self.expect(d.compression == "gzip", f"{d.name} compression {d.compression}")
+            arr = d[()]
+            if depth:
+                self.expect(np.all(np.isfinite(arr)) and arr.min() >= 0 and arr.max() < 20,
+                            f"{d.name} depths outside [0, 20) m")
+            else:
+                bg = np.array([196, 206, 220], dtype=np.uint8)
+                self.expect(np.any(arr[0] != bg), f"{d.name} frame 0 is empty")
+                self.expect(t < 2 or not np.array_equal(arr[0], arr[-1]), f"{d.name} never changes")
+            if k in g["next_obs"]:
+                nxt = g["next_obs"][k][()]
+                self.expect(np.array_equal(nxt[:-1], arr[1:]), f"{name}/next_obs/{k} is not obs shifted by one")
+            self.images += 1
+
     def run(self):
         with h5py.File(self.path, "r") as f:
+            self.f = f
             if not self.expect("data" in f, "no 'data' group"):
                 return self.problems
             data = f["data"]
@@ -256,7 +293,8 @@ def main(argv):
             for p in problems[:50]:
                 print(f"  - {p}")
         else:
-            print(f"ok   {path}: {c.n_demos} demos, {c.total} samples")
+            images = f", {c.images} camera image datasets" if c.images else ""
+            print(f"ok   {path}: {c.n_demos} demos, {c.total} samples{images}")
     return 1 if failed else 0
 
 
