@@ -188,13 +188,26 @@ struct Tri {
     color: [u8; 3],
 }
 
-fn ring(i: usize) -> (f64, f64) {
-    let a = 2.0 * core::f64::consts::PI * (i % SEGMENTS) as f64 / SEGMENTS as f64;
-    (m::cos(a), m::sin(a))
+/// Cosine and sine of the segment angles, computed once per image (the trigonometry was a
+/// tenth of a frame's time when done per triangle).
+struct Rings([(f64, f64); SEGMENTS]);
+
+impl Rings {
+    fn new() -> Rings {
+        let mut r = [(0.0, 0.0); SEGMENTS];
+        for (i, slot) in r.iter_mut().enumerate() {
+            let a = 2.0 * core::f64::consts::PI * i as f64 / SEGMENTS as f64;
+            *slot = (m::cos(a), m::sin(a));
+        }
+        Rings(r)
+    }
+    fn at(&self, i: usize) -> (f64, f64) {
+        self.0[i % SEGMENTS]
+    }
 }
 
 /// Push the triangles of one shape (local geometry, then `pose`).
-fn tessellate(s: &VisualShape, out: &mut Vec<Tri>) {
+fn tessellate(s: &VisualShape, rings: &Rings, out: &mut Vec<Tri>) {
     let color = [s.color[0], s.color[1], s.color[2]];
     let mut quad = |out: &mut Vec<Tri>, a: Vec3, b: Vec3, c: Vec3, d: Vec3| {
         let (a, b, c, d) = (
@@ -263,7 +276,7 @@ fn tessellate(s: &VisualShape, out: &mut Vec<Tri>) {
         } => {
             let (h, r) = (*half_height, *radius);
             for i in 0..SEGMENTS {
-                let ((c0, s0), (c1, s1)) = (ring(i), ring(i + 1));
+                let ((c0, s0), (c1, s1)) = (rings.at(i), rings.at(i + 1));
                 let (a, b) = (
                     Vec3::new(r * c0, r * s0, 0.0),
                     Vec3::new(r * c1, r * s1, 0.0),
@@ -278,8 +291,8 @@ fn tessellate(s: &VisualShape, out: &mut Vec<Tri>) {
         ShapeKind::Capsule {
             half_height,
             radius,
-        } => round(*half_height, *radius, &mut quad, out),
-        ShapeKind::Sphere { radius } => round(0.0, *radius, &mut quad, out),
+        } => round(*half_height, *radius, rings, &mut quad, out),
+        ShapeKind::Sphere { radius } => round(0.0, *radius, rings, &mut quad, out),
     }
 }
 
@@ -287,6 +300,7 @@ fn tessellate(s: &VisualShape, out: &mut Vec<Tri>) {
 fn round(
     h: f64,
     r: f64,
+    rings: &Rings,
     quad: &mut impl FnMut(&mut Vec<Tri>, Vec3, Vec3, Vec3, Vec3),
     out: &mut Vec<Tri>,
 ) {
@@ -307,7 +321,7 @@ fn round(
             continue;
         }
         for i in 0..SEGMENTS {
-            let ((c0, s0), (c1, s1)) = (ring(i), ring(i + 1));
+            let ((c0, s0), (c1, s1)) = (rings.at(i), rings.at(i + 1));
             let a = Vec3::new(r0 * c0, r0 * s0, z0);
             let b = Vec3::new(r0 * c1, r0 * s1, z0);
             let c = Vec3::new(r1 * c1, r1 * s1, z1);
@@ -396,6 +410,7 @@ pub fn render_with(
     zbuf.resize(n, 0.0);
     let tris = &mut scratch.tris;
     let light = Vec3(LIGHT);
+    let rings = Rings::new();
     let target = Target {
         focal,
         cx,
@@ -415,7 +430,7 @@ pub fn render_with(
             continue;
         }
         tris.clear();
-        tessellate(s, tris);
+        tessellate(s, &rings, tris);
         for t in tris.iter() {
             // Back faces (closed shapes) are hidden by their front faces.
             if t.n.dot(t.v[0] - cam.eye) >= 0.0 {
@@ -555,7 +570,9 @@ fn raster(t: &[Cv; 3], tg: &Target, color: [u8; 3], rgb: &mut [u8], zbuf: &mut [
                     let k = row + x;
                     if iz > zbuf[k] {
                         zbuf[k] = iz;
-                        rgb[3 * k..3 * k + 3].copy_from_slice(&color);
+                        rgb[3 * k] = color[0];
+                        rgb[3 * k + 1] = color[1];
+                        rgb[3 * k + 2] = color[2];
                     }
                 }
             }

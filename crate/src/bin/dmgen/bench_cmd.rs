@@ -62,6 +62,74 @@ pub fn run_dmp() -> Result<(), String> {
     Ok(())
 }
 
+/// `dmgen bench cameras`.
+pub fn run_cameras(attempts: u64, task: &str, size: u32) -> Result<(), String> {
+    use dmgen::config::GenerationConfig;
+    use dmgen::export::DatasetWriter;
+    use dmgen::generate::Generator;
+    let mut plain = GenerationConfig {
+        task: task.into(),
+        demo: dmgen::config::DemoRef::Builtin { id: task.into() },
+        ..GenerationConfig::default()
+    };
+    plain.set_episodes(attempts as u32);
+    let mut with = plain.clone();
+    with.cameras
+        .set_names_from_list(&dmgen::config::CAMERA_NAMES.join(","));
+    with.cameras.width = size;
+    with.cameras.height = size;
+    let g0 = Generator::new(&plain, None).map_err(|e| e.to_string())?;
+    let g1 = Generator::new(&with, None).map_err(|e| e.to_string())?;
+    let mut w0 = DatasetWriter::new(&plain).map_err(|e| e.to_string())?;
+    let mut w1 = DatasetWriter::new(&with).map_err(|e| e.to_string())?;
+    let (mut t0s, mut t1s, mut kept, mut frames) = (0.0, 0.0, 0u64, 0usize);
+    let (mut t0_ok, mut t1_ok) = (0.0, 0.0);
+    for i in 0..attempts {
+        let t = Instant::now();
+        let a0 = g0.attempt(i);
+        let d0 = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let a1 = g1.attempt(i);
+        let d1 = t.elapsed().as_secs_f64();
+        t0s += d0;
+        t1s += d1;
+        if a1.success {
+            t0_ok += d0;
+            t1_ok += d1;
+            kept += 1;
+            frames += a1.episode.steps.len() + 1;
+            w0.add_episode(&a0.episode).map_err(|e| e.to_string())?;
+            w1.add_episode(&a1.episode).map_err(|e| e.to_string())?;
+        }
+    }
+    let stats = Default::default();
+    let b0 = w0.finish(&stats).map_err(|e| e.to_string())?.len() as f64;
+    let b1 = w1.finish(&stats).map_err(|e| e.to_string())?.len() as f64;
+    let per = kept.max(1) as f64;
+    println!("cameras bench: {task}, {attempts} attempts ({kept} kept), two {size}x{size} cameras");
+    println!(
+        "  attempt time:         {:.1} ms without, {:.1} ms with: +{:.1}% per attempt",
+        1e3 * t0s / attempts as f64,
+        1e3 * t1s / attempts as f64,
+        100.0 * (t1s / t0s - 1.0)
+    );
+    println!(
+        "  successful attempts:  +{:.1}% (failed ones render nothing)",
+        100.0 * (t1_ok / t0_ok.max(1e-9) - 1.0)
+    );
+    println!(
+        "  per camera frame:     {:.3} ms (render and deflate)",
+        1e3 * (t1_ok - t0_ok) / (2 * frames.max(1)) as f64
+    );
+    println!(
+        "  file bytes / episode: {:.0} without, {:.0} with ({:.0} per frame per camera)",
+        b0 / per,
+        b1 / per,
+        (b1 - b0) / (2 * frames.max(1)) as f64
+    );
+    Ok(())
+}
+
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Physics settings for `generate` and `results` as JSON (a file or inline), over the
@@ -94,6 +162,19 @@ pub enum BenchCommand {
         /// Only this task [default: every task]
         #[arg(long)]
         task: Option<String>,
+    },
+    /// What recording camera images costs: attempt time with and without two cameras
+    /// (the same attempts, interleaved), and file bytes per episode
+    Cameras {
+        /// Attempts measured
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        attempts: u64,
+        /// Task id
+        #[arg(long, default_value = "stack")]
+        task: String,
+        /// Image side in pixels
+        #[arg(long, default_value_t = 84, value_parser = clap::value_parser!(u32).range(8..=256))]
+        size: u32,
     },
     /// D-MG vs MimicGen success rates with 95% intervals, and the ablation of the assists
     Results {
@@ -162,6 +243,11 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     }
     match a.which {
         BenchCommand::Dmp => run_dmp(),
+        BenchCommand::Cameras {
+            attempts,
+            task,
+            size,
+        } => run_cameras(attempts, &task, size),
         BenchCommand::Sim { repeats, task } => crate::bench_sim::run(repeats as usize, task),
         BenchCommand::Generate { episodes, task } => {
             crate::bench_generate::run_generate(episodes, task)
