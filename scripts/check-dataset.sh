@@ -43,8 +43,12 @@ if [ "$#" -eq 0 ]; then
         --out "$out_dir/stack_dmg_lerobot" >/dev/null
     "${run[@]}" convert "$out_dir/stack_abs.hdf5" --out "$out_dir/stack_abs_lerobot" >/dev/null
     "${run[@]}" convert "$out_dir/sample.hdf5" --out "$out_dir/sample_lerobot" >/dev/null
+    # A file with camera images converts (its low-dim features; images stay in the HDF5).
+    rm -rf "$out_dir/lift_cameras_lerobot"
+    "${run[@]}" convert "$out_dir/lift_cameras.hdf5" --out "$out_dir/lift_cameras_lerobot" >/dev/null
     "$py" "$root/tests/python/check_lerobot.py" "$out_dir/stack_dmg_lerobot" "$out_dir/stack_dmg.hdf5" \
-        "$out_dir/stack_abs_lerobot" "$out_dir/stack_abs.hdf5" "$out_dir/sample_lerobot" "$out_dir/sample.hdf5"
+        "$out_dir/stack_abs_lerobot" "$out_dir/stack_abs.hdf5" "$out_dir/sample_lerobot" "$out_dir/sample.hdf5" \
+        "$out_dir/lift_cameras_lerobot" "$out_dir/lift_cameras.hdf5"
     set -- "$out_dir/sample.hdf5" "$out_dir/sample_deflate.hdf5" "$out_dir/stack_dmg.hdf5" "$out_dir/square_mimicgen.hdf5" \
         "$out_dir/stack_abs.hdf5" "$out_dir/stack_abs_failed.hdf5" "$out_dir/lift_cameras.hdf5" "$out_dir/stack_wrist.hdf5"
 fi

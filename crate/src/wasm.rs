@@ -226,6 +226,8 @@ mod page {
         overlay: Overlay,
         /// Something changed since the last frame was drawn (frames are drawn on demand).
         needs_draw: bool,
+        /// The last frame's shapes and hand pose, for the camera panels.
+        view: (Vec<VisualShape>, Pose),
     }
 
     fn make_fixed(session: &Session) -> Result<Vec<VisualShape>, JsError> {
@@ -287,6 +289,7 @@ mod page {
                 overlay_dirty: true,
                 overlay: Overlay::default(),
                 needs_draw: true,
+                view: (Vec::new(), panda::fk(&panda::Q_HOME)),
             })
         }
 
@@ -601,6 +604,38 @@ mod page {
                 }
             };
             self.renderer.draw(&shapes, &overlay);
+            let hand = match &self.mode {
+                Mode::Scene => panda::fk(&panda::Q_HOME),
+                Mode::Replay { sample, .. } => self
+                    .session
+                    .demo()
+                    .eef
+                    .get(*sample)
+                    .copied()
+                    .unwrap_or_else(|| panda::fk(&panda::Q_HOME)),
+                Mode::Preview(p) => crate::export::observe(p.rollout.world()).eef,
+                Mode::Record(r) => crate::export::observe(r.teleop.world()).eef,
+                Mode::Episode { attempt, step } => attempt
+                    .episode
+                    .steps
+                    .get(*step)
+                    .map(|s| s.obs.eef)
+                    .unwrap_or_else(|| panda::fk(&panda::Q_HOME)),
+            };
+            self.view = (shapes, hand);
+        }
+
+        /// The last drawn frame seen by camera `name` (`agentview` or
+        /// `robot0_eye_in_hand`), rendered by the core's CPU renderer exactly as datasets
+        /// record it, as `width * height * 4` RGBA bytes for an `ImageData`.
+        pub fn camera_view(&self, name: &str, width: u32, height: u32) -> Result<Vec<u8>, JsError> {
+            let cam = crate::camera::by_name(name, &self.view.1, width, height).map_err(js_err)?;
+            let img = crate::camera::render(&self.view.0, &cam, false).map_err(js_err)?;
+            let mut out = Vec::with_capacity(img.rgb.len() / 3 * 4);
+            for px in img.rgb.chunks_exact(3) {
+                out.extend_from_slice(&[px[0], px[1], px[2], 255]);
+            }
+            Ok(out)
         }
 
         /// Start a live preview of episode 0 of `config_json` in the visible scene,

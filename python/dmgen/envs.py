@@ -58,6 +58,7 @@ class DmgenEnv(gym.Env):
         width: int = 256,
         height: int = 256,
         dynamics: Optional[Dict[str, Any]] = None,
+        cameras: Optional[Dict[str, Any]] = None,
         **dynamics_settings: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -74,6 +75,15 @@ class DmgenEnv(gym.Env):
         self.render_mode = render_mode
         self.camera = camera
         self.width, self.height = int(width), int(height)
+        # Image observations, as a dataset's `cameras` setting records them:
+        # {"names": [...], "width": 84, "height": 84} adds obs["<name>_image"] (H, W, 3) uint8.
+        cam = dict(cameras or {})
+        unknown = set(cam) - {"names", "width", "height", "depth", "next_obs"}
+        if unknown:
+            raise ValueError(f"unknown camera settings {sorted(unknown)}")
+        # Depth maps are a dataset option only; the environment's images are RGB.
+        self.cameras = [str(n) for n in cam.get("names", [])]
+        self.camera_size = (int(cam.get("width", 84)), int(cam.get("height", 84)))
         self.max_steps = self._core.max_steps
         self.object_names = self._core.object_names
         # Unit quaternions and finger positions within 1, positions (m) and joint angles
@@ -85,6 +95,9 @@ class DmgenEnv(gym.Env):
                 for k, w in self._core.obs_widths
             }
         )
+        w_img, h_img = self.camera_size
+        for name in self.cameras:
+            self.observation_space.spaces[f"{name}_image"] = spaces.Box(0, 255, (h_img, w_img, 3), np.uint8)
         if actions == "delta":
             self.action_space = spaces.Box(-1.0, 1.0, (7,), np.float64)
         else:
@@ -120,7 +133,7 @@ class DmgenEnv(gym.Env):
             if a < 0:
                 raise ValueError(f"attempt indices start at 0, not {a}")
             self._attempt = a
-        obs = self._core.reset(self._seed, self._attempt)
+        obs = self._with_images(self._core.reset(self._seed, self._attempt))
         self.reset_obs = obs
         return obs, {"success": False, "attempt": self._attempt, "seed": self._seed}
 
@@ -133,10 +146,17 @@ class DmgenEnv(gym.Env):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"actions must be finite, got {a.tolist()}")
         obs, reward, terminated, truncated, success, failure = self._core.step(a.tolist())
+        obs = self._with_images(obs)
         info: Dict[str, Any] = {"success": success}
         if failure is not None:
             info["failure"] = failure
         return obs, reward, terminated, truncated, info
+
+    def _with_images(self, obs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        w, h = self.camera_size
+        for name in self.cameras:
+            obs[f"{name}_image"] = self._core.render(name, w, h)
+        return obs
 
     def render(self) -> Optional[np.ndarray]:
         if self.render_mode is None:
@@ -169,6 +189,7 @@ def env_from_dataset(path: str, demo: str = "demo_0", **kwargs: Any) -> DmgenEnv
         variant=cfg.get("variant", "static"),
         actions=cfg.get("actions", "delta"),
         dynamics=cfg.get("dynamics"),
+        cameras=cfg.get("cameras"),
         **kwargs,
     )
     env.reset(seed=int(cfg["seed"]), options={"attempt": attempt})

@@ -453,15 +453,10 @@ impl EnvCore {
             .as_ref()
             .and_then(|r| r.world())
             .ok_or_else(|| PyValueError::new_err("render() before reset(); call reset()"))?;
-        let cam = match camera {
-            "agentview" => dmgen::camera::agentview(width, height),
-            "robot0_eye_in_hand" => dmgen::camera::eye_in_hand(&w.eef_pose(), width, height),
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown camera '{other}' (agentview, robot0_eye_in_hand)"
-                )))
-            }
-        };
+        // The hand pose the dataset's observations (and its wrist images) use.
+        let eef = dmgen::export::observe(w).eef;
+        let cam = dmgen::camera::by_name(camera, &eef, width, height)
+            .map_err(|e| PyValueError::new_err(format!("unknown camera: {e}")))?;
         let shapes = w.visual_shapes();
         let img = py
             .detach(|| dmgen::camera::render(&shapes, &cam, false))

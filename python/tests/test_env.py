@@ -128,3 +128,29 @@ def test_wrist_camera_and_dynamic_variants():
     assert not np.array_equal(a, img)
     with pytest.raises(ValueError, match="camera"):
         env.camera_image("topview")
+
+
+def test_image_observations_are_the_datasets_images(tmp_path):
+    """A dataset recorded with both cameras, replayed in the environment it names
+    (env_args carries the cameras): the environment's image observations are the file's
+    images, pixel for pixel, at the start and along the episode."""
+    out = tmp_path / "lift_cameras.hdf5"
+    cfg = {"task": "lift", "cameras": {"names": ["agentview", "robot0_eye_in_hand"], "width": 64, "height": 48}}
+    dmgen.generate(cfg, str(out), episodes=1, threads=1)
+    env = dmgen.env_from_dataset(str(out), demo="demo_0")
+    assert env.observation_space["agentview_image"].shape == (48, 64, 3)
+    obs = env.reset_obs
+    with h5py.File(out, "r") as f:
+        ep = f["data/demo_0"]
+        actions = ep["actions"][()]
+        images = {c: ep["obs"][f"{c}_image"][()] for c in ("agentview", "robot0_eye_in_hand")}
+    assert images["agentview"].shape == (actions.shape[0], 48, 64, 3)
+    checked = 0
+    for t in range(min(30, actions.shape[0])):
+        for c, frames in images.items():
+            assert obs[f"{c}_image"].dtype == np.uint8
+            assert np.array_equal(obs[f"{c}_image"], frames[t]), (c, t)
+            checked += 1
+        obs, *_ = env.step(actions[t])
+    assert checked == 60
+    assert env.observation_space.contains(obs)

@@ -82,7 +82,11 @@ function numberInput(id: string, lo: number, hi: number, name: string): number {
  * Configuration fields the page has no control for, as a restored share link set them
  * (kept so that the page's configuration, and a link copied again, equal the link's).
  */
-let linkExtras: { dynamics: Record<string, unknown>; rest: Record<string, unknown> } = { dynamics: {}, rest: {} };
+let linkExtras: { dynamics: Record<string, unknown>; rest: Record<string, unknown>; cameras: Record<string, unknown> } = {
+  dynamics: {},
+  rest: {},
+  cameras: {},
+};
 
 /** The GenerationConfig the page's controls describe, for `method`. */
 function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
@@ -112,6 +116,10 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
   // Delta actions are the default and stay out of the configuration (and its links).
   if (el<HTMLSelectElement>('actions').value === 'abs') config.actions = 'abs';
   else delete config.actions;
+  // Cameras likewise: only when some are on (a link's size and depth settings are kept).
+  const cameras = el<HTMLSelectElement>('cameras').value;
+  if (cameras) config.cameras = { ...linkExtras.cameras, names: cameras.split(',') };
+  else delete config.cameras;
   return JSON.stringify(config, null, 2);
 }
 
@@ -311,6 +319,7 @@ async function main(): Promise<void> {
     dmp: { bases: number; alpha: number; goal_filter_alpha: number; scaling: string };
     segmentation: { boundaries: number[]; objects: (string | null)[] };
     demo: { kind: 'builtin'; id: string } | { kind: 'sha256'; sha256: string; name: string; index?: number } | { kind: 'embedded' };
+    cameras?: { names?: string[]; [key: string]: unknown };
     [key: string]: unknown;
   }
   const restoreLink = (link: string): void => {
@@ -323,9 +332,17 @@ async function main(): Promise<void> {
     }
     document.getElementById('link-error')?.remove();
     const cfg = JSON.parse(d.config) as LinkConfig;
-    const { task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, actions, ...rest } = cfg;
+    const { task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, actions, cameras, ...rest } = cfg;
     const { speed_mps, probability, belt_speed_mps, ...dynamicsRest } = dynamics;
-    linkExtras = { dynamics: dynamicsRest, rest };
+    const { names: cameraNames = [], ...camerasRest } = cameras ?? {};
+    linkExtras = { dynamics: dynamicsRest, rest, cameras: camerasRest };
+    const cameraSelect = el<HTMLSelectElement>('cameras');
+    cameraSelect.value = cameraNames.join(',');
+    if (cameraSelect.value !== cameraNames.join(',')) {
+      // An order or set the menu does not list: add it, so the link's choice is kept.
+      cameraSelect.add(new Option(cameraNames.join(' and '), cameraNames.join(',')));
+      cameraSelect.value = cameraNames.join(',');
+    }
     el<HTMLSelectElement>('variant').value = variant;
     el<HTMLSelectElement>('actions').value = actions === 'abs' ? 'abs' : 'delta';
     el<HTMLInputElement>('speed').value = String(speed_mps);

@@ -80,6 +80,7 @@ export class SceneView {
     const before = this.playground.frames_drawn();
     this.playground.frame(dt);
     const drawn = this.playground.frames_drawn();
+    if (drawn !== before) this.drawCameraViews();
     this.events.onFrame(drawn, this.cameraState());
     this.idleTicks = drawn === before ? this.idleTicks + 1 : 0;
     if (this.idleTicks < IDLE_TICKS) this.raf = requestAnimationFrame(this.tick);
@@ -93,6 +94,20 @@ export class SceneView {
     this.timer = 0;
     this.tick(performance.now());
   };
+
+  /** The robot's cameras (the images a dataset records), in the panels beside the scene. */
+  private drawCameraViews(): void {
+    for (const canvas of document.querySelectorAll<HTMLCanvasElement>('canvas[data-camera]')) {
+      const ctx = canvas.getContext('2d');
+      if (!ctx || canvas.offsetParent === null) continue;
+      try {
+        const rgba = this.playground.camera_view(canvas.dataset.camera ?? '', canvas.width, canvas.height);
+        ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba), canvas.width, canvas.height), 0, 0);
+      } catch {
+        // A camera that cannot be drawn (no such camera) leaves its panel as it was.
+      }
+    }
+  }
 
   /** Back to drawing every frame (pointer input, or anything that changes the scene). */
   wake(): void {
