@@ -5,22 +5,25 @@
 #   scripts/check-dataset.sh                 write synthetic samples and generated datasets, check them
 #   scripts/check-dataset.sh FILE.hdf5 ...   check the given files
 #
-# h5py, pyarrow and pandas are installed into the repository's ignored .venv/ on first use.
+# h5py, pyarrow, pandas and Hugging Face datasets (with Pillow, for LeRobot's image features)
+# are installed into the repository's ignored .venv/ on first use.
 # Set DMGEN_BIN to use an already built dmgen binary instead of `cargo run`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 py="$venv/bin/python"
 
-if ! "$py" -c 'import h5py, numpy, pyarrow, pandas' 2>/dev/null; then
-    echo "setting up $venv with h5py, pyarrow and pandas" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check h5py pyarrow pandas
+if ! "$py" -c 'import h5py, numpy, pyarrow, pandas, datasets, PIL' 2>/dev/null; then
+    echo "setting up $venv with h5py, pyarrow, pandas, datasets and pillow" >&2
+    [ -x "$py" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check h5py pyarrow pandas datasets pillow
 fi
 
 if [ "$#" -eq 0 ]; then
     out_dir="$root/tests/artifacts"
     mkdir -p "$out_dir"
+    # Hugging Face datasets' cache (it reads the LeRobot files) stays with the artifacts.
+    export HF_DATASETS_CACHE="$out_dir/hf-datasets-cache" HF_DATASETS_DISABLE_PROGRESS_BARS=1
     if [ -n "${DMGEN_BIN:-}" ]; then
         run=("$DMGEN_BIN")
     else
@@ -43,7 +46,7 @@ if [ "$#" -eq 0 ]; then
         --out "$out_dir/stack_dmg_lerobot" >/dev/null
     "${run[@]}" convert "$out_dir/stack_abs.hdf5" --out "$out_dir/stack_abs_lerobot" >/dev/null
     "${run[@]}" convert "$out_dir/sample.hdf5" --out "$out_dir/sample_lerobot" >/dev/null
-    # A file with camera images converts (its low-dim features; images stay in the HDF5).
+    # A file with camera images converts with them as LeRobot image features (depth stays in the HDF5).
     rm -rf "$out_dir/lift_cameras_lerobot"
     "${run[@]}" convert "$out_dir/lift_cameras.hdf5" --out "$out_dir/lift_cameras_lerobot" >/dev/null
     "$py" "$root/tests/python/check_lerobot.py" "$out_dir/stack_dmg_lerobot" "$out_dir/stack_dmg.hdf5" \

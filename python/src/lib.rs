@@ -11,7 +11,7 @@ use dmgen::generate::{run, shard, Attempt};
 use dmgen::geom::Pose;
 use dmgen::policy::eval::{Evaluator, PolicyRollout};
 use dmgen::policy::EvalConfig;
-use dmgen::sim::{World, CONTROL_DT};
+use dmgen::sim::CONTROL_DT;
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

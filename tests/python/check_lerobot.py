@@ -7,7 +7,10 @@ Reads every Parquet file with pyarrow and checks the layout LeRobot's loader nee
 (docs/dataset.md): info.json keys and totals, the five default features, exactly the
 declared columns in the data files, a global `index`, per-episode `frame_index`, episode
 rows with their frame ranges, the task string as the pandas index of tasks.parquet, and
-stats.json. Values are compared with the HDF5 file (float32 rounding allowed).
+stats.json. Values are compared with the HDF5 file (float32 rounding allowed). Camera
+features (`dtype: image`) are read back through Hugging Face datasets' `Image` feature, the
+reader LeRobot uses, and must equal the HDF5 frames pixel for pixel; their statistics are
+per channel, shaped (3, 1, 1), over values divided by 255.
 
 When the `lerobot` package is importable, the dataset is also opened with
 `LeRobotDataset(repo_id, root=DIR)` and a few items are compared; otherwise that part is
@@ -16,6 +19,7 @@ reported as not run (lerobot with torch is several GB, more than the test setup 
 Exits 0 when every dataset passes, 1 with a list of problems otherwise.
 """
 
+import io
 import json
 import os
 import sys
@@ -67,12 +71,16 @@ def check(root, source):
     tables = [pq.read_table(p) for p in paths]
     for p, t in zip(paths, tables):
         expect(set(t.column_names) == set(feats), f"{p}: columns {sorted(set(t.column_names) ^ set(feats))} differ from features")
-    cols = {k: np.concatenate([np.asarray(t.column(k).to_pylist()) for t in tables]) for k in feats}
+    images = {k: ft for k, ft in feats.items() if ft.get("dtype") == "image"}
+    cols = {k: np.concatenate([np.asarray(t.column(k).to_pylist()) for t in tables]) for k in feats if k not in images}
     n = sum(lengths)
     expect(len(cols["index"]) == n, f"{len(cols['index'])} data rows, expected {n}")
     expect(np.array_equal(cols["index"], np.arange(n)), "index must be the global row number 0..N-1")
     for k, ft in feats.items():
-        if ft["shape"] != [1]:
+        if k in images:
+            expect(len(ft["shape"]) == 3 and ft["shape"][2] == 3, f"{k}: image shape {ft['shape']} is not [H, W, 3]")
+            expect(ft.get("names") == ["height", "width", "channels"], f"{k}: names {ft.get('names')}")
+        elif ft["shape"] != [1]:
             expect(cols[k].shape[1:] == tuple(ft["shape"]), f"{k}: rows of shape {cols[k].shape[1:]}, declared {ft['shape']}")
             expect(len(ft.get("names") or []) == ft["shape"][0], f"{k}: {len(ft.get('names') or [])} names for width {ft['shape'][0]}")
 
@@ -110,6 +118,46 @@ def check(root, source):
         expect(np.allclose(cols["observation.state"][rows], state, atol=1e-6), f"episode {e}: observation.state")
         expect(cols["next.done"][rows][-1] and not cols["next.done"][rows][:-1].any(), f"episode {e}: next.done only at the end")
         start += t
+    for k in images:
+        camera = k[len("observation.images."):]
+        expect(f"obs/{camera}_image" in f["data"][demos[0]], f"{k}: the HDF5 has no obs/{camera}_image")
+    expect(
+        {f"observation.images.{key[:-len('_image')]}" for key in f["data"][demos[0]]["obs"] if key.endswith("_image")} == set(images),
+        f"image features {sorted(images)} do not match the HDF5's camera keys",
+    )
+
+    # Camera frames through Hugging Face datasets' Image feature (what LeRobot decodes with).
+    pixels = {}
+    if images:
+        import datasets
+
+        frames = {k: [] for k in images}
+        for p in paths:
+            ds = datasets.Dataset.from_parquet(p)
+            for k in images:
+                ds = ds.cast_column(k, datasets.Image())
+            for k in images:
+                for im in ds[k]:
+                    expect(im.mode == "RGB", f"{p}: {k} decodes as {im.mode}, not RGB")
+                    frames[k].append(np.asarray(im))
+        for k, ft in images.items():
+            camera = k[len("observation.images."):]
+            ref = np.concatenate([np.asarray(f["data"][d]["obs"][f"{camera}_image"]) for d in demos])
+            got = np.stack(frames[k])
+            if expect(got.shape == ref.shape and got.shape[1:] == tuple(ft["shape"]), f"{k}: frames {got.shape}, HDF5 {ref.shape}"):
+                expect(np.array_equal(got, ref), f"{k}: {int((got != ref).sum())} pixel values differ from the HDF5")
+            pixels[k] = ref
+        # The episodes file keeps per-episode image statistics shaped (3, 1, 1).
+        for k in images:
+            for stat in ["mean", "min", "max"]:
+                v = ep.get(f"stats/{k}/{stat}")
+                if expect(v is not None, f"episodes file lacks stats/{k}/{stat}"):
+                    expect(np.asarray(v[0]).shape == (3, 1, 1), f"stats/{k}/{stat}: shape {np.asarray(v[0]).shape}")
+        first = np.asarray(f["data"][demos[0]]["obs"][f"{next(iter(images))[len('observation.images.'):]}_image"])
+        expect(
+            np.allclose(np.asarray(ep[f"stats/{next(iter(images))}/mean"][0]).ravel(), first.reshape(-1, 3).mean(axis=0) / 255.0, atol=1e-12),
+            "episode 0: image mean",
+        )
 
     # Tasks: the task string is the pandas index, as LeRobot reads it.
     import pandas as pd
@@ -127,6 +175,16 @@ def check(root, source):
         if not expect(s is not None, f"stats.json lacks {k}"):
             continue
         expect(sorted(s) == sorted(STATS), f"stats for {k}: {sorted(s)}")
+        if k in images:
+            v = pixels[k].reshape(-1, 3).astype(np.float64) / 255.0
+            expect(s["count"] == [n], f"{k}: count {s['count']}")
+            for stat, ref in [("mean", v.mean(axis=0)), ("std", v.std(axis=0)), ("min", v.min(axis=0)), ("max", v.max(axis=0)),
+                              ("q01", np.quantile(v, 0.01, axis=0)), ("q50", np.quantile(v, 0.50, axis=0)),
+                              ("q99", np.quantile(v, 0.99, axis=0))]:
+                got = np.asarray(s[stat])
+                expect(got.shape == (3, 1, 1), f"{k}: {stat} shape {got.shape}, LeRobot keeps (3, 1, 1)")
+                expect(np.allclose(got.ravel(), ref, rtol=1e-9, atol=1e-9), f"{k}: {stat} {got.ravel()} != {ref}")
+            continue
         v = cols[k].reshape(n, -1).astype(np.float64)
         expect(s["count"] == [n], f"{k}: count {s['count']}")
         expect(np.allclose(s["mean"], v.mean(axis=0), rtol=1e-9, atol=1e-9), f"{k}: mean")

@@ -23,9 +23,10 @@
 use super::ExportError;
 use arrow_array::builder::{Float64Builder, Int64Builder, ListBuilder, StringBuilder};
 use arrow_array::{
-    ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray,
+    ArrayRef, BinaryArray, BooleanArray, FixedSizeListArray, Float32Array, Int64Array, RecordBatch,
+    StringArray, StructArray,
 };
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Fields, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -120,13 +121,26 @@ enum Kind {
     I64,
     /// boolean scalar.
     Bool,
+    /// An RGB camera frame, stored as a PNG (LeRobot's `image` features: a struct of the
+    /// encoded `bytes` and a null `path`, Hugging Face datasets' `Image` layout).
+    Image { height: u32, width: u32 },
+}
+
+/// The struct fields of an image column.
+fn image_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("bytes", DataType::Binary, true),
+        Field::new("path", DataType::Utf8, true),
+    ])
 }
 
 impl Kind {
+    /// Components statistics are kept for (an image's: its three channels).
     fn width(self) -> usize {
         match self {
             Kind::F32(n) => n,
             Kind::I64 | Kind::Bool => 1,
+            Kind::Image { .. } => 3,
         }
     }
     fn dtype(self) -> &'static str {
@@ -134,14 +148,24 @@ impl Kind {
             Kind::F32(_) => "float32",
             Kind::I64 => "int64",
             Kind::Bool => "bool",
+            Kind::Image { .. } => "image",
         }
     }
-    /// Bytes per frame in memory (the data-file size estimate).
+    /// `shape` and `names` in `meta/info.json`.
+    fn shape(self) -> Vec<usize> {
+        match self {
+            Kind::Image { height, width } => vec![height as usize, width as usize, 3],
+            k => vec![k.width()],
+        }
+    }
+    /// Bytes per frame in memory (the data-file size estimate; images add their PNGs'
+    /// sizes as they are encoded).
     fn bytes(self) -> u64 {
         match self {
             Kind::F32(n) => 4 * n as u64,
             Kind::I64 => 8,
             Kind::Bool => 1,
+            Kind::Image { .. } => 0,
         }
     }
     fn arrow_type(self) -> DataType {
@@ -153,6 +177,7 @@ impl Kind {
             ),
             Kind::I64 => DataType::Int64,
             Kind::Bool => DataType::Boolean,
+            Kind::Image { .. } => DataType::Struct(image_fields()),
         }
     }
 }
@@ -162,6 +187,8 @@ impl Kind {
 enum Source {
     /// Datasets under `data/demo_i/`, concatenated column-wise.
     Datasets(Vec<String>),
+    /// An `(T, H, W, 3)` uint8 camera series under `data/demo_i/`.
+    Image(String),
     /// `dones`, as booleans.
     Done,
     /// `timestamp`, `frame_index`, `episode_index`, `index`, `task_index`.
@@ -266,10 +293,34 @@ fn plan_features(
         )
     });
     let mut obs: Vec<(String, usize)> = Vec::new();
+    // Camera series: `<camera>_image`, (T, H, W, 3) of bytes (robomimic's convention).
+    let mut images: Vec<(String, Kind)> = Vec::new();
     for k in keys {
-        if let Some((rows, cols)) = shape2(file, &format!("{base}/obs/{k}"))? {
+        let path = format!("{base}/obs/{k}");
+        if let Some((rows, cols)) = shape2(file, &path)? {
             if rows == t {
                 obs.push((k, cols));
+            }
+        } else if let (Some(camera), Some([rows, h, w, 3])) = (
+            k.strip_suffix("_image"),
+            crate::demo::dataset_shape(file, &path)
+                .map_err(input_err)?
+                .as_deref(),
+        ) {
+            let byte = file
+                .dataset(&path)
+                .and_then(|d| d.element_size())
+                .map_err(|e| h5(&path, e))?
+                == 1;
+            let side = |n: u64| (1..=u64::from(u16::MAX)).contains(&n);
+            if *rows as usize == t && byte && side(*h) && side(*w) {
+                images.push((
+                    camera.to_string(),
+                    Kind::Image {
+                        height: *h as u32,
+                        width: *w as u32,
+                    },
+                ));
             }
         }
     }
@@ -310,6 +361,15 @@ fn plan_features(
             kind: Kind::F32(*n),
             names: Some(obs_names(k, *n, objects)),
             source: Source::Datasets(vec![obs_path(k)]),
+        });
+    }
+    // LeRobot's camera convention: `observation.images.<camera>`.
+    for (camera, kind) in images {
+        f.push(Feature {
+            name: format!("observation.images.{camera}"),
+            kind,
+            names: Some(vec!["height".into(), "width".into(), "channels".into()]),
+            source: Source::Image(format!("obs/{camera}_image")),
         });
     }
     let abs = info.actions_convention.as_deref() == Some("abs");
@@ -393,6 +453,103 @@ enum Values {
     F32(Vec<f32>),
     I64(Vec<i64>),
     Bool(Vec<bool>),
+    /// One PNG per frame, and the histogram of each channel's values over the frames.
+    Image(Vec<Vec<u8>>, Box<ChannelHistograms>),
+}
+
+/// Counts of each byte value per RGB channel: exact statistics of camera frames (min, max,
+/// mean, std and numpy's quantiles) without keeping every pixel.
+#[derive(Clone)]
+struct ChannelHistograms([[u64; 256]; 3]);
+
+impl ChannelHistograms {
+    fn new() -> Self {
+        ChannelHistograms([[0; 256]; 3])
+    }
+
+    fn add_rgb(&mut self, pixels: &[u8]) {
+        for px in pixels.chunks_exact(3) {
+            for (c, &v) in px.iter().enumerate() {
+                self.0[c][v as usize] += 1;
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &ChannelHistograms) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+
+    /// `[stat][channel]` in [`STAT_NAMES`] order, as LeRobot normalises images (values
+    /// divided by 255).
+    fn stats(&self) -> Vec<Vec<f64>> {
+        let per: Vec<[f64; 9]> = self.0.iter().map(histogram_stats).collect();
+        (0..9)
+            .map(|s| per.iter().map(|c| c[s] / 255.0).collect())
+            .collect()
+    }
+}
+
+/// min, max, mean, std (population) and quantiles of the values a histogram counts.
+fn histogram_stats(h: &[u64; 256]) -> [f64; 9] {
+    let n: u64 = h.iter().sum();
+    if n == 0 {
+        return [0.0; 9];
+    }
+    let nf = n as f64;
+    let mean = h
+        .iter()
+        .enumerate()
+        .map(|(v, &c)| v as f64 * c as f64)
+        .sum::<f64>()
+        / nf;
+    let var = h
+        .iter()
+        .enumerate()
+        .map(|(v, &c)| (v as f64 - mean) * (v as f64 - mean) * c as f64)
+        .sum::<f64>()
+        / nf;
+    // The value at position `i` of the sorted values.
+    let at = |i: u64| -> f64 {
+        let mut seen = 0u64;
+        for (v, &c) in h.iter().enumerate() {
+            seen += c;
+            if seen > i {
+                return v as f64;
+            }
+        }
+        255.0
+    };
+    let mut out = [0.0; 9];
+    out[0] = at(0);
+    out[1] = at(n - 1);
+    out[2] = mean;
+    out[3] = var.sqrt();
+    for (i, (_, q)) in QUANTILES.iter().enumerate() {
+        let pos = q * (n - 1) as f64;
+        let lo = pos.floor() as u64;
+        let hi = (lo + 1).min(n - 1);
+        out[4 + i] = at(lo) + (at(hi) - at(lo)) * (pos - lo as f64);
+    }
+    out
+}
+
+/// One RGB frame as a PNG (fdeflate's fast mode: deterministic and a few tens of
+/// microseconds for 84 x 84).
+fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ExportError> {
+    let perr = |e: png::EncodingError| ExportError::OutOfRange(format!("PNG encoding failed: {e}"));
+    let mut out = Vec::with_capacity(rgb.len() / 4 + 64);
+    let mut enc = png::Encoder::new(&mut out, width, height);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Fast);
+    let mut w = enc.write_header().map_err(perr)?;
+    w.write_image_data(rgb).map_err(perr)?;
+    w.finish().map_err(perr)?;
+    Ok(out)
 }
 
 impl Values {
@@ -402,6 +559,15 @@ impl Values {
             Values::F32(v) => v.chunks_exact(width).map(|row| row[c] as f64).collect(),
             Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
             Values::Bool(v) => v.iter().map(|&x| f64::from(u8::from(x))).collect(),
+            Values::Image(..) => Vec::new(),
+        }
+    }
+
+    /// Bytes the values add to a data file beyond the fixed per-frame estimate.
+    fn extra_bytes(&self) -> u64 {
+        match self {
+            Values::Image(pngs, _) => pngs.iter().map(|p| p.len() as u64).sum(),
+            _ => 0,
         }
     }
 
@@ -420,6 +586,15 @@ impl Values {
             ),
             (Values::I64(v), _) => Arc::new(Int64Array::from(v)),
             (Values::Bool(v), _) => Arc::new(BooleanArray::from(v)),
+            (Values::Image(pngs, _), Kind::Image { .. }) => {
+                let n = pngs.len();
+                let bytes: ArrayRef = Arc::new(BinaryArray::from_iter_values(pngs));
+                let paths: ArrayRef = Arc::new(StringArray::new_null(n));
+                Arc::new(
+                    StructArray::try_new(image_fields(), vec![bytes, paths], None)
+                        .map_err(arrow)?,
+                )
+            }
             _ => return Err(ExportError::OutOfRange("feature kind mismatch".into())),
         })
     }
@@ -490,7 +665,41 @@ fn read_episode(
                         }
                         Values::F32(v)
                     }
+                    Kind::Image { .. } => {
+                        return Err(ExportError::OutOfRange("feature kind mismatch".into()))
+                    }
                 }
+            }
+            Source::Image(key) => {
+                let Kind::Image { height, width } = f.kind else {
+                    return Err(ExportError::OutOfRange("feature kind mismatch".into()));
+                };
+                let path = format!("{base}/{key}");
+                let frame = height as usize * width as usize * 3;
+                let shape = crate::demo::dataset_shape(file, &path).map_err(input_err)?;
+                if shape.as_deref() != Some(&[t as u64, u64::from(height), u64::from(width), 3][..])
+                {
+                    return Err(input_err(format!(
+                        "{path} must be ({t}, {height}, {width}, 3) like the first episode's, not {shape:?}"
+                    )));
+                }
+                let pixels = file
+                    .dataset(&path)
+                    .and_then(|d| d.read_u8())
+                    .map_err(|e| h5(&format!("reading {path}"), e))?;
+                if pixels.len() != t * frame {
+                    return Err(input_err(format!(
+                        "{path} holds {} bytes, not {t} frames of {frame}",
+                        pixels.len()
+                    )));
+                }
+                let mut hist = Box::new(ChannelHistograms::new());
+                hist.add_rgb(&pixels);
+                let pngs = pixels
+                    .chunks_exact(frame)
+                    .map(|rgb| encode_png(rgb, width, height))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Values::Image(pngs, hist)
             }
             Source::Done => {
                 let d = read_f64(file, &format!("{base}/dones"))?;
@@ -628,9 +837,18 @@ pub fn robomimic_to_lerobot(
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut current: Option<DataFile> = None;
     let mut next_file = (0u64, 0u64);
-    let mut all: Vec<Vec<Vec<f64>>> = features
+    // What the dataset-wide statistics are computed from: every value of a numeric
+    // feature, the channel histograms of an image feature.
+    enum Acc {
+        Columns(Vec<Vec<f64>>),
+        Hist(Box<ChannelHistograms>, u64),
+    }
+    let mut all: Vec<Acc> = features
         .iter()
-        .map(|f| vec![Vec::new(); f.kind.width()])
+        .map(|f| match f.kind {
+            Kind::Image { .. } => Acc::Hist(Box::new(ChannelHistograms::new()), 0),
+            k => Acc::Columns(vec![Vec::new(); k.width()]),
+        })
         .collect();
     struct EpisodeRow {
         length: u64,
@@ -644,14 +862,29 @@ pub fn robomimic_to_lerobot(
     for (e, demo) in demos.iter().enumerate() {
         let (t, values) = read_episode(&file, demo, &features, e as u64, frames, fps)?;
         let mut stats = Vec::with_capacity(features.len());
-        for (j, (f, v)) in features.iter().zip(&values).enumerate() {
-            let cols: Vec<Vec<f64>> = (0..f.kind.width())
-                .map(|c| v.column(f.kind.width(), c))
-                .collect();
-            for (c, col) in cols.iter().enumerate() {
-                all[j][c].extend_from_slice(col);
+        let mut size = frame_bytes * t as u64;
+        for ((f, v), acc) in features.iter().zip(&values).zip(all.iter_mut()) {
+            size += v.extra_bytes();
+            match (v, acc) {
+                (Values::Image(_, hist), Acc::Hist(total, n)) => {
+                    total.merge(hist);
+                    *n += t as u64;
+                    stats.push(FeatureStats {
+                        values: hist.stats(),
+                        count: t as u64,
+                    });
+                }
+                (_, Acc::Columns(acc)) => {
+                    let cols: Vec<Vec<f64>> = (0..f.kind.width())
+                        .map(|c| v.column(f.kind.width(), c))
+                        .collect();
+                    for (c, col) in cols.iter().enumerate() {
+                        acc[c].extend_from_slice(col);
+                    }
+                    stats.push(feature_stats(cols));
+                }
+                _ => return Err(ExportError::OutOfRange("feature kind mismatch".into())),
             }
-            stats.push(feature_stats(cols));
         }
         let batch = RecordBatch::try_new(
             schema.clone(),
@@ -662,7 +895,6 @@ pub fn robomimic_to_lerobot(
                 .collect::<Result<Vec<_>, _>>()?,
         )
         .map_err(arrow)?;
-        let size = frame_bytes * t as u64;
         if current
             .as_ref()
             .is_some_and(|c| c.bytes > 0 && c.bytes + size > limit)
@@ -750,17 +982,30 @@ pub fn robomimic_to_lerobot(
     ];
     for (j, f) in features.iter().enumerate() {
         for (s, stat) in STAT_NAMES.iter().enumerate() {
-            let mut b = ListBuilder::new(Float64Builder::new());
-            for r in &rows {
-                b.values().append_slice(&r.stats[j].values[s]);
-                b.append(true);
-            }
-            fields.push(Field::new(
-                format!("stats/{}/{stat}", f.name),
-                DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
-                false,
-            ));
-            columns.push(Arc::new(b.finish()));
+            let name = format!("stats/{}/{stat}", f.name);
+            let column: ArrayRef = if matches!(f.kind, Kind::Image { .. }) {
+                // Per channel, shaped (3, 1, 1) as LeRobot keeps image statistics.
+                let mut b =
+                    ListBuilder::new(ListBuilder::new(ListBuilder::new(Float64Builder::new())));
+                for r in &rows {
+                    for &v in &r.stats[j].values[s] {
+                        b.values().values().values().append_value(v);
+                        b.values().values().append(true);
+                        b.values().append(true);
+                    }
+                    b.append(true);
+                }
+                Arc::new(b.finish())
+            } else {
+                let mut b = ListBuilder::new(Float64Builder::new());
+                for r in &rows {
+                    b.values().append_slice(&r.stats[j].values[s]);
+                    b.append(true);
+                }
+                Arc::new(b.finish())
+            };
+            fields.push(Field::new(name, column.data_type().clone(), false));
+            columns.push(column);
         }
         let mut b = ListBuilder::new(Int64Builder::new());
         for r in &rows {
@@ -813,11 +1058,23 @@ pub fn robomimic_to_lerobot(
 
     // meta/stats.json over all frames.
     let mut stats = Map::new();
-    for (f, cols) in features.iter().zip(all) {
-        let s = feature_stats(cols);
+    for (f, acc) in features.iter().zip(all) {
+        let image = matches!(acc, Acc::Hist(..));
+        let s = match acc {
+            Acc::Columns(cols) => feature_stats(cols),
+            Acc::Hist(hist, count) => FeatureStats {
+                values: hist.stats(),
+                count,
+            },
+        };
         let mut m = Map::new();
         for (k, stat) in STAT_NAMES.iter().enumerate() {
-            m.insert((*stat).into(), json!(s.values[k]));
+            let v = if image {
+                json!(s.values[k].iter().map(|x| [[*x]]).collect::<Vec<_>>())
+            } else {
+                json!(s.values[k])
+            };
+            m.insert((*stat).into(), v);
         }
         m.insert("count".into(), json!([s.count]));
         stats.insert(f.name.clone(), Value::Object(m));
@@ -834,7 +1091,7 @@ pub fn robomimic_to_lerobot(
             f.name.clone(),
             json!({
                 "dtype": f.kind.dtype(),
-                "shape": [f.kind.width()],
+                "shape": f.kind.shape(),
                 "names": f.names,
             }),
         );

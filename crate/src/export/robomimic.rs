@@ -169,6 +169,16 @@ impl ObsColumns {
 }
 
 /// A checked observation: normalised quaternions, validated sizes.
+/// One camera series of an episode: its dataset key, element type, frame shape and the
+/// `T + 1` deflated chunks already placed in the file (`obs` takes frames `0..T`,
+/// `next_obs` frames `1..=T`).
+struct ImageSeries {
+    key: String,
+    dtype: Dtype,
+    frame: Vec<u64>,
+    chunks: Vec<(u64, u64)>,
+}
+
 struct CleanObs<'a> {
     raw: &'a Observation,
     eef: Pose,
@@ -431,23 +441,23 @@ impl DatasetWriter {
         members.push(("dones".to_string(), b.i64s(&dones, &[t], z)?));
         // Camera frames: T + 1 chunks per series, placed once; `obs` indexes frames
         // 0..T and `next_obs` frames 1..=T of the same chunks.
-        let mut images: Vec<(String, Dtype, Vec<u64>, Vec<(u64, u64)>)> = Vec::new();
+        let mut images: Vec<ImageSeries> = Vec::new();
         if failure.is_none() {
             for c in &ep.images {
                 let (hh, ww) = (u64::from(c.height), u64::from(c.width));
-                images.push((
-                    format!("{}_image", c.camera),
-                    Dtype::U8,
-                    vec![hh, ww, 3],
-                    b.chunks(&c.rgb),
-                ));
+                images.push(ImageSeries {
+                    key: format!("{}_image", c.camera),
+                    dtype: Dtype::U8,
+                    frame: vec![hh, ww, 3],
+                    chunks: b.chunks(&c.rgb),
+                });
                 if !c.depth.is_empty() {
-                    images.push((
-                        format!("{}_depth", c.camera),
-                        Dtype::F32,
-                        vec![hh, ww, 1],
-                        b.chunks(&c.depth),
-                    ));
+                    images.push(ImageSeries {
+                        key: format!("{}_depth", c.camera),
+                        dtype: Dtype::F32,
+                        frame: vec![hh, ww, 1],
+                        chunks: b.chunks(&c.depth),
+                    });
                 }
             }
         }
@@ -477,9 +487,16 @@ impl DatasetWriter {
             ];
             let next = group_name == "next_obs";
             if !next || self.cameras.next_obs {
-                for (key, dtype, frame, chunks) in &images {
-                    let frames = if next { &chunks[1..] } else { &chunks[..t_len] };
-                    sub.push((key.clone(), b.framed(*dtype, frame, frames, level)?));
+                for im in &images {
+                    let frames = if next {
+                        &im.chunks[1..]
+                    } else {
+                        &im.chunks[..t_len]
+                    };
+                    sub.push((
+                        im.key.clone(),
+                        b.framed(im.dtype, &im.frame, frames, level)?,
+                    ));
                 }
             }
             members.push((group_name.to_string(), b.group(&sub, &[])?));

@@ -617,7 +617,7 @@ fn camera_images_are_recorded_where_the_poses_say() {
     let mut w = crate::export::DatasetWriter::new(&cfg).unwrap();
     w.add_episode(ep).unwrap();
     let bytes = w.finish(&Default::default()).unwrap();
-    let file = hdf5_pure::File::from_bytes(bytes).unwrap();
+    let file = hdf5_pure::File::from_bytes(bytes.clone()).unwrap();
     let img = file.dataset("data/demo_0/obs/agentview_image").unwrap();
     assert_eq!(img.shape().unwrap(), vec![t as u64, 84, 84, 3]);
     let obs = img.read_u8().unwrap();
@@ -651,4 +651,52 @@ fn camera_images_are_recorded_where_the_poses_say() {
     let dominant = (0..3).max_by_key(|&c| color[c]).unwrap();
     assert_eq!((0..3).max_by_key(|&c| px[c]).unwrap(), dominant, "{px:?}");
     assert_ne!(px, crate::camera::BACKGROUND);
+
+    // LeRobot: each camera an `image` feature whose PNGs decode to the HDF5's frames.
+    let le = crate::export::lerobot::robomimic_to_lerobot(
+        bytes,
+        &crate::export::lerobot::LeRobotOptions::default(),
+    )
+    .unwrap();
+    let part = |path: &str| &le.files.iter().find(|(p, _)| p == path).unwrap().1;
+    let info: serde_json::Value = serde_json::from_slice(part("meta/info.json")).unwrap();
+    let feat = &info["features"]["observation.images.agentview"];
+    assert_eq!(feat["dtype"], "image");
+    assert_eq!(feat["shape"], serde_json::json!([84, 84, 3]));
+    assert!(info["features"]
+        .get("observation.images.robot0_eye_in_hand")
+        .is_some());
+    let data = bytes::Bytes::copy_from_slice(part("data/chunk-000/file-000.parquet"));
+    let mut reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(data)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batch = reader.next().unwrap().unwrap();
+    let col = batch
+        .column_by_name("observation.images.agentview")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::StructArray>()
+        .unwrap();
+    let pngs = col
+        .column_by_name("bytes")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::BinaryArray>()
+        .unwrap();
+    assert_eq!(arrow_array::Array::len(pngs), t);
+    for i in [0, t / 2, t - 1] {
+        let mut dec = png::Decoder::new(std::io::Cursor::new(pngs.value(i)))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; dec.output_buffer_size().unwrap()];
+        let out = dec.next_frame(&mut buf).unwrap();
+        assert_eq!((out.width, out.height), (84, 84));
+        assert_eq!(out.color_type, png::ColorType::Rgb);
+        assert_eq!(&buf[..frame], &obs[i * frame..(i + 1) * frame], "frame {i}");
+    }
+    let stats: serde_json::Value = serde_json::from_slice(part("meta/stats.json")).unwrap();
+    let mean = &stats["observation.images.agentview"]["mean"];
+    let red: f64 = obs.iter().step_by(3).map(|&v| f64::from(v)).sum::<f64>() / (t * 84 * 84) as f64;
+    assert!((mean[0][0][0].as_f64().unwrap() - red / 255.0).abs() < 1e-12);
 }
