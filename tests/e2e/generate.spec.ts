@@ -245,5 +245,19 @@ test('cameras: a dataset with agentview and wrist images from the page equals th
   // Images rendered in wasm32 by the workers and natively by the CLI: the same bytes.
   expect(sha256(readFileSync(pageFile))).toBe(sha256(readFileSync(out)));
   expect(readFileSync(pageFile).length).toBeGreaterThan(3 * 100_000);
+  // The LeRobot archive carries the frames as image features (PNGs encoded in wasm32):
+  // the CLI's conversion of its own file is the same archive.
+  const [lerobot] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'LeRobot v3 (.zip)' }).click(),
+  ]);
+  const zipName = lerobot.suggestedFilename();
+  const pageZip = join(dir, `page-${zipName}`);
+  await lerobot.saveAs(pageZip);
+  const cliDir = mkdtempSync(join(tmpdir(), 'dmgen-e2e-cli-'));
+  const c = spawnSync(cli, ['convert', out, '--out', join(cliDir, zipName)], { encoding: 'utf8' });
+  expect(c.status, c.stderr).toBe(0);
+  expect(sha256(readFileSync(pageZip))).toBe(sha256(readFileSync(join(cliDir, zipName))));
+  expect(readFileSync(pageZip).includes('"dtype": "image"')).toBe(true);
   expect(errors).toEqual([]);
 });

@@ -176,6 +176,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 84, value_parser = clap::value_parser!(u32).range(8..=256))]
         size: u32,
     },
+    /// How fast candle trains an image policy here (robomimic's ResNet-18 encoder and a
+    /// small one, two cameras): samples/s of training and inference
+    ImagePolicy {
+        /// Image side in pixels
+        #[arg(long, default_value_t = 84, value_parser = clap::value_parser!(u32).range(16..=256))]
+        size: u32,
+        /// Batch size (robomimic's: 16)
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        batch: u32,
+        /// Timed steps per encoder
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        steps: u32,
+    },
     /// D-MG vs MimicGen success rates with 95% intervals, and the ablation of the assists
     Results {
         /// Attempts per seed and configuration
@@ -248,6 +261,9 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             task,
             size,
         } => run_cameras(attempts, &task, size),
+        BenchCommand::ImagePolicy { size, batch, steps } => {
+            crate::bench_image::run(size, batch, steps)
+        }
         BenchCommand::Sim { repeats, task } => crate::bench_sim::run(repeats as usize, task),
         BenchCommand::Generate { episodes, task } => {
             crate::bench_generate::run_generate(episodes, task)

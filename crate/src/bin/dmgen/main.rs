@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 mod bench_cmd;
 mod bench_generate;
+mod bench_image;
 mod bench_policy;
 mod bench_sim;
 mod convert_cmd;
