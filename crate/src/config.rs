@@ -25,6 +25,7 @@
 use crate::demo::Demo;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+pub use crate::task::ResetLevel;
 
 /// Largest number of kept episodes one configuration may ask for.
 pub const MAX_EPISODES: u32 = 1_000_000;
@@ -403,6 +404,10 @@ pub struct GenerationConfig {
     /// canonical JSON then, so low-dim configurations keep their text).
     #[serde(skip_serializing_if = "CameraSettings::is_off")]
     pub cameras: CameraSettings,
+    /// How widely the objects are spread at reset: MimicGen's levels `d0` (default, the
+    /// task's own ranges; left out of the canonical JSON then), `d1`, `d2`.
+    #[serde(skip_serializing_if = "ResetLevel::is_d0")]
+    pub reset: ResetLevel,
 }
 
 /// Cameras whose images a dataset carries as `obs/<camera>_image` (robomimic's keys).
@@ -500,6 +505,7 @@ impl Default for GenerationConfig {
             valid_fraction: 0.1,
             actions: ActionConvention::Delta,
             cameras: CameraSettings::default(),
+            reset: ResetLevel::D0,
         }
     }
 }
@@ -613,6 +619,10 @@ impl GenerationConfig {
             }
         }
         self.cameras.validate()?;
+        if let Ok(task) = crate::task::Task::by_id(&self.task) {
+            task.with_reset_level(self.reset)
+                .map_err(|e| invalid("reset", e.to_string()))?;
+        }
         let p = &self.dmp;
         if p.bases < 2 || p.bases > 1000 {
             return Err(invalid(
@@ -843,6 +853,26 @@ mod tests {
     }
 
     #[test]
+    fn reset_levels_follow_the_task() {
+        let mut c = GenerationConfig {
+            task: "lift".into(),
+            reset: ResetLevel::D1,
+            ..Default::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("reset") && e.contains("lift") && e.contains("d0"), "{e}");
+        c.task = "stack".into();
+        c.validate().unwrap();
+        let text = c.to_canonical_json().unwrap();
+        assert!(text.contains(r#""reset":"d1""#), "{text}");
+        assert_eq!(GenerationConfig::from_json(&text).unwrap().reset, ResetLevel::D1);
+        // At the default level the field is left out, so older configurations keep their text.
+        c.reset = ResetLevel::D0;
+        assert!(!c.to_canonical_json().unwrap().contains("reset"));
+        assert!(GenerationConfig::from_json(r#"{"task":"stack","reset":"d7"}"#).is_err());
+    }
+
+    #[test]
     fn json_roundtrip_every_field() {
         let c = GenerationConfig {
             task: "square".into(),
@@ -892,6 +922,7 @@ mod tests {
                 depth: true,
                 next_obs: false,
             },
+            reset: ResetLevel::D2,
         };
         c.validate().unwrap();
         let text = c.to_canonical_json().unwrap();

@@ -537,7 +537,9 @@ impl Generator {
     /// Prepare a run from a demo already read (and validated).
     pub fn from_demo(config: &GenerationConfig, mut demo: Demo) -> Result<Self, GenError> {
         config.validate()?;
-        let task = Task::by_id(&config.task)?.with_belt_speed(config.dynamics.belt_speed_mps);
+        let task = Task::by_id(&config.task)?
+            .with_belt_speed(config.dynamics.belt_speed_mps)
+            .with_reset_level(config.reset)?;
         let object_names = task.object_names();
         let known: Vec<&str> = object_names.iter().map(String::as_str).collect();
         demo.check_object_names(&known)?;
@@ -1528,7 +1530,7 @@ pub fn source_demos_dataset(
         id: config.task.clone(),
     };
     config.validate()?;
-    let task = Task::by_id(&config.task)?;
+    let task = Task::by_id(&config.task)?.with_reset_level(config.reset)?;
     let mut writer = DatasetWriter::new(&config)?;
     let mut stats = GenerationStats::default();
     let (mut seeds, mut skipped) = (Vec::new(), Vec::new());

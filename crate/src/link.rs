@@ -896,7 +896,15 @@ mod tests {
                 depth: rng.bernoulli(0.5),
                 next_obs: rng.bernoulli(0.5),
             },
+            reset: crate::task::ResetLevel::D0,
         };
+        // A reset level the task has (another would not validate).
+        let levels = crate::task::Task::by_id(&cfg.task)
+            .map(|t| t.reset_levels())
+            .unwrap_or_default();
+        if !levels.is_empty() {
+            cfg.reset = levels[rng.below(levels.len() as u64) as usize];
+        }
         if cfg.cameras.is_off() {
             // Without cameras their settings are not part of the configuration.
             cfg.cameras = crate::config::CameraSettings::default();

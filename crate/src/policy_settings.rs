@@ -3,7 +3,7 @@
 //! [`crate::link`]), while training and evaluation themselves ([`crate::policy`], feature
 //! `learn`) live in the module the page loads on demand.
 
-use crate::config::{DynamicsParams, GenerationConfig, Variant};
+use crate::config::{DynamicsParams, GenerationConfig, ResetLevel, Variant};
 use serde::{Deserialize, Serialize};
 
 /// robomimic's low-dim observation keys that D-MG's and MimicGen's released configs use.
@@ -194,6 +194,9 @@ pub struct EvalConfig {
     pub dynamics: DynamicsParams,
     pub episodes: u32,
     pub seed: u64,
+    /// The scenes' reset level (generation's `reset`; left out of the JSON at `d0`).
+    #[serde(skip_serializing_if = "ResetLevel::is_d0")]
+    pub reset: ResetLevel,
 }
 
 impl Default for EvalConfig {
@@ -204,6 +207,7 @@ impl Default for EvalConfig {
             dynamics: DynamicsParams::default(),
             episodes: 50,
             seed: DEFAULT_EVAL_SEED,
+            reset: ResetLevel::D0,
         }
     }
 }
@@ -259,6 +263,7 @@ impl EvalConfig {
             task: self.task.clone(),
             variant: self.variant,
             dynamics: self.dynamics.clone(),
+            reset: self.reset,
             ..GenerationConfig::default()
         }
     }

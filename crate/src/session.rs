@@ -161,6 +161,16 @@ impl Session {
     }
 
     /// Sample a new scene from the task's reset distribution with `seed`.
+    /// Spread the objects of later `randomize` calls at MimicGen's reset `level`.
+    pub fn set_reset_level(&mut self, level: crate::task::ResetLevel) -> Result<(), SessionError> {
+        let reset = Task::by_id(&self.task.id)
+            .and_then(|t| t.with_reset_level(level))
+            .map_err(|e| SessionError::Task(e.to_string()))?
+            .reset;
+        self.task.reset = reset;
+        Ok(())
+    }
+
     pub fn randomize(&mut self, seed: u64) {
         self.poses = self.task.sample_object_poses(&mut Rng::new(seed));
         self.scene_seed = seed;

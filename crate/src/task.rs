@@ -138,6 +138,56 @@ pub struct ObjectReset {
     pub z: f64,
 }
 
+/// How widely objects are spread at reset: MimicGen's levels. `d0` is each task's own
+/// distribution (close to MimicGen's D0); `d1` and `d2` are MimicGen's published ranges
+/// (its `Stack_D1`, `Square_D1`, `Square_D2` environments), for the tasks that have them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResetLevel {
+    #[default]
+    D0,
+    D1,
+    D2,
+}
+
+impl ResetLevel {
+    pub const ALL: [ResetLevel; 3] = [ResetLevel::D0, ResetLevel::D1, ResetLevel::D2];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResetLevel::D0 => "d0",
+            ResetLevel::D1 => "d1",
+            ResetLevel::D2 => "d2",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ResetLevel> {
+        ResetLevel::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    pub fn is_d0(&self) -> bool {
+        *self == ResetLevel::D0
+    }
+}
+
+/// The point MimicGen's reset offsets are applied around (robot base frame, m): the centre
+/// of this tool's workspace, which its D0 ranges are centred on. robosuite measures them
+/// from its table's centre, 0.56 m in front of the Panda's base; here the workspace centre
+/// is 0.50 m in front, so a level's ranges keep MimicGen's widths, 6 cm nearer the robot.
+pub const RESET_CENTRE: [f64; 2] = [0.5, 0.0];
+
+/// An object's reset around [`RESET_CENTRE`]: offsets in x and y, yaw range, rest height.
+fn around_centre(x: [f64; 2], y: [f64; 2], yaw: [f64; 2], z: f64) -> ObjectReset {
+    ObjectReset {
+        x: [RESET_CENTRE[0] + x[0], RESET_CENTRE[0] + x[1]],
+        y: [RESET_CENTRE[1] + y[0], RESET_CENTRE[1] + y[1]],
+        yaw,
+        z,
+    }
+}
+
 /// What a subtask does with its reference object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -234,6 +284,12 @@ pub struct Task {
 pub enum TaskError {
     UnknownTask(String),
     UnknownObject(String),
+    /// The task has no reset distribution at this level.
+    NoResetLevel {
+        task: String,
+        level: ResetLevel,
+        levels: Vec<ResetLevel>,
+    },
 }
 
 impl std::fmt::Display for TaskError {
@@ -243,6 +299,20 @@ impl std::fmt::Display for TaskError {
                 write!(f, "unknown task '{id}' (known: {})", TASK_IDS.join(", "))
             }
             TaskError::UnknownObject(n) => write!(f, "the task has no object named '{n}'"),
+            TaskError::NoResetLevel {
+                task,
+                level,
+                levels,
+            } => write!(
+                f,
+                "task '{task}' has no reset level {} (MimicGen publishes none for it); its levels: {}",
+                level.as_str(),
+                levels
+                    .iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }
@@ -611,6 +681,56 @@ impl Task {
         }
     }
 
+    /// The reset distribution of this task at `level` (`None`: the task has none there).
+    /// MimicGen's ranges (its `envs/robosuite/stack.py` and `nut_assembly.py`), applied
+    /// around [`RESET_CENTRE`]; heights stay this tool's (its objects rest on its table).
+    fn level_reset(&self, level: ResetLevel) -> Option<Vec<ObjectReset>> {
+        let full = [-PI, PI];
+        let z = |i: usize| self.reset.get(i).map_or(0.0, |r| r.z);
+        match (self.id.as_str(), level) {
+            (_, ResetLevel::D0) => Some(self.reset.clone()),
+            // Stack_D1: both cubes within +-0.20 m, any yaw.
+            ("stack", ResetLevel::D1) => Some(vec![
+                around_centre([-0.2, 0.2], [-0.2, 0.2], full, z(0)),
+                around_centre([-0.2, 0.2], [-0.2, 0.2], full, z(1)),
+            ]),
+            // Square_D1: the nut anywhere on the table's middle, the peg moved too (upright).
+            ("square", ResetLevel::D1) => Some(vec![
+                around_centre([-0.115, 0.115], [-0.255, 0.255], full, z(0)),
+                around_centre([-0.1, 0.3], [-0.2, 0.2], [0.0, 0.0], z(1)),
+            ]),
+            // Square_D2: both within +-0.25 m, the peg turned up to 90 degrees.
+            ("square", ResetLevel::D2) => Some(vec![
+                around_centre([-0.25, 0.25], [-0.25, 0.25], full, z(0)),
+                around_centre([-0.25, 0.25], [-0.25, 0.25], [0.0, 0.5 * PI], z(1)),
+            ]),
+            _ => None,
+        }
+    }
+
+    /// The reset levels this task has.
+    pub fn reset_levels(&self) -> Vec<ResetLevel> {
+        ResetLevel::ALL
+            .into_iter()
+            .filter(|l| self.level_reset(*l).is_some())
+            .collect()
+    }
+
+    /// This task with its objects reset at `level`.
+    pub fn with_reset_level(mut self, level: ResetLevel) -> Result<Task, TaskError> {
+        match self.level_reset(level) {
+            Some(r) => {
+                self.reset = r;
+                Ok(self)
+            }
+            None => Err(TaskError::NoResetLevel {
+                task: self.id.clone(),
+                level,
+                levels: self.reset_levels(),
+            }),
+        }
+    }
+
     /// Every built-in task.
     pub fn all() -> Vec<Task> {
         TASK_IDS
@@ -841,7 +961,12 @@ mod tests {
 
     #[test]
     fn sampled_poses_respect_ranges_and_gaps() {
-        for t in Task::all() {
+        let every_level = Task::all().into_iter().flat_map(|t| {
+            t.reset_levels()
+                .into_iter()
+                .map(move |l| t.clone().with_reset_level(l).unwrap())
+        });
+        for t in every_level {
             let mut rng = Rng::new(11);
             for _ in 0..50 {
                 let poses = t.sample_object_poses(&mut rng);
@@ -863,6 +988,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn reset_levels_are_mimicgens_ranges_on_the_table() {
+        let levels = |id: &str| Task::by_id(id).unwrap().reset_levels();
+        use ResetLevel::*;
+        assert_eq!(levels("stack"), [D0, D1]);
+        assert_eq!(levels("square"), [D0, D1, D2]);
+        for id in ["lift", "pick_place", "conveyor"] {
+            assert_eq!(levels(id), [D0]);
+            let e = Task::by_id(id).unwrap().with_reset_level(D1).unwrap_err();
+            assert!(e.to_string().contains("levels: d0"), "{e}");
+        }
+        // Stack D1: +-0.20 m around the workspace centre, wider than D0.
+        let d1 = Task::by_id("stack").unwrap().with_reset_level(D1).unwrap();
+        assert_eq!(d1.reset[0].x, [0.3, 0.7]);
+        assert_eq!(d1.reset[1].y, [-0.2, 0.2]);
+        // Square D2: the peg turns up to 90 degrees; every range stays on the table.
+        let d2 = Task::by_id("square").unwrap().with_reset_level(D2).unwrap();
+        assert_eq!(d2.reset[1].yaw, [0.0, 0.5 * PI]);
+        let mut rng = Rng::new(3);
+        let mut spread = 0.0f64;
+        for _ in 0..200 {
+            for (t, p) in [&d1, &d2].into_iter().flat_map(|t| {
+                t.sample_object_poses(&mut rng)
+                    .into_iter()
+                    .map(move |p| (t, p))
+            }) {
+                assert!(p.pos.x() > crate::sim::world::TABLE_X[0] + 0.05, "{}", t.id);
+                assert!(p.pos.x() < crate::sim::world::TABLE_X[1] - 0.05, "{}", t.id);
+                assert!(p.pos.y().abs() < crate::sim::world::TABLE_Y[1] - 0.05);
+                spread = spread.max((p.pos.y()).abs());
+            }
+        }
+        assert!(spread > 0.15, "D1/D2 reach beyond D0's +-0.08 m: {spread}");
     }
 
     #[test]

@@ -117,6 +117,14 @@ mod page {
         Task::all().into_iter().map(|t| t.id).collect()
     }
 
+    /// The reset levels (`d0`, `d1`, `d2`) task `id` has; empty for an unknown task.
+    #[wasm_bindgen]
+    pub fn task_reset_levels(id: &str) -> Vec<String> {
+        Task::by_id(id)
+            .map(|t| t.reset_levels().iter().map(|l| l.as_str().to_string()).collect())
+            .unwrap_or_default()
+    }
+
     /// Lowercase hex SHA-256 of `bytes` (pins an uploaded demo in a configuration).
     #[wasm_bindgen]
     pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -380,6 +388,16 @@ mod page {
         }
 
         /// Sample a new scene from the task's reset distribution.
+        /// Spread objects at MimicGen's reset level `level` (`d0`, `d1`, `d2`) from the next
+        /// `randomize` on.
+        pub fn set_reset_level(&mut self, level: &str) -> Result<(), JsError> {
+            let l = crate::task::ResetLevel::parse(level)
+                .ok_or_else(|| JsError::new(&format!("'{level}' is not a reset level (d0, d1, d2)")))?;
+            self.session
+                .set_reset_level(l)
+                .map_err(|e| JsError::new(&e.to_string()))
+        }
+
         pub fn randomize(&mut self, seed: u32) {
             self.session.randomize(seed as u64);
             self.mode = Mode::Scene;

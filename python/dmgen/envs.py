@@ -59,6 +59,7 @@ class DmgenEnv(gym.Env):
         height: int = 256,
         dynamics: Optional[Dict[str, Any]] = None,
         cameras: Optional[Dict[str, Any]] = None,
+        reset: str = "d0",
         **dynamics_settings: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -68,8 +69,12 @@ class DmgenEnv(gym.Env):
         settings: Dict[str, Any] = {"task": task, "variant": variant, "episodes": 1}
         if d:
             settings["dynamics"] = d
+        # MimicGen's reset levels (d0, d1, d2; which ones a task has: docs/tasks.md).
+        if reset != "d0":
+            settings["reset"] = reset
         self._core = _core.EnvCore(json.dumps(settings), actions)
         self.task = task
+        self.reset_level = reset
         self.variant = variant
         self.actions = actions
         self.render_mode = render_mode
@@ -190,6 +195,7 @@ def env_from_dataset(path: str, demo: str = "demo_0", **kwargs: Any) -> DmgenEnv
         actions=cfg.get("actions", "delta"),
         dynamics=cfg.get("dynamics"),
         cameras=cfg.get("cameras"),
+        reset=cfg.get("reset", "d0"),
         **kwargs,
     )
     env.reset(seed=int(cfg["seed"]), options={"attempt": attempt})

@@ -116,6 +116,10 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
   // Delta actions are the default and stay out of the configuration (and its links).
   if (el<HTMLSelectElement>('actions').value === 'abs') config.actions = 'abs';
   else delete config.actions;
+  // The reset level likewise: only when it is not the task's own (d0).
+  const reset = el<HTMLSelectElement>('reset-level').value;
+  if (reset !== 'd0') config.reset = reset;
+  else delete config.reset;
   // Cameras likewise: only when some are on (a link's size and depth settings are kept).
   const cameras = el<HTMLSelectElement>('cameras').value;
   if (cameras) config.cameras = { ...linkExtras.cameras, names: cameras.split(',') };
@@ -194,6 +198,23 @@ async function main(): Promise<void> {
     el('scene-seed').textContent = `seed ${sceneSeed}`;
   };
   el('randomize').addEventListener('click', randomize);
+  // Reset levels: the menu offers the levels the task has (MimicGen's D1/D2 where it
+  // publishes them); a new level re-draws the scene.
+  const resetSelect = el<HTMLSelectElement>('reset-level');
+  const syncResetLevels = (): void => {
+    const levels = core.task_reset_levels(pg.task_id());
+    for (const o of [...resetSelect.options]) o.disabled = !levels.includes(o.value);
+    if (!levels.includes(resetSelect.value)) resetSelect.value = 'd0';
+    pg.set_reset_level(resetSelect.value);
+    status.resetLevel = resetSelect.value;
+  };
+  resetSelect.addEventListener('change', () => {
+    syncResetLevels();
+    randomize();
+  });
+  syncResetLevels();
+  // A new task (or demo) starts from the task's own ranges: apply the chosen level again.
+  demoPanel.onChange = syncResetLevels;
 
   // Preview: one rollout of the current configuration in the visible scene.
   const outcome = el('preview-outcome');
@@ -332,7 +353,7 @@ async function main(): Promise<void> {
     }
     document.getElementById('link-error')?.remove();
     const cfg = JSON.parse(d.config) as LinkConfig;
-    const { task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, actions, cameras, ...rest } = cfg;
+    const { task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, actions, cameras, reset, ...rest } = cfg;
     const { speed_mps, probability, belt_speed_mps, ...dynamicsRest } = dynamics;
     const { names: cameraNames = [], ...camerasRest } = cameras ?? {};
     linkExtras = { dynamics: dynamicsRest, rest, cameras: camerasRest };
@@ -344,6 +365,7 @@ async function main(): Promise<void> {
       cameraSelect.value = cameraNames.join(',');
     }
     el<HTMLSelectElement>('variant').value = variant;
+    el<HTMLSelectElement>('reset-level').value = typeof reset === 'string' ? reset : 'd0';
     el<HTMLSelectElement>('actions').value = actions === 'abs' ? 'abs' : 'delta';
     el<HTMLInputElement>('speed').value = String(speed_mps);
     el<HTMLInputElement>('probability').value = String(probability);

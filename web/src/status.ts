@@ -28,6 +28,8 @@ export interface PageStatus {
   plotVersion: number;
   plotChecksum: number;
   sceneSeed: number;
+  /** The scene's reset level (d0, d1, d2). */
+  resetLevel: string;
   /** Live preview: running, and its outcome when finished ("success" or a failure reason). */
   previewRunning: boolean;
   previewOutcome: string | null;
@@ -95,6 +97,7 @@ export const status: PageStatus = {
   plotVersion: 0,
   plotChecksum: 0,
   sceneSeed: 0,
+  resetLevel: 'd0',
   previewRunning: false,
   previewOutcome: null,
   previewSteps: 0,

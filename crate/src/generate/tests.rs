@@ -700,3 +700,26 @@ fn camera_images_are_recorded_where_the_poses_say() {
     let red: f64 = obs.iter().step_by(3).map(|&v| f64::from(v)).sum::<f64>() / (t * 84 * 84) as f64;
     assert!((mean[0][0][0].as_f64().unwrap() - red / 255.0).abs() < 1e-12);
 }
+
+#[test]
+fn reset_levels_spread_the_scenes_and_still_generate() {
+    use crate::task::ResetLevel;
+    let d0 = Generator::new(&config("stack", Method::Dmg, Variant::Static), None).unwrap();
+    let mut cfg = config("stack", Method::Dmg, Variant::Static);
+    cfg.reset = ResetLevel::D1;
+    let g = Generator::new(&cfg, None).unwrap();
+    assert_eq!(g.task().reset[0].x, [0.3, 0.7]);
+    let n = 12;
+    let (r, failures) = rate(&g, n);
+    // Measured: RATE_PLACEHOLDER
+    assert!(r >= 0.5, "stack D1 D-MG: {r} ({failures:?})");
+    // The same attempt index draws a wider scene at D1 than at D0.
+    let far = (0..n)
+        .filter(|&i| {
+            let p = g.attempt(i).episode.steps[0].obs.objects[0].pos;
+            (p.x() - 0.5).abs() > 0.08 || p.y().abs() > 0.08
+        })
+        .count();
+    assert!(far > 0, "no D1 scene left D0's ranges");
+    assert!(rate(&d0, 4).0 > 0.0);
+}

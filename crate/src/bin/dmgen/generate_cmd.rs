@@ -134,6 +134,11 @@ pub struct GenerateArgs {
     /// What `actions` holds [default: delta, or the configuration's]
     #[arg(long, value_enum)]
     pub actions: Option<ActionsArg>,
+    /// How widely objects are spread at reset: MimicGen's levels d0, d1, d2 (d1, d2 for
+    /// the tasks MimicGen publishes them for: stack d1, square d1 and d2)
+    /// [default: d0, or the configuration's]
+    #[arg(long, value_name = "LEVEL", value_parser = parse_reset)]
+    pub reset: Option<dmgen::config::ResetLevel>,
     /// Camera images in every kept episode, as obs/<camera>_image (T, H, W, 3) uint8:
     /// a comma-separated list of agentview and robot0_eye_in_hand, or none
     /// [default: none, or the configuration's]
@@ -165,6 +170,10 @@ pub struct GenerateArgs {
 
 /// `A..B` (end exclusive), at most `MAX_SHARD_ATTEMPTS` attempts.
 /// `WxH` or `N` (square) image size.
+fn parse_reset(s: &str) -> Result<dmgen::config::ResetLevel, String> {
+    dmgen::config::ResetLevel::parse(s).ok_or_else(|| format!("'{s}' is not a reset level; use d0, d1 or d2"))
+}
+
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let num = |t: &str| {
         t.trim()
@@ -326,6 +335,9 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
     }
     if let Some(x) = a.actions {
         cfg.actions = x.into();
+    }
+    if let Some(level) = a.reset {
+        cfg.reset = level;
     }
     if let Some(list) = &a.cameras {
         cfg.cameras.set_names_from_list(list);
