@@ -23,9 +23,9 @@
 //! ```
 
 use crate::demo::Demo;
+pub use crate::task::ResetLevel;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-pub use crate::task::ResetLevel;
 
 /// Largest number of kept episodes one configuration may ask for.
 pub const MAX_EPISODES: u32 = 1_000_000;
@@ -860,12 +860,18 @@ mod tests {
             ..Default::default()
         };
         let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("reset") && e.contains("lift") && e.contains("d0"), "{e}");
+        assert!(
+            e.contains("reset") && e.contains("lift") && e.contains("d0"),
+            "{e}"
+        );
         c.task = "stack".into();
         c.validate().unwrap();
         let text = c.to_canonical_json().unwrap();
         assert!(text.contains(r#""reset":"d1""#), "{text}");
-        assert_eq!(GenerationConfig::from_json(&text).unwrap().reset, ResetLevel::D1);
+        assert_eq!(
+            GenerationConfig::from_json(&text).unwrap().reset,
+            ResetLevel::D1
+        );
         // At the default level the field is left out, so older configurations keep their text.
         c.reset = ResetLevel::D0;
         assert!(!c.to_canonical_json().unwrap().contains("reset"));

@@ -121,7 +121,12 @@ mod page {
     #[wasm_bindgen]
     pub fn task_reset_levels(id: &str) -> Vec<String> {
         Task::by_id(id)
-            .map(|t| t.reset_levels().iter().map(|l| l.as_str().to_string()).collect())
+            .map(|t| {
+                t.reset_levels()
+                    .iter()
+                    .map(|l| l.as_str().to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -391,8 +396,9 @@ mod page {
         /// Spread objects at MimicGen's reset level `level` (`d0`, `d1`, `d2`) from the next
         /// `randomize` on.
         pub fn set_reset_level(&mut self, level: &str) -> Result<(), JsError> {
-            let l = crate::task::ResetLevel::parse(level)
-                .ok_or_else(|| JsError::new(&format!("'{level}' is not a reset level (d0, d1, d2)")))?;
+            let l = crate::task::ResetLevel::parse(level).ok_or_else(|| {
+                JsError::new(&format!("'{level}' is not a reset level (d0, d1, d2)"))
+            })?;
             self.session
                 .set_reset_level(l)
                 .map_err(|e| JsError::new(&e.to_string()))

@@ -86,6 +86,21 @@ def test_bad_actions_raise_value_error():
     env.step(np.zeros(7))
 
 
+def test_reset_levels_match_generation_and_are_checked():
+    # Square D2 (MimicGen's): the env's scenes are the generator's at that level, wider than D0.
+    g = dmgen.Generator({"task": "square", "seed": 3, "reset": "d2"})
+    env = dmgen.DmgenEnv(task="square", reset="d2")
+    far = 0
+    for k in range(6):
+        obs, _ = env.reset(seed=3, options={"attempt": k})
+        np.testing.assert_array_equal(obs["object"], g.attempt(k)["obs"]["object"][0])
+        peg_x, peg_y = obs["object"][7], obs["object"][8]
+        far += not (0.45 <= peg_x <= 0.6 and -0.16 <= peg_y <= -0.08)
+    assert far > 0
+    with pytest.raises(dmgen.DmgenError, match="reset level d1.*levels: d0"):
+        dmgen.DmgenEnv(task="lift", reset="d1")
+
+
 def test_bad_settings_raise_with_the_cores_message():
     with pytest.raises(dmgen.DmgenError, match="task"):
         dmgen.DmgenEnv(task="no_such_task")

@@ -260,3 +260,46 @@ test('belt speed, goal filter and forcing-term scaling travel in the link and co
   await expect(fresh.getByLabel('Forcing-term scaling')).toHaveValue('fixed');
   await context.close();
 });
+
+test('reset levels: the menu offers the levels a task has, D2 spreads the scene, and the level travels in the link', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  await ready(page, './?workers=1', 1);
+  const level = page.getByLabel('Reset level (MimicGen)');
+  await page.getByLabel('Task', { exact: true }).selectOption('lift');
+  // Lift has no MimicGen levels beyond its own ranges.
+  expect(await level.locator('option:not([disabled])').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['d0']);
+  await page.getByLabel('Task', { exact: true }).selectOption('square');
+  await level.selectOption('d2');
+  await page.waitForFunction(() => window.__dmgenStatus!.resetLevel === 'd2');
+  // Square D2 moves the peg over +-0.25 m and turns it up to 90 degrees; D0 keeps it in
+  // x 0.45-0.6, y -0.16..-0.08, yaw +-0.3. Over a few scenes the peg leaves D0's box.
+  const outside = await page.evaluate(() => {
+    let n = 0;
+    for (let i = 0; i < 8; i++) {
+      (document.getElementById('randomize') as HTMLButtonElement).click();
+      const p = window.__dmgenPlayground!.object_poses();
+      const [x, y] = [p[7]!, p[8]!];
+      if (x < 0.45 || x > 0.6 || y < -0.16 || y > -0.08) n++;
+    }
+    return n;
+  });
+  expect(outside).toBeGreaterThan(0);
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  const link = await page.getByLabel('Link to this configuration').inputValue();
+  const cfg = await page.evaluate((l) => JSON.parse(window.__dmgenCore!.decode_link(l).config), link);
+  expect(cfg.reset).toBe('d2');
+  expect(cfg.task).toBe('square');
+  const context = await browser.newContext();
+  const fresh = await context.newPage();
+  await ready(fresh, link, 1);
+  await fresh.waitForFunction(() => window.__dmgenStatus!.linksRestored === 1);
+  await expect(fresh.getByLabel('Reset level (MimicGen)')).toHaveValue('d2');
+  await fresh.waitForFunction(() => window.__dmgenStatus!.resetLevel === 'd2' && window.__dmgenStatus!.taskId === 'square');
+  await context.close();
+  // Back on a task without D2 the menu falls back to D0.
+  await page.getByLabel('Task', { exact: true }).selectOption('stack');
+  await expect(level).toHaveValue('d0');
+});

@@ -209,6 +209,10 @@ pub enum BenchCommand {
         /// Print only the table
         #[arg(long)]
         table_only: bool,
+        /// Print only the table of MimicGen's reset levels (d0, d1, d2) for the tasks
+        /// that have them
+        #[arg(long, conflicts_with_all = ["table_only", "ablation_only"])]
+        levels_only: bool,
     },
     /// Policies trained on 1 demo, 10 demos, D-MG and MimicGen data, evaluated static and dmg
     Policy {
@@ -275,6 +279,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             task,
             ablation_only,
             table_only,
+            levels_only,
         } => crate::bench_generate::run_results(&crate::bench_generate::ResultsOptions {
             attempts,
             seeds,
@@ -282,6 +287,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             task,
             ablation_only,
             table_only,
+            levels_only,
         }),
         BenchCommand::Policy {
             task,

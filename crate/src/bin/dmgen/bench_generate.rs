@@ -82,6 +82,8 @@ pub struct ResultsOptions {
     pub task: Option<String>,
     pub ablation_only: bool,
     pub table_only: bool,
+    /// Print only the table of MimicGen's reset levels (every task that has more than d0).
+    pub levels_only: bool,
 }
 
 /// Seconds in `World::command` and `World::step` when replaying an attempt.
@@ -269,6 +271,43 @@ pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if o.levels_only {
+        println!(
+            "Reset levels, {n} attempts x {n_seeds} seeds ({seeds_label}), built-in demos, assists on for both methods (the defaults); pooled rate [95% Wilson interval].\n"
+        );
+        println!("| task | level | variant | D-MG | MimicGen | D-MG per seed | MimicGen per seed | D-MG main failure | MimicGen main failure |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for task in tasks(&o.task) {
+            let levels = dmgen::task::Task::by_id(&task)
+                .map_err(|e| e.to_string())?
+                .reset_levels();
+            if levels.len() < 2 {
+                continue;
+            }
+            for level in levels {
+                for v in [Variant::Static, Variant::Dmg] {
+                    let at = |m: Method| GenerationConfig {
+                        reset: level,
+                        ..config(&task, m, v, 1)
+                    };
+                    let d = measure(&at(Method::Dmg), &seeds, n, threads)?;
+                    let m = measure(&at(Method::MimicGen), &seeds, n, threads)?;
+                    println!(
+                        "| {task} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                        level.as_str(),
+                        v.as_str(),
+                        d.cell(),
+                        m.cell(),
+                        d.seeds(),
+                        m.seeds(),
+                        d.main_failure(),
+                        m.main_failure()
+                    );
+                }
+            }
+        }
+        return Ok(());
+    }
     if !skip_table {
         let assists = dmgen::config::Assists::default();
         println!(

@@ -171,7 +171,8 @@ pub struct GenerateArgs {
 /// `A..B` (end exclusive), at most `MAX_SHARD_ATTEMPTS` attempts.
 /// `WxH` or `N` (square) image size.
 fn parse_reset(s: &str) -> Result<dmgen::config::ResetLevel, String> {
-    dmgen::config::ResetLevel::parse(s).ok_or_else(|| format!("'{s}' is not a reset level; use d0, d1 or d2"))
+    dmgen::config::ResetLevel::parse(s)
+        .ok_or_else(|| format!("'{s}' is not a reset level; use d0, d1 or d2"))
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
