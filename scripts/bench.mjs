@@ -1,6 +1,8 @@
 // `npm run bench`: validated episodes per second for the stack task in headless
 // Chromium (1 and 2 workers) and natively (the CLI, 1 and 2 threads), the
-// wasm/native ratio, the page-ready time and the wasm size (raw and gzipped).
+// wasm/native ratio, what two 84x84 camera images cost (1 thread and 1 worker, the
+// same episodes with and without `--cameras`), the page-ready time and the wasm size
+// (raw and gzipped).
 // Several rounds (DMGEN_BENCH_ROUNDS, default 3) of DMGEN_BENCH_EPISODES (default
 // 20); prints each round, the medians, and a final JSON line.
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,14 +20,20 @@ const robosuite2 = Number(process.env.DMGEN_ROBOSUITE_2P || 0.571);
 const repeats = Math.max(1, Number(process.env.DMGEN_BENCH_ROUNDS || 3));
 const port = Number(process.env.DMGEN_BENCH_PORT || 4391);
 const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
-const cli = join(targetDir, 'release', 'dmgen');
+// DMGEN_BENCH_CLI: another dmgen binary (e.g. the test build) instead of the release one.
+const cli = process.env.DMGEN_BENCH_CLI || join(targetDir, 'release', 'dmgen');
 
-function native(threads, dir) {
+const CAMERAS = 'agentview,robot0_eye_in_hand';
+
+function native(threads, dir, cameras = false) {
   const out = join(dir, `native_${threads}.hdf5`);
   const t = process.hrtime.bigint();
   const r = spawnSync(
     cli,
-    ['generate', '--task', 'stack', '--episodes', String(episodes), '--seed', '0', '--out', out, '--threads', String(threads)],
+    [
+      'generate', '--task', 'stack', '--episodes', String(episodes), '--seed', '0', '--out', out, '--threads', String(threads),
+      ...(cameras ? ['--cameras', CAMERAS] : []),
+    ],
     { encoding: 'utf8' },
   );
   const s = Number(process.hrtime.bigint() - t) / 1e9;
@@ -69,7 +77,8 @@ async function measure(dir) {
       if (workers === 1) pageReadyMs = await page.evaluate(() => window.__dmgenStatus.readyAtMs);
       pages[workers] = page;
     }
-    const gen = async (page, n) => {
+    const gen = async (page, n, cameras = false) => {
+      await page.getByLabel('Camera images in the dataset').selectOption(cameras ? CAMERAS : '');
       await page.getByLabel('Episodes', { exact: true }).fill(String(n));
       await page.getByRole('button', { name: 'Generate' }).click();
       await page.waitForFunction(() => window.__dmgenStatus.generating === false && window.__dmgenStatus.datasetReady, null, {
@@ -83,8 +92,11 @@ async function measure(dir) {
       const round = { native1: native(1, dir).perSecond, native2: native(2, dir).perSecond };
       round.wasm1 = episodes / (await gen(pages[1], episodes));
       round.wasm2 = episodes / (await gen(pages[2], episodes));
+      round.native1Cameras = native(1, dir, true).perSecond;
+      round.wasm1Cameras = episodes / (await gen(pages[1], episodes, true));
       rounds.push(round);
       log(`  native ${round.native1.toFixed(2)} / ${round.native2.toFixed(2)} ep/s, wasm ${round.wasm1.toFixed(2)} / ${round.wasm2.toFixed(2)} ep/s`);
+      log(`  with two 84x84 cameras: native ${round.native1Cameras.toFixed(2)}, wasm ${round.wasm1Cameras.toFixed(2)} ep/s (1 thread / worker)`);
     }
   } finally {
     await b.close();
@@ -97,7 +109,7 @@ setup({ browser: true });
 if (!process.env.DMGEN_BENCH_NO_BUILD) {
   buildWasm();
   buildSite();
-  run('cargo', ['build', '--release', '--bin', 'dmgen']);
+  if (!process.env.DMGEN_BENCH_CLI) run('cargo', ['build', '--release', '--bin', 'dmgen']);
 }
 const assets = join(root, 'dist', 'assets');
 // The page's module (the on-demand extras module, dmgen_extras_bg-*.wasm, is not loaded with the page).
@@ -120,6 +132,9 @@ try {
     wasm_native_ratio_1: +med((r) => r.native1 / r.wasm1).toFixed(3),
     wasm_2_over_1_workers: +med((r) => r.wasm2 / r.wasm1).toFixed(3),
     native_2_over_1_threads: +med((r) => r.native2 / r.native1).toFixed(3),
+    // Extra time per validated episode with two 84x84 cameras (the goal: at most 0.30).
+    native_camera_cost: +med((r) => r.native1 / r.native1Cameras - 1).toFixed(3),
+    wasm_camera_cost: +med((r) => r.wasm1 / r.wasm1Cameras - 1).toFixed(3),
     page_ready_ms: Math.round(pageReadyMs),
     wasm_raw_bytes: statSync(join(assets, wasmFile)).size,
     wasm_gzip_bytes: gzipSync(wasmBytes, { level: 9 }).length,
