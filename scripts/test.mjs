@@ -1,5 +1,7 @@
 // `npm test`: set up what is missing, then run every check CI runs, failing fast.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { buildSite, buildWasm, chromiumPath, log, root, run, setup } from './setup.mjs';
 
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -43,12 +45,23 @@ const steps = [
   ['wasm build', () => buildWasm()],
   ['typescript (tsc --noEmit)', () => run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])],
   ['site build', () => buildSite()],
+  ['page module under its 1 MB budget (gzip -9)', () => checkModuleBudget()],
   [
     'browser tests (playwright, chromium)',
     () =>
       run(bin('playwright'), ['test'], { env: { ...process.env, DMGEN_CHROMIUM: chromiumPath, DMGEN_BIN: cliPath } }),
   ],
 ];
+
+/** The page's first module, as the site serves it, must stay under 1,000,000 bytes gzipped. */
+function checkModuleBudget() {
+  const assets = join(root, 'dist', 'assets');
+  const file = readdirSync(assets).find((f) => /^dmgen_bg-.*\.wasm$/.test(f));
+  if (!file) throw new Error('dist/assets has no dmgen_bg-*.wasm');
+  const gz = gzipSync(readFileSync(join(assets, file)), { level: 9 }).length;
+  log(`page module: ${gz} bytes gzipped`);
+  if (gz >= 1_000_000) throw new Error(`the page module is ${gz} bytes gzipped, over its 1,000,000-byte budget`);
+}
 
 const timings = [];
 for (const [name, fn] of steps) {

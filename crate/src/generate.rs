@@ -43,6 +43,7 @@ mod codec;
 pub mod parallel;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod run;
+#[cfg(feature = "hdf5-read")]
 pub mod shard;
 pub use codec::CodecError;
 
@@ -508,13 +509,8 @@ impl Generator {
     pub fn new(config: &GenerationConfig, demo: Option<(&[u8], &str)>) -> Result<Self, GenError> {
         config.validate()?;
         let demo = match (&config.demo, demo) {
-            (DemoRef::Sha256 { sha256, index, .. }, Some((bytes, name))) => {
-                let got = crate::config::sha256_hex(bytes);
-                if &got != sha256 {
-                    return Err(GenError::Invalid(format!(
-                        "'{name}' is not the demo this configuration was made with (its SHA-256 is {got}, expected {sha256}); upload the same file"
-                    )));
-                }
+            (DemoRef::Sha256 { index, .. }, Some((bytes, name))) => {
+                check_demo_file(config, bytes, name)?;
                 read_demo_auto(bytes, Some(name), *index as usize)?
             }
             (DemoRef::Sha256 { sha256, name, .. }, None) => {
@@ -531,6 +527,21 @@ impl Generator {
                 d
             }
         };
+        Self::from_demo(config, demo)
+    }
+
+    /// Prepare a run from an uploaded demo file (`bytes`, checked against the
+    /// configuration's SHA-256) and the demo read from it elsewhere (and validated, as
+    /// [`crate::demo::read_demo_transfer`] does): the page's first module has no HDF5
+    /// reader, so its on-demand module reads the file and hands the demo over.
+    pub fn for_read_file(
+        config: &GenerationConfig,
+        bytes: &[u8],
+        name: &str,
+        demo: Demo,
+    ) -> Result<Self, GenError> {
+        config.validate()?;
+        check_demo_file(config, bytes, name)?;
         Self::from_demo(config, demo)
     }
 
@@ -1571,4 +1582,20 @@ pub fn source_demos_dataset(
         seeds,
         skipped,
     })
+}
+
+/// Check that `bytes` (the file `name`) is the demo file `config` pins by SHA-256.
+fn check_demo_file(config: &GenerationConfig, bytes: &[u8], name: &str) -> Result<(), GenError> {
+    let DemoRef::Sha256 { sha256, .. } = &config.demo else {
+        return Err(GenError::Invalid(format!(
+            "a demo file ('{name}') was given but the configuration's demo is not an uploaded file"
+        )));
+    };
+    let got = crate::config::sha256_hex(bytes);
+    if &got != sha256 {
+        return Err(GenError::Invalid(format!(
+            "'{name}' is not the demo this configuration was made with (its SHA-256 is {got}, expected {sha256}); upload the same file"
+        )));
+    }
+    Ok(())
 }

@@ -46,9 +46,14 @@ impl std::error::Error for SessionError {}
 /// Read a demo file in any supported format and move it into the scene frame
 /// (as the generator does).
 pub fn load_demo(bytes: &[u8], name: &str, index: usize) -> Result<Demo, SessionError> {
-    let mut demo = read_demo_auto(bytes, Some(name), index).map_err(SessionError::Demo)?;
+    let demo = read_demo_auto(bytes, Some(name), index).map_err(SessionError::Demo)?;
+    Ok(scene_demo(demo))
+}
+
+/// A demo already read, moved into the scene frame (as the generator does).
+pub fn scene_demo(mut demo: Demo) -> Demo {
     crate::generate::align_demo(&mut demo);
-    Ok(demo)
+    demo
 }
 
 /// The built-in demo of task `id` in the scene frame (the generator's own).

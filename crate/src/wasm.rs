@@ -148,12 +148,6 @@ mod page {
         crate::demo::check_demo_size(n).map_err(js_err)
     }
 
-    /// Names of the demos inside a robomimic/MimicGen HDF5 file, in file order.
-    #[wasm_bindgen]
-    pub fn hdf5_demo_names(bytes: &[u8]) -> Result<Vec<String>, JsError> {
-        crate::demo::list_hdf5_demos(bytes).map_err(|e| JsError::new(&e.to_string()))
-    }
-
     /// Longest wall time one frame may advance the simulation by: a slow frame
     /// (software rendering) still keeps a preview in real time, in larger steps.
     const MAX_FRAME_DT: f64 = 0.5;
@@ -259,6 +253,25 @@ mod page {
         Session::new(task, demo).map_err(js_err)
     }
 
+    /// The generator of `cfg`: `demo` empty for the configuration's own demo, else the
+    /// uploaded file's bytes, with `demo_json` the demo read from them (HDF5 files).
+    fn make_generator(
+        cfg: &GenerationConfig,
+        demo: &[u8],
+        demo_name: &str,
+        demo_json: Option<&str>,
+    ) -> Result<CoreGenerator, JsError> {
+        match demo_json {
+            _ if demo.is_empty() => CoreGenerator::new(cfg, None),
+            None => CoreGenerator::new(cfg, Some((demo, demo_name))),
+            Some(json) => {
+                let read = crate::demo::read_demo_transfer(json).map_err(js_err)?;
+                CoreGenerator::for_read_file(cfg, demo, demo_name, read)
+            }
+        }
+        .map_err(js_err)
+    }
+
     fn poses_to_f64(poses: &[Pose]) -> Vec<f64> {
         poses
             .iter()
@@ -317,11 +330,22 @@ mod page {
             Ok(())
         }
 
-        /// Load an uploaded demo (JSON, CSV or HDF5; `index` picks the demo inside an
-        /// HDF5 file). The task becomes the one the demo names, else stays. On error
-        /// the current demo stays loaded.
-        pub fn load_demo(&mut self, bytes: &[u8], name: &str, index: u32) -> Result<(), JsError> {
-            let demo = session::load_demo(bytes, name, index as usize).map_err(js_err)?;
+        /// Load an uploaded demo (JSON or CSV; an HDF5 file is read by the on-demand
+        /// module, whose `hdf5_demo_json` gives `demo_json`). The task becomes the one
+        /// the demo names, else stays. On error the current demo stays loaded.
+        pub fn load_demo(
+            &mut self,
+            bytes: &[u8],
+            name: &str,
+            index: u32,
+            demo_json: Option<String>,
+        ) -> Result<(), JsError> {
+            let demo = match demo_json {
+                Some(json) => crate::demo::read_demo_transfer(&json)
+                    .map(session::scene_demo)
+                    .map_err(js_err)?,
+                None => session::load_demo(bytes, name, index as usize).map_err(js_err)?,
+            };
             let session = Session::for_demo(demo, &self.session.task().id).map_err(js_err)?;
             self.fixed = make_fixed(&session)?;
             self.session = session;
@@ -670,10 +694,10 @@ mod page {
             config_json: &str,
             demo: &[u8],
             demo_name: &str,
+            demo_json: Option<String>,
         ) -> Result<(), JsError> {
             let cfg = parse_config(config_json)?;
-            let demo = (!demo.is_empty()).then_some((demo, demo_name));
-            let generator = CoreGenerator::new(&cfg, demo).map_err(js_err)?;
+            let generator = make_generator(&cfg, demo, demo_name, demo_json.as_deref())?;
             let rollout = generator
                 .rollout_with_poses(0, self.session.object_poses())
                 .map_err(js_err)?;
@@ -988,12 +1012,18 @@ mod page {
     #[wasm_bindgen]
     impl Generator {
         /// `demo` empty: the configuration's own demo (built-in or embedded); else the
-        /// uploaded file's bytes (its SHA-256 must match the configuration's).
+        /// uploaded file's bytes (its SHA-256 must match the configuration's), and
+        /// `demo_json` the demo read from them when the file is HDF5 (see
+        /// `hdf5_demo_json` in the on-demand module).
         #[wasm_bindgen(constructor)]
-        pub fn new(config_json: &str, demo: &[u8], demo_name: &str) -> Result<Generator, JsError> {
+        pub fn new(
+            config_json: &str,
+            demo: &[u8],
+            demo_name: &str,
+            demo_json: Option<String>,
+        ) -> Result<Generator, JsError> {
             let cfg = parse_config(config_json)?;
-            let demo = (!demo.is_empty()).then_some((demo, demo_name));
-            let inner = CoreGenerator::new(&cfg, demo).map_err(js_err)?;
+            let inner = make_generator(&cfg, demo, demo_name, demo_json.as_deref())?;
             Ok(Generator {
                 inner,
                 last_success: false,
@@ -1272,6 +1302,21 @@ mod extras {
     pub fn lerobot_zip(hdf5: Vec<u8>, root: &str) -> Result<Vec<u8>, JsError> {
         let ds = robomimic_to_lerobot(hdf5, &LeRobotOptions::default()).map_err(js_err)?;
         zip_dataset(root, &ds.files).map_err(js_err)
+    }
+
+    /// Names of the demos inside a robomimic/MimicGen HDF5 file, in file order.
+    #[wasm_bindgen]
+    pub fn hdf5_demo_names(bytes: &[u8]) -> Result<Vec<String>, JsError> {
+        crate::demo::list_hdf5_demos(bytes).map_err(js_err)
+    }
+
+    /// Demo `index` of an HDF5 file (robomimic/MimicGen), read and validated, as the
+    /// JSON the page's first module (which has no HDF5 reader) loads, previews and
+    /// generates from, with the file's bytes for its SHA-256 (`demo_transfer_json`).
+    #[wasm_bindgen]
+    pub fn hdf5_demo_json(bytes: &[u8], index: u32) -> Result<String, JsError> {
+        let demo = crate::demo::read_hdf5_demo(bytes, index as usize).map_err(js_err)?;
+        Ok(crate::demo::demo_transfer_json(&demo))
     }
 
     /// Behaviour cloning on a dataset (its bytes), a few gradient steps per call so the

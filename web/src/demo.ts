@@ -3,6 +3,7 @@
 // replay scrubber, the segmentation timeline and the DMP plot.
 import { showError } from './banner.ts';
 import type { Core } from './core.ts';
+import { readHdf5Demo } from './extras.ts';
 import { verifyLinkDemo } from './link.ts';
 import { drawPlots } from './plot.ts';
 import type { Playground } from './scene.ts';
@@ -14,6 +15,20 @@ export interface DemoSource {
   bytes: Uint8Array | null;
   name: string;
   index: number;
+  /**
+   * An HDF5 file's demo `index` as the on-demand module read it: the page's module has no
+   * HDF5 reader, so it loads, previews and generates from this (and hashes `bytes`).
+   */
+  json: string | null;
+}
+
+/** The demo a generation job or a preview needs. */
+export interface JobDemo {
+  /** The file's bytes (null for a built-in demo). */
+  bytes: Uint8Array | null;
+  name: string;
+  /** See DemoSource.json. */
+  json: string | null;
 }
 
 interface SpecJson {
@@ -41,6 +56,8 @@ export class DemoPanel {
   private readonly scrub = el<HTMLInputElement>('replay-scrub');
   private readonly play = el<HTMLButtonElement>('replay-play');
   private pendingHdf5: { bytes: Uint8Array; name: string } | null = null;
+  /** Counts demo loads, so that of two overlapping loads the later one wins. */
+  private loads = 0;
   private linkDemo: { sha256: string; name: string; index: number; onLoaded: () => void } | null = null;
   /** Called after the demo, task or segmentation changed. */
   onChange: (() => void) | null = null;
@@ -49,7 +66,7 @@ export class DemoPanel {
     private readonly core: Core,
     private readonly pg: Playground,
   ) {
-    this.source = { bytes: null, name: `${pg.task_id()} (built-in)`, index: 0 };
+    this.source = { bytes: null, name: `${pg.task_id()} (built-in)`, index: 0, json: null };
     for (const id of core.task_ids()) {
       const opt = document.createElement('option');
       opt.value = id;
@@ -74,7 +91,7 @@ export class DemoPanel {
     });
     el<HTMLSelectElement>('hdf5-demo').addEventListener('change', (e) => {
       const p = this.pendingHdf5;
-      if (p) this.load(p.bytes, p.name, Number((e.target as HTMLSelectElement).value));
+      if (p) void this.loadFile(p.bytes, p.name, Number((e.target as HTMLSelectElement).value));
     });
     document.addEventListener('dragover', (e) => {
       if (!e.dataTransfer?.types.includes('Files')) return;
@@ -102,8 +119,8 @@ export class DemoPanel {
   }
 
   /** The demo bytes workers need (null for a built-in demo). */
-  jobDemo(): { bytes: Uint8Array | null; name: string } {
-    return { bytes: this.source.bytes, name: this.source.name };
+  jobDemo(): JobDemo {
+    return { bytes: this.source.bytes, name: this.source.name, json: this.source.json };
   }
 
   /** Keep the scrubber and the timeline cursor in step with the replay (called every frame). */
@@ -146,7 +163,8 @@ export class DemoPanel {
       this.taskSelect.value = this.pg.task_id();
       return;
     }
-    this.source = { bytes: null, name: `${id} (built-in)`, index: 0 };
+    this.source = { bytes: null, name: `${id} (built-in)`, index: 0, json: null };
+    this.loads++;
     this.segmentation = { boundaries: [], objects: [] };
     this.linkDemo = null;
     document.getElementById('link-demo-prompt')?.remove();
@@ -197,19 +215,28 @@ export class DemoPanel {
         return;
       }
     }
-    if (this.loadFile(bytes, file.name, awaited?.index ?? 0) && awaited) {
+    if ((await this.loadFile(bytes, file.name, awaited?.index ?? 0)) && awaited) {
       this.linkDemo = null;
       document.getElementById('link-demo-prompt')?.remove();
       awaited.onLoaded();
     }
   }
 
-  /** Load an uploaded demo file (demo `index` of an HDF5 file); false when it was refused. */
-  loadFile(bytes: Uint8Array, name: string, index = 0): boolean {
+  /**
+   * Load an uploaded demo file (demo `index` of an HDF5 file, read by the on-demand module);
+   * false when it was refused or a later load replaced it.
+   */
+  async loadFile(bytes: Uint8Array, name: string, index = 0): Promise<boolean> {
     const choice = el('hdf5-choice');
+    const load = ++this.loads;
+    let json: string | null = null;
     if (isHdf5(bytes)) {
       try {
-        const names = this.core.hdf5_demo_names(bytes);
+        this.core.check_demo_size(bytes.length);
+        el('demo-info').textContent = `Reading ${name}…`;
+        const read = await readHdf5Demo(bytes, index);
+        if (load !== this.loads) return false;
+        const names = read.names;
         el<HTMLSelectElement>('hdf5-demo').replaceChildren(
           ...names.map((n, i) => {
             const o = document.createElement('option');
@@ -222,15 +249,18 @@ export class DemoPanel {
         if (index >= names.length) throw new Error(`the file has ${names.length} demos; demo ${index} was asked for`);
         el<HTMLSelectElement>('hdf5-demo').value = String(index);
         this.pendingHdf5 = { bytes, name };
+        json = read.demo;
       } catch (e) {
+        if (load !== this.loads) return false;
         showError(`"${name}" is not a readable demo file; the current demo stays loaded.`, errorText(e), 'demo-error');
+        this.refresh();
         return false;
       }
     } else {
       choice.hidden = true;
       this.pendingHdf5 = null;
     }
-    return this.load(bytes, name, index);
+    return this.load(bytes, name, index, json);
   }
 
   /** Apply DMP settings (from a share link): the inputs show them. */
@@ -252,15 +282,15 @@ export class DemoPanel {
     this.refresh();
   }
 
-  private load(bytes: Uint8Array, name: string, index: number): boolean {
+  private load(bytes: Uint8Array, name: string, index: number, json: string | null): boolean {
     try {
-      this.pg.load_demo(bytes, name, index);
+      this.pg.load_demo(bytes, name, index, json ?? undefined);
     } catch (e) {
       showError(`"${name}" could not be loaded; the current demo stays loaded.`, errorText(e), 'demo-error');
       return false;
     }
     document.getElementById('demo-error')?.remove();
-    this.source = { bytes, name, index };
+    this.source = { bytes, name, index, json };
     this.segmentation = { boundaries: [], objects: [] };
     this.taskSelect.value = this.pg.task_id();
     this.applyDmp(false);

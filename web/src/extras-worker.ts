@@ -1,11 +1,13 @@
-// The on-demand extras module (web/pkg-extras: the LeRobot export and policy learning)
+// The on-demand extras module (web/pkg-extras: HDF5 demo reading, the LeRobot export and
+// policy learning)
 // in a worker of its own, so converting a dataset, training or evaluating neither freezes
 // the page nor stays in its memory: the page ends the worker when the job is done.
 //
-// One job per worker: `lerobot` (one reply), `train` (progress messages, then the policy;
+// One job per worker: `hdf5` (one reply: the file's demo names and demo `index` read),
+// `lerobot` (one reply), `train` (progress messages, then the policy;
 // a `stop` message ends training early with the policy trained so far) or `eval` (one
 // message per episode, in the order of `indices`, then `done`).
-import init, { lerobot_zip, PolicyEvaluator, PolicyTrainer } from '../pkg-extras/dmgen_extras.js';
+import init, { hdf5_demo_json, hdf5_demo_names, lerobot_zip, PolicyEvaluator, PolicyTrainer } from '../pkg-extras/dmgen_extras.js';
 import wasmUrl from '../pkg-extras/dmgen_extras_bg.wasm?url';
 
 /** robomimic-style training progress (the core's `TrainProgress`). */
@@ -30,12 +32,14 @@ export interface EvalResult {
 }
 
 export type ExtrasRequest =
+  | { kind: 'hdf5'; bytes: Uint8Array; index: number }
   | { kind: 'lerobot'; dataset: Blob; root: string }
   | { kind: 'train'; dataset: Blob; train: string }
   | { kind: 'stop' }
   | { kind: 'eval'; policy: Uint8Array; eval: string; indices: number[] };
 
 export type ExtrasReply =
+  | { kind: 'hdf5'; names: string[]; demo: string | null }
   | { kind: 'lerobot'; zip: ArrayBuffer; seconds: number }
   | { kind: 'progress'; progress: TrainProgress; seconds: number; memoryBytes: number }
   | { kind: 'trained'; policy: ArrayBuffer; progress: TrainProgress; seconds: number; stopped: boolean; memoryBytes: number }
@@ -113,7 +117,11 @@ self.onmessage = async (event: MessageEvent<ExtrasRequest>) => {
   try {
     ready ??= init({ module_or_path: wasmUrl });
     memory = (await ready).memory;
-    if (r.kind === 'lerobot') {
+    if (r.kind === 'hdf5') {
+      const names = hdf5_demo_names(r.bytes);
+      // An index past the end is the page's to explain (it knows what asked for it).
+      post({ kind: 'hdf5', names, demo: r.index < names.length ? hdf5_demo_json(r.bytes, r.index) : null });
+    } else if (r.kind === 'lerobot') {
       const t0 = performance.now();
       const bytes = new Uint8Array(await r.dataset.arrayBuffer());
       const zip = lerobot_zip(bytes, r.root).buffer as ArrayBuffer;

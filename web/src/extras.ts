@@ -1,4 +1,5 @@
-// Jobs run by the on-demand extras module (see extras-worker.ts): the LeRobot export,
+// Jobs run by the on-demand extras module (see extras-worker.ts): reading HDF5 demos, the
+// LeRobot export,
 // policy training and policy evaluation. Nothing of it is downloaded until the first job.
 import type { EvalResult, ExtrasReply, ExtrasRequest, TrainProgress } from './extras-worker.ts';
 
@@ -46,6 +47,15 @@ function job<T>(request: ExtrasRequest, onReply: (r: ExtrasReply) => T | undefin
   });
   worker.postMessage(request, transfer);
   return { done, worker };
+}
+
+/**
+ * The demo names of an HDF5 file (robomimic/MimicGen) and its demo `index` read (the JSON
+ * the page's module loads: `demo` is null when the file has no demo `index`). The page's
+ * module has no HDF5 reader; this one does.
+ */
+export function readHdf5Demo(bytes: Uint8Array, index: number): Promise<{ names: string[]; demo: string | null }> {
+  return job({ kind: 'hdf5', bytes, index }, (r) => (r.kind === 'hdf5' ? { names: r.names, demo: r.demo } : undefined)).done;
 }
 
 /**

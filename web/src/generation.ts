@@ -13,6 +13,7 @@ import { showError } from './banner.ts';
 import { download } from './download.ts';
 import { lerobotZip } from './extras.ts';
 import type { Core } from './core.ts';
+import type { JobDemo } from './demo.ts';
 import type { AttemptResult, WorkerPool } from './pool.ts';
 import { drawRateChart, emptyStats, eta, formatSeconds, rate, record, type MethodStats } from './progress.ts';
 import { openSink, removeOldFiles, type DatasetSink } from './sink.ts';
@@ -48,6 +49,7 @@ interface RunSource {
   config: string;
   demo: Uint8Array | null;
   demoName: string;
+  demoJson: string | null;
 }
 
 /** Attempts whose bytes stay cached for instant replay (the most recent ones). */
@@ -164,7 +166,7 @@ export class GenerationPanel {
     if (!gen) {
       const src = this.sources.get(e.method);
       if (!src) throw new Error('this episode belongs to a run that is no longer loaded');
-      gen = new this.core.Generator(src.config, src.demo ?? new Uint8Array(0), src.demoName);
+      gen = new this.core.Generator(src.config, src.demo ?? new Uint8Array(0), src.demoName, src.demoJson ?? undefined);
       this.replayers.set(e.method, gen);
     }
     const bytes = gen.attempt(e.index);
@@ -201,7 +203,8 @@ export class GenerationPanel {
   }
 
   /** Run `plans` one after the other; `demo` is the uploaded file or null for the built-in demo. */
-  async run(plans: JobPlan[], demo: Uint8Array | null, demoName: string, wanted: number, keepFailed = false): Promise<void> {
+  async run(plans: JobPlan[], file: JobDemo, wanted: number, keepFailed = false): Promise<void> {
+    const { bytes: demo, name: demoName, json: demoJson } = file;
     if (this.running) return;
     this.stats.clear();
     this.finished = [];
@@ -243,7 +246,7 @@ export class GenerationPanel {
         }
         const stats = emptyStats();
         this.stats.set(plan.method, stats);
-        this.sources.set(plan.method, { config: plan.config, demo, demoName });
+        this.sources.set(plan.method, { config: plan.config, demo, demoName, demoJson });
         // The file so far, outside wasm memory.
         const sink: DatasetSink = await openSink(plan.method);
         status.datasetSink = sink.kind;
@@ -256,7 +259,7 @@ export class GenerationPanel {
         let kept = 0;
         let failed: string | null = null;
         const handle = pool.start(
-          { config: plan.config, demo, demoName },
+          { config: plan.config, demo, demoName, demoJson },
           { wanted, maxAttempts: budget },
           {
             onResult: (r: AttemptResult) => {

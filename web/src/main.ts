@@ -236,7 +236,7 @@ async function main(): Promise<void> {
   const preview = (): void => {
     try {
       const src = demoPanel.jobDemo();
-      pg.start_preview(buildConfig(core, demoPanel, 'dmg'), src.bytes ?? new Uint8Array(0), src.name);
+      pg.start_preview(buildConfig(core, demoPanel, 'dmg'), src.bytes ?? new Uint8Array(0), src.name, src.json ?? undefined);
       status.previewOutcome = null;
       outcome.hidden = false;
       outcome.dataset.ok = '';
@@ -297,7 +297,7 @@ async function main(): Promise<void> {
     }
     const wanted = Math.round(Number(el<HTMLInputElement>('episodes').value));
     const src = demoPanel.jobDemo();
-    void generation.run(plans, src.bytes, src.name, wanted, el<HTMLInputElement>('keep-failed').checked);
+    void generation.run(plans, src, wanted, el<HTMLInputElement>('keep-failed').checked);
   };
   el('generate').addEventListener('click', generate);
 
@@ -392,7 +392,9 @@ async function main(): Promise<void> {
       applyEdits();
     } else if (demo.kind === 'sha256') {
       if (d.demo) {
-        if (demoPanel.loadFile(d.demo, demo.name, demo.index ?? 0)) applyEdits();
+        void demoPanel.loadFile(d.demo, demo.name, demo.index ?? 0).then((loaded) => {
+          if (loaded) applyEdits();
+        });
       } else {
         demoPanel.setTask(task);
         demoPanel.expectLinkDemo(demo.sha256, demo.name, demo.index ?? 0, applyEdits);

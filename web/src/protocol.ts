@@ -10,6 +10,8 @@ export interface JobSpec {
   demo: Uint8Array | null;
   /** Name of the demo file (format sniffing uses its extension). */
   demoName: string;
+  /** An HDF5 file's demo as the extras module read it (the page's module has no HDF5 reader). */
+  demoJson: string | null;
 }
 
 export type ToWorker =

@@ -105,11 +105,12 @@ export class RecordPanel {
     }
     this.ended();
     const name = `recording_${this.pg.task_id()}.json`;
-    if (this.demo.loadFile(new TextEncoder().encode(json), name)) {
+    void this.demo.loadFile(new TextEncoder().encode(json), name).then((loaded) => {
+      if (!loaded) return;
       this.lastJson = json;
       el<HTMLButtonElement>('download-recording').disabled = false;
       this.info.textContent = `The recording is the current demo (${name}).`;
-    }
+    });
   }
 
   /** Called every frame: a recording the core ended by itself (too long, physics) is stopped. */

@@ -29,7 +29,7 @@ function handle(msg: ToWorker): void {
       generator = null;
       generatorJob = msg.job.jobId;
       try {
-        generator = new core.Generator(msg.job.config, msg.job.demo ?? new Uint8Array(0), msg.job.demoName);
+        generator = new core.Generator(msg.job.config, msg.job.demo ?? new Uint8Array(0), msg.job.demoName, msg.job.demoJson ?? undefined);
         post({ kind: 'prepared', jobId: msg.job.jobId });
       } catch (e) {
         if (!core.has_panicked()) post({ kind: 'job-error', jobId: msg.job.jobId, message: message(e) });

@@ -2,9 +2,6 @@
 
 use super::*;
 
-/// The HDF5 file signature.
-pub const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
-
 fn h5err(what: &str, e: hdf5_pure::Error) -> DemoError {
     DemoError::Hdf5(format!("{what}: {}", describe_hdf5_error(&e)))
 }

@@ -372,10 +372,15 @@ impl Default for SceneFrame {
 /// Table height in robosuite's world frame (MimicGen and D-MG demos), metres.
 pub const ROBOSUITE_TABLE_Z: f64 = 0.8;
 
+/// The 8 bytes every HDF5 file starts with.
+pub const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
 mod csv;
+#[cfg(feature = "hdf5-read")]
 mod hdf5;
 mod json;
 pub use self::csv::*;
+#[cfg(feature = "hdf5-read")]
 pub use self::hdf5::*;
 pub use self::json::*;
 
@@ -390,7 +395,7 @@ pub fn read_demo_auto(
     check_demo_size(bytes.len() as u64)?;
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     let r = if bytes.starts_with(HDF5_SIGNATURE) {
-        read_hdf5_demo(bytes, demo_index)
+        read_hdf5(bytes, demo_index)
     } else if first == Some(b'{') {
         read_json_demo(bytes)
     } else {
@@ -400,6 +405,35 @@ pub fn read_demo_auto(
         (Some(name), DemoError::Format(m)) => DemoError::Format(format!("{name}: {m}")),
         (_, e) => e,
     })
+}
+
+/// A demo as read by one build, for another (the page's on-demand module reads HDF5 files
+/// for its first module): every number exactly, nothing renormalised on the way back.
+pub fn demo_transfer_json(demo: &Demo) -> String {
+    serde_json::to_string(demo).unwrap_or_default()
+}
+
+/// The demo [`demo_transfer_json`] wrote. It is checked as every reader checks (on a
+/// copy: validation renormalises quaternions, which would move their last bits).
+pub fn read_demo_transfer(json: &str) -> Result<Demo, DemoError> {
+    let demo: Demo = serde_json::from_str(json)
+        .map_err(|e| DemoError::Format(format!("not a demo handed over by the on-demand module: {e}")))?;
+    demo.clone().validate()?;
+    Ok(demo)
+}
+
+#[cfg(feature = "hdf5-read")]
+fn read_hdf5(bytes: &[u8], demo_index: usize) -> Result<Demo, DemoError> {
+    read_hdf5_demo(bytes, demo_index)
+}
+
+/// Without the `hdf5-read` feature (the page's first module) an HDF5 demo is read by the
+/// build that has it (the page's on-demand module) and given to this one as JSON.
+#[cfg(not(feature = "hdf5-read"))]
+fn read_hdf5(_bytes: &[u8], _demo_index: usize) -> Result<Demo, DemoError> {
+    Err(DemoError::Format(
+        "this build does not read HDF5 files; read the demo with the on-demand module and pass it as JSON".into(),
+    ))
 }
 
 /// Synthetic demonstrations for tests, fixtures and the built-in examples.
@@ -566,6 +600,7 @@ pub mod synth {
 
     /// The fixture files, as (file name, bytes): `stack.json`, `stack.csv`
     /// (scene frame) and `stack_mimicgen.hdf5` (robosuite frame, with signals).
+    #[cfg(feature = "hdf5-read")]
     pub fn fixture_files() -> Result<Vec<(&'static str, Vec<u8>)>, super::DemoError> {
         let d = stack_demo(&StackParams::default());
         Ok(vec![

@@ -613,7 +613,8 @@ impl Block {
         self.dataset(Dtype::F64, shape, &raw, deflate)
     }
 
-    /// A u8 dataset.
+    /// A u8 dataset (shard records).
+    #[cfg(feature = "hdf5-read")]
     pub(crate) fn u8s(
         &mut self,
         data: &[u8],

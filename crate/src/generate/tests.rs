@@ -447,6 +447,42 @@ fn a_demo_pinned_by_hash_can_be_any_demo_of_a_multi_demo_file() {
 }
 
 #[test]
+fn an_hdf5_demo_read_elsewhere_generates_what_the_file_does() {
+    // The page's first module has no HDF5 reader: its on-demand module reads the file and
+    // hands over the demo as JSON, with the file's bytes for the SHA-256 check.
+    let file = crate::demo::demo_to_mimicgen_hdf5(&crate::demo::synth::stack_demo_robosuite())
+        .unwrap();
+    let cfg = GenerationConfig {
+        task: "stack".into(),
+        variant: Variant::Static,
+        episodes: 1,
+        demo: DemoRef::Sha256 {
+            sha256: crate::config::sha256_hex(&file),
+            name: Some("stack_mimicgen.hdf5".into()),
+            index: 0,
+        },
+        ..Default::default()
+    };
+    let json = crate::demo::demo_transfer_json(&crate::demo::read_hdf5_demo(&file, 0).unwrap());
+    let read = || crate::demo::read_demo_transfer(&json).unwrap();
+    assert_eq!(read(), crate::demo::read_hdf5_demo(&file, 0).unwrap(), "the transfer keeps every bit");
+    // The project's JSON format would not: its reader renormalises quaternions again.
+    let again = crate::demo::read_json_demo(crate::demo::demo_to_json(&read()).as_bytes()).unwrap();
+    assert_ne!(again, read());
+    assert!(json.contains(r#""gripper":[0.0,"#));
+    let bad = json.replace(r#""gripper":[0.0,"#, r#""gripper":[2.0,"#);
+    assert!(crate::demo::read_demo_transfer(&bad).is_err(), "checked as every reader checks");
+    let direct = Generator::new(&cfg, Some((&file, "stack_mimicgen.hdf5"))).unwrap();
+    let handed = Generator::for_read_file(&cfg, &file, "stack_mimicgen.hdf5", read()).unwrap();
+    assert_eq!(direct.attempt(0).to_bytes(), handed.attempt(0).to_bytes());
+    // The file's bytes still have to be the pinned file.
+    let mut other = file.clone();
+    other[100] ^= 1;
+    let e = Generator::for_read_file(&cfg, &other, "other.hdf5", read()).err().unwrap();
+    assert!(e.to_string().contains("is not the demo this configuration was made with"), "{e}");
+}
+
+#[test]
 fn a_migrated_v0_link_generates_with_live_goals() {
     // v0 links had no goal filter: they migrate to goal_filter_alpha = 0, which must mean
     // "the goal is the live target", not "the goal never moves". Every episode dynamic.

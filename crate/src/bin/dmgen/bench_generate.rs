@@ -193,6 +193,20 @@ fn measure(cfg: &GenerationConfig, seeds: &[u64], n: u64, threads: usize) -> Res
 
 /// Successes pooled over seeds.
 #[derive(Default)]
+/// One row of a success table: the leading cells, then both methods' pooled rates,
+/// per-seed rates and main failures.
+fn table_row(lead: &[&str], d: &Rate, m: &Rate) -> String {
+    let cells = [
+        d.cell(),
+        m.cell(),
+        d.seeds(),
+        m.seeds(),
+        d.main_failure(),
+        m.main_failure(),
+    ];
+    format!("| {} | {} |", lead.join(" | "), cells.join(" | "))
+}
+
 struct Rate {
     ok: u64,
     n: u64,
@@ -292,17 +306,7 @@ pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
                     };
                     let d = measure(&at(Method::Dmg), &seeds, n, threads)?;
                     let m = measure(&at(Method::MimicGen), &seeds, n, threads)?;
-                    println!(
-                        "| {task} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                        level.as_str(),
-                        v.as_str(),
-                        d.cell(),
-                        m.cell(),
-                        d.seeds(),
-                        m.seeds(),
-                        d.main_failure(),
-                        m.main_failure()
-                    );
+                    println!("{}", table_row(&[&task, level.as_str(), v.as_str()], &d, &m));
                 }
             }
         }
@@ -323,16 +327,7 @@ pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
             for v in variants {
                 let d = measure(&config(&task, Method::Dmg, v, 1), &seeds, n, threads)?;
                 let m = measure(&config(&task, Method::MimicGen, v, 1), &seeds, n, threads)?;
-                println!(
-                    "| {task} | {} | {} | {} | {} | {} | {} | {} |",
-                    v.as_str(),
-                    d.cell(),
-                    m.cell(),
-                    d.seeds(),
-                    m.seeds(),
-                    d.main_failure(),
-                    m.main_failure()
-                );
+                println!("{}", table_row(&[&task, v.as_str()], &d, &m));
             }
         }
         println!();
