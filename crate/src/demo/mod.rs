@@ -416,8 +416,11 @@ pub fn demo_transfer_json(demo: &Demo) -> String {
 /// The demo [`demo_transfer_json`] wrote. It is checked as every reader checks (on a
 /// copy: validation renormalises quaternions, which would move their last bits).
 pub fn read_demo_transfer(json: &str) -> Result<Demo, DemoError> {
-    let demo: Demo = serde_json::from_str(json)
-        .map_err(|e| DemoError::Format(format!("not a demo handed over by the on-demand module: {e}")))?;
+    let demo: Demo = serde_json::from_str(json).map_err(|e| {
+        DemoError::Format(format!(
+            "not a demo handed over by the on-demand module: {e}"
+        ))
+    })?;
     demo.clone().validate()?;
     Ok(demo)
 }

@@ -450,8 +450,8 @@ fn a_demo_pinned_by_hash_can_be_any_demo_of_a_multi_demo_file() {
 fn an_hdf5_demo_read_elsewhere_generates_what_the_file_does() {
     // The page's first module has no HDF5 reader: its on-demand module reads the file and
     // hands over the demo as JSON, with the file's bytes for the SHA-256 check.
-    let file = crate::demo::demo_to_mimicgen_hdf5(&crate::demo::synth::stack_demo_robosuite())
-        .unwrap();
+    let file =
+        crate::demo::demo_to_mimicgen_hdf5(&crate::demo::synth::stack_demo_robosuite()).unwrap();
     let cfg = GenerationConfig {
         task: "stack".into(),
         variant: Variant::Static,
@@ -465,21 +465,34 @@ fn an_hdf5_demo_read_elsewhere_generates_what_the_file_does() {
     };
     let json = crate::demo::demo_transfer_json(&crate::demo::read_hdf5_demo(&file, 0).unwrap());
     let read = || crate::demo::read_demo_transfer(&json).unwrap();
-    assert_eq!(read(), crate::demo::read_hdf5_demo(&file, 0).unwrap(), "the transfer keeps every bit");
+    assert_eq!(
+        read(),
+        crate::demo::read_hdf5_demo(&file, 0).unwrap(),
+        "the transfer keeps every bit"
+    );
     // The project's JSON format would not: its reader renormalises quaternions again.
     let again = crate::demo::read_json_demo(crate::demo::demo_to_json(&read()).as_bytes()).unwrap();
     assert_ne!(again, read());
     assert!(json.contains(r#""gripper":[0.0,"#));
     let bad = json.replace(r#""gripper":[0.0,"#, r#""gripper":[2.0,"#);
-    assert!(crate::demo::read_demo_transfer(&bad).is_err(), "checked as every reader checks");
+    assert!(
+        crate::demo::read_demo_transfer(&bad).is_err(),
+        "checked as every reader checks"
+    );
     let direct = Generator::new(&cfg, Some((&file, "stack_mimicgen.hdf5"))).unwrap();
     let handed = Generator::for_read_file(&cfg, &file, "stack_mimicgen.hdf5", read()).unwrap();
     assert_eq!(direct.attempt(0).to_bytes(), handed.attempt(0).to_bytes());
     // The file's bytes still have to be the pinned file.
     let mut other = file.clone();
     other[100] ^= 1;
-    let e = Generator::for_read_file(&cfg, &other, "other.hdf5", read()).err().unwrap();
-    assert!(e.to_string().contains("is not the demo this configuration was made with"), "{e}");
+    let e = Generator::for_read_file(&cfg, &other, "other.hdf5", read())
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string()
+            .contains("is not the demo this configuration was made with"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -708,18 +721,12 @@ fn camera_images_are_recorded_where_the_poses_say() {
         .build()
         .unwrap();
     let batch = reader.next().unwrap().unwrap();
-    let col = batch
-        .column_by_name("observation.images.agentview")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<arrow_array::StructArray>()
-        .unwrap();
-    let pngs = col
-        .column_by_name("bytes")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<arrow_array::BinaryArray>()
-        .unwrap();
+    fn typed<T: 'static>(col: Option<&arrow_array::ArrayRef>) -> &T {
+        col.unwrap().as_any().downcast_ref::<T>().unwrap()
+    }
+    let col: &arrow_array::StructArray =
+        typed(batch.column_by_name("observation.images.agentview"));
+    let pngs: &arrow_array::BinaryArray = typed(col.column_by_name("bytes"));
     assert_eq!(arrow_array::Array::len(pngs), t);
     for i in [0, t / 2, t - 1] {
         let mut dec = png::Decoder::new(std::io::Cursor::new(pngs.value(i)))

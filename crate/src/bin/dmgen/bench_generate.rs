@@ -192,7 +192,6 @@ fn measure(cfg: &GenerationConfig, seeds: &[u64], n: u64, threads: usize) -> Res
 }
 
 /// Successes pooled over seeds.
-#[derive(Default)]
 /// One row of a success table: the leading cells, then both methods' pooled rates,
 /// per-seed rates and main failures.
 fn table_row(lead: &[&str], d: &Rate, m: &Rate) -> String {
@@ -207,6 +206,7 @@ fn table_row(lead: &[&str], d: &Rate, m: &Rate) -> String {
     format!("| {} | {} |", lead.join(" | "), cells.join(" | "))
 }
 
+#[derive(Default)]
 struct Rate {
     ok: u64,
     n: u64,
@@ -306,7 +306,10 @@ pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
                     };
                     let d = measure(&at(Method::Dmg), &seeds, n, threads)?;
                     let m = measure(&at(Method::MimicGen), &seeds, n, threads)?;
-                    println!("{}", table_row(&[&task, level.as_str(), v.as_str()], &d, &m));
+                    println!(
+                        "{}",
+                        table_row(&[&task, level.as_str(), v.as_str()], &d, &m)
+                    );
                 }
             }
         }
