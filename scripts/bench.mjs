@@ -89,11 +89,14 @@ async function measure(dir) {
     for (const workers of [1, 2]) await gen(pages[workers], 2); // warm-up: every worker compiles and runs once
     for (let r = 0; r < repeats; r++) {
       log(`round ${r + 1}/${repeats}`);
-      const round = { native1: native(1, dir).perSecond, native2: native(2, dir).perSecond };
-      round.wasm1 = episodes / (await gen(pages[1], episodes));
-      round.wasm2 = episodes / (await gen(pages[2], episodes));
+      // Each camera run comes right after the same run without cameras, so the two see
+      // the same machine load.
+      const round = { native1: native(1, dir).perSecond };
       round.native1Cameras = native(1, dir, true).perSecond;
+      round.native2 = native(2, dir).perSecond;
+      round.wasm1 = episodes / (await gen(pages[1], episodes));
       round.wasm1Cameras = episodes / (await gen(pages[1], episodes, true));
+      round.wasm2 = episodes / (await gen(pages[2], episodes));
       rounds.push(round);
       log(`  native ${round.native1.toFixed(2)} / ${round.native2.toFixed(2)} ep/s, wasm ${round.wasm1.toFixed(2)} / ${round.wasm2.toFixed(2)} ep/s`);
       log(`  with two 84x84 cameras: native ${round.native1Cameras.toFixed(2)}, wasm ${round.wasm1Cameras.toFixed(2)} ep/s (1 thread / worker)`);

@@ -23,7 +23,8 @@
 //! ```
 
 use crate::demo::Demo;
-pub use crate::task::ResetLevel;
+pub use crate::task::{Geometry, ResetLevel};
+use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -408,6 +409,49 @@ pub struct GenerationConfig {
     /// task's own ranges; left out of the canonical JSON then), `d1`, `d2`.
     #[serde(skip_serializing_if = "ResetLevel::is_d0")]
     pub reset: ResetLevel,
+    /// Object sizes: `playground` (default, left out of the canonical JSON) or `robosuite`
+    /// (robosuite's cubes, nut and peg, for demos recorded there).
+    #[serde(skip_serializing_if = "Geometry::is_playground")]
+    pub geometry: Geometry,
+    /// The demo's object names -> the task's, for demos recorded elsewhere (default empty,
+    /// left out of the canonical JSON). MimicGen's own names need no entry
+    /// ([`crate::task::mimicgen_object_names`]).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub object_map: BTreeMap<String, String>,
+    /// Where the demo's world puts the robot and the table (default `auto`, left out of the
+    /// canonical JSON): see [`DemoFrame`].
+    #[serde(skip_serializing_if = "DemoFrame::is_auto")]
+    pub demo_frame: DemoFrame,
+}
+
+/// How a demo's world maps onto the scene (robot base at the origin facing +x, table top
+/// at z = 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DemoFrame {
+    /// The table height is recognised (robosuite's 0.8 m, else the lowest object at the
+    /// start), and the objects' starting centroid moves to the workspace centre; no
+    /// rotation (the default).
+    #[default]
+    Auto,
+    /// robosuite's table-top arenas (MimicGen's datasets): the Panda's base 0.56 m behind
+    /// the table centre (the world origin) facing +x, the table top at 0.8 m.
+    Robosuite,
+    /// A rigid transform: the demo's robot base `base` (x, y, m) and heading `yaw` (rad,
+    /// about z) in its own world land on the scene's base, and its table height `table_z`
+    /// on the scene's table. Positions and orientations turn alike.
+    Rigid {
+        base: [f64; 2],
+        #[serde(default)]
+        yaw: f64,
+        table_z: f64,
+    },
+}
+
+impl DemoFrame {
+    pub fn is_auto(&self) -> bool {
+        *self == DemoFrame::Auto
+    }
 }
 
 /// Cameras whose images a dataset carries as `obs/<camera>_image` (robomimic's keys).
@@ -506,6 +550,9 @@ impl Default for GenerationConfig {
             actions: ActionConvention::Delta,
             cameras: CameraSettings::default(),
             reset: ResetLevel::D0,
+            geometry: Geometry::Playground,
+            object_map: BTreeMap::new(),
+            demo_frame: DemoFrame::Auto,
         }
     }
 }
@@ -557,6 +604,14 @@ impl GenerationConfig {
                 (3 * e).max(e + 20)
             }
         }
+    }
+
+    /// The task this configuration generates in: its reset level, belt speed and geometry.
+    pub fn build_task(&self) -> Result<crate::task::Task, crate::task::TaskError> {
+        Ok(crate::task::Task::by_id(&self.task)?
+            .with_belt_speed(self.dynamics.belt_speed_mps)
+            .with_reset_level(self.reset)?
+            .with_geometry(self.geometry))
     }
 
     /// Check every value; the first problem found is returned.
@@ -620,8 +675,47 @@ impl GenerationConfig {
         }
         self.cameras.validate()?;
         if let Ok(task) = crate::task::Task::by_id(&self.task) {
+            let names = task.object_names();
             task.with_reset_level(self.reset)
                 .map_err(|e| invalid("reset", e.to_string()))?;
+            let mut targets: Vec<&str> = Vec::new();
+            for (from, to) in &self.object_map {
+                if from.trim().is_empty() || from.len() > 256 {
+                    return Err(invalid(
+                        "object_map",
+                        "a demo object name must be 1-256 characters",
+                    ));
+                }
+                if !names.iter().any(|n| n == to) {
+                    return Err(invalid(
+                        "object_map",
+                        format!(
+                            "'{from}' maps to '{to}', which is not an object of task '{}' (its objects: {})",
+                            self.task,
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                if targets.contains(&to.as_str()) {
+                    return Err(invalid(
+                        "object_map",
+                        format!("two demo objects map to '{to}'"),
+                    ));
+                }
+                targets.push(to);
+            }
+        }
+        if let DemoFrame::Rigid {
+            base,
+            yaw,
+            table_z,
+        } = &self.demo_frame
+        {
+            for (i, v) in base.iter().enumerate() {
+                check_range(&format!("demo_frame.base[{i}]"), *v, -100.0, 100.0)?;
+            }
+            check_range("demo_frame.yaw", *yaw, -10.0, 10.0)?;
+            check_range("demo_frame.table_z", *table_z, -100.0, 100.0)?;
         }
         let p = &self.dmp;
         if p.bases < 2 || p.bases > 1000 {
@@ -929,6 +1023,13 @@ mod tests {
                 next_obs: false,
             },
             reset: ResetLevel::D2,
+            geometry: Geometry::Robosuite,
+            object_map: [("square_nut_0".to_string(), "nut".to_string())].into(),
+            demo_frame: DemoFrame::Rigid {
+                base: [-0.56, 0.1],
+                yaw: 0.3,
+                table_z: 0.82,
+            },
         };
         c.validate().unwrap();
         let text = c.to_canonical_json().unwrap();

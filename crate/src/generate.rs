@@ -23,7 +23,7 @@
 
 use crate::baseline;
 use crate::config::{
-    ConfigError, DemoRef, DmpParams, DmpScaling, GenerationConfig, Method, Variant,
+    ConfigError, DemoFrame, DemoRef, DmpParams, DmpScaling, GenerationConfig, Method, Variant,
 };
 use crate::demo::{read_demo_auto, Demo, DemoError, SceneFrame, ROBOSUITE_TABLE_Z};
 use crate::dmp::{DmpConfig, DmpError, DmpRunner, PoseDmp, PoseVelocity, Scaling};
@@ -298,6 +298,28 @@ pub fn align_demo(demo: &mut Demo) -> Vec3 {
     demo.align_to_scene(&SceneFrame::default(), table)
 }
 
+/// [`align_demo`] for [`DemoFrame::Auto`]; the robosuite frame and rigid transforms move
+/// the demo rigidly (see [`Demo::move_rigid`]).
+pub fn align_demo_in(demo: &mut Demo, frame: &DemoFrame) {
+    let (base, yaw, table_z) = match *frame {
+        DemoFrame::Auto => {
+            align_demo(demo);
+            return;
+        }
+        DemoFrame::Robosuite => ([ROBOSUITE_BASE_X, 0.0], 0.0, ROBOSUITE_TABLE_Z),
+        DemoFrame::Rigid {
+            base,
+            yaw,
+            table_z,
+        } => (base, yaw, table_z),
+    };
+    demo.move_rigid(base, yaw, table_z, &SceneFrame::default());
+}
+
+/// x of the Panda's base in robosuite's table-top arenas: 0.16 m plus half the 0.8 m table
+/// behind the table centre, the world origin (robosuite's `base_xpos_offset["table"]`).
+pub const ROBOSUITE_BASE_X: f64 = -0.56;
+
 // ------------------------------------------------------------------ symmetry
 
 /// Rotational symmetry of an object about its vertical axis, from its collider parts.
@@ -548,12 +570,12 @@ impl Generator {
     /// Prepare a run from a demo already read (and validated).
     pub fn from_demo(config: &GenerationConfig, mut demo: Demo) -> Result<Self, GenError> {
         config.validate()?;
-        let task = Task::by_id(&config.task)?
-            .with_belt_speed(config.dynamics.belt_speed_mps)
-            .with_reset_level(config.reset)?;
+        let task = config.build_task()?;
         let object_names = task.object_names();
         let known: Vec<&str> = object_names.iter().map(String::as_str).collect();
-        demo.check_object_names(&known)?;
+        demo.map_objects(&known, |n| {
+            task.demo_object_name(n, &config.object_map).to_string()
+        })?;
         for name in &object_names {
             if demo.object_index(name).is_none() {
                 return Err(GenError::Invalid(format!(
@@ -575,7 +597,7 @@ impl Generator {
                 )));
             }
         }
-        align_demo(&mut demo);
+        align_demo_in(&mut demo, &config.demo_frame);
         let spec = segment_with(&demo, &SegmentParams::default(), overrides(config).as_ref())?;
         spec.check_against(&demo)?;
         let dmp_cfg = dmp_config(&config.dmp);
@@ -1541,7 +1563,7 @@ pub fn source_demos_dataset(
         id: config.task.clone(),
     };
     config.validate()?;
-    let task = Task::by_id(&config.task)?.with_reset_level(config.reset)?;
+    let task = config.build_task()?;
     let mut writer = DatasetWriter::new(&config)?;
     let mut stats = GenerationStats::default();
     let (mut seeds, mut skipped) = (Vec::new(), Vec::new());

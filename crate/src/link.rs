@@ -897,6 +897,21 @@ mod tests {
                 next_obs: rng.bernoulli(0.5),
             },
             reset: crate::task::ResetLevel::D0,
+            geometry: if rng.bernoulli(0.5) {
+                crate::task::Geometry::Robosuite
+            } else {
+                crate::task::Geometry::Playground
+            },
+            object_map: Default::default(),
+            demo_frame: if rng.bernoulli(0.5) {
+                crate::config::DemoFrame::Auto
+            } else {
+                crate::config::DemoFrame::Rigid {
+                    base: [rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)],
+                    yaw: rng.range(-3.0, 3.0),
+                    table_z: rng.range(0.0, 1.0),
+                }
+            },
         };
         // A reset level the task has (another would not validate).
         let levels = crate::task::Task::by_id(&cfg.task)

@@ -78,11 +78,12 @@ pub struct Session {
 
 impl Session {
     /// A session for `task` with `demo` (already in the scene frame). The demo's
-    /// objects must be the task's objects.
-    pub fn new(task: Task, demo: Demo) -> Result<Session, SessionError> {
+    /// objects must be the task's objects, under its names or MimicGen's.
+    pub fn new(task: Task, mut demo: Demo) -> Result<Session, SessionError> {
         let names = task.object_names();
         let known: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-        demo.check_object_names(&known)
+        let none = std::collections::BTreeMap::new();
+        demo.map_objects(&known, |n| task.demo_object_name(n, &none).to_string())
             .map_err(SessionError::Demo)?;
         let spec = segment_with(&demo, &SegmentParams::default(), None)
             .map_err(|e| SessionError::Segment(e.to_string()))?;

@@ -172,6 +172,50 @@ impl ResetLevel {
     }
 }
 
+/// Object sizes: this tool's own (default) or robosuite's, so that the place goals of a
+/// demo recorded in robosuite (MimicGen's datasets) land where they did there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Geometry {
+    #[default]
+    Playground,
+    /// robosuite's: Stack's cubeA 4 cm and cubeB 5 cm (`Stack`'s `BoxObject`s, half sizes
+    /// 0.02 and 0.025); Square's nut (`SquareNutObject`: 8.75 cm outer, 4.55 cm hole, handle
+    /// centre 5.4 cm out) and peg post (3.2 cm square, `peg1`).
+    Robosuite,
+}
+
+impl Geometry {
+    pub const ALL: [Geometry; 2] = [Geometry::Playground, Geometry::Robosuite];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Geometry::Playground => "playground",
+            Geometry::Robosuite => "robosuite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Geometry> {
+        Geometry::ALL
+            .into_iter()
+            .find(|g| g.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    pub fn is_playground(&self) -> bool {
+        *self == Geometry::Playground
+    }
+}
+
+/// The names MimicGen's datasets give a task's objects (`datagen_info/object_poses/<name>`),
+/// and this tool's names for them: demos from those files need no `object_map`.
+pub fn mimicgen_object_names(task: &str) -> &'static [(&'static str, &'static str)] {
+    match task {
+        "square" => &[("square_nut", "nut"), ("square_peg", "peg")],
+        // Stack's cubeA/cubeB and Lift's cube have the same names in both.
+        _ => &[],
+    }
+}
+
 /// The point MimicGen's reset offsets are applied around (robot base frame, m): the centre
 /// of this tool's workspace, which its D0 ranges are centred on. robosuite measures them
 /// from its table's centre, 0.56 m in front of the Panda's base; here the workspace centre
@@ -410,20 +454,44 @@ pub const PEG_TOP: f64 = 0.1;
 pub const PEG_BASE_HALF: f64 = 0.06;
 pub const PEG_BASE_THICKNESS: f64 = 0.01;
 
-fn square_nut() -> ObjectSpec {
-    let wall = 0.5 * (NUT_OUTER_HALF - NUT_HOLE_HALF);
-    let mid = NUT_HOLE_HALF + wall;
+/// Square nut and peg dimensions (m), this tool's or robosuite's.
+#[derive(Clone, Copy, Debug)]
+struct SquareDims {
+    nut_outer_half: f64,
+    nut_hole_half: f64,
+    nut_handle_x: f64,
+    peg_half: f64,
+}
+
+const SQUARE_PLAYGROUND: SquareDims = SquareDims {
+    nut_outer_half: NUT_OUTER_HALF,
+    nut_hole_half: NUT_HOLE_HALF,
+    nut_handle_x: NUT_HANDLE_X,
+    peg_half: PEG_HALF,
+};
+
+/// robosuite's `SquareNutObject` and `peg1` (half sizes).
+const SQUARE_ROBOSUITE: SquareDims = SquareDims {
+    nut_outer_half: 0.04375,
+    nut_hole_half: 0.02275,
+    nut_handle_x: 0.054,
+    peg_half: 0.016,
+};
+
+fn square_nut(d: SquareDims) -> ObjectSpec {
+    let wall = 0.5 * (d.nut_outer_half - d.nut_hole_half);
+    let mid = d.nut_hole_half + wall;
     let t = NUT_HALF_THICKNESS;
     ObjectSpec {
         name: "nut".into(),
         parts: vec![
-            part(cuboid(wall, NUT_OUTER_HALF, t), mid, 0.0, 0.0),
-            part(cuboid(wall, NUT_OUTER_HALF, t), -mid, 0.0, 0.0),
-            part(cuboid(NUT_HOLE_HALF, wall, t), 0.0, mid, 0.0),
-            part(cuboid(NUT_HOLE_HALF, wall, t), 0.0, -mid, 0.0),
+            part(cuboid(wall, d.nut_outer_half, t), mid, 0.0, 0.0),
+            part(cuboid(wall, d.nut_outer_half, t), -mid, 0.0, 0.0),
+            part(cuboid(d.nut_hole_half, wall, t), 0.0, mid, 0.0),
+            part(cuboid(d.nut_hole_half, wall, t), 0.0, -mid, 0.0),
             part(
                 cuboid(NUT_HANDLE_HALF[0], NUT_HANDLE_HALF[1], NUT_HANDLE_HALF[2]),
-                NUT_HANDLE_X,
+                d.nut_handle_x,
                 0.0,
                 0.0,
             ),
@@ -434,7 +502,7 @@ fn square_nut() -> ObjectSpec {
     }
 }
 
-fn square_peg() -> ObjectSpec {
+fn square_peg(d: SquareDims) -> ObjectSpec {
     let post_h = 0.5 * (PEG_TOP - PEG_BASE_THICKNESS);
     ObjectSpec {
         name: "peg".into(),
@@ -446,7 +514,7 @@ fn square_peg() -> ObjectSpec {
                 0.5 * PEG_BASE_THICKNESS,
             ),
             part(
-                cuboid(PEG_HALF, PEG_HALF, post_h),
+                cuboid(d.peg_half, d.peg_half, post_h),
                 0.0,
                 0.0,
                 PEG_BASE_THICKNESS + post_h,
@@ -572,7 +640,7 @@ impl Task {
                 id: id.into(),
                 description: "Put the square nut (a ring with a handle) onto the square peg."
                     .into(),
-                objects: vec![square_nut(), square_peg()],
+                objects: vec![square_nut(SQUARE_PLAYGROUND), square_peg(SQUARE_PLAYGROUND)],
                 fixtures: vec![],
                 reset: vec![
                     ObjectReset {
@@ -729,6 +797,54 @@ impl Task {
                 levels: self.reset_levels(),
             }),
         }
+    }
+
+    /// This task with `geometry`'s object sizes (apply it after the reset level: the
+    /// objects' rest heights follow their sizes).
+    pub fn with_geometry(mut self, geometry: Geometry) -> Task {
+        if geometry == Geometry::Robosuite {
+            match self.id.as_str() {
+                "stack" => {
+                    for (name, size) in [("cubeA", 0.04), ("cubeB", 0.05)] {
+                        if let Ok(i) = self.object_index(name) {
+                            let o = &self.objects[i];
+                            self.objects[i] = cube(name, size, o.mass, o.color);
+                            if let Some(r) = self.reset.get_mut(i) {
+                                r.z = 0.5 * size;
+                            }
+                        }
+                    }
+                }
+                "square" => {
+                    for o in self.objects.iter_mut() {
+                        match o.name.as_str() {
+                            "nut" => *o = square_nut(SQUARE_ROBOSUITE),
+                            "peg" => *o = square_peg(SQUARE_ROBOSUITE),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self
+    }
+
+    /// This task's name for a demo's object `name`: `map`'s when it has one, else
+    /// MimicGen's name for it ([`mimicgen_object_names`]), else `name` itself.
+    pub fn demo_object_name<'a>(
+        &self,
+        name: &'a str,
+        map: &'a std::collections::BTreeMap<String, String>,
+    ) -> &'a str {
+        if let Some(to) = map.get(name) {
+            return to;
+        }
+        mimicgen_object_names(&self.id)
+            .iter()
+            .find(|(from, _)| *from == name)
+            .map(|(_, to)| *to)
+            .unwrap_or(name)
     }
 
     /// Every built-in task.

@@ -128,7 +128,12 @@ pub enum DemoError {
     /// Two objects have the same name.
     DuplicateObject(String),
     /// An object the task does not know.
-    UnknownObject { name: String, known: Vec<String> },
+    UnknownObject {
+        name: String,
+        known: Vec<String>,
+        /// The demo's own object names (as the file has them, before any mapping).
+        demo: Vec<String>,
+    },
     /// `demo_index` is past the number of demos in the file.
     NoSuchDemo { index: usize, count: usize },
 }
@@ -168,10 +173,12 @@ impl fmt::Display for DemoError {
             ),
             DemoError::EmptyObjectName { index } => write!(f, "object {index} has an empty name"),
             DemoError::DuplicateObject(n) => write!(f, "object name '{n}' appears twice"),
-            DemoError::UnknownObject { name, known } => write!(
+            DemoError::UnknownObject { name, known, demo } => write!(
                 f,
-                "object '{name}' is not part of the task (known: {})",
-                known.join(", ")
+                "the demo's object '{name}' is not part of the task (the demo's objects: {}; the task's: {}); name it in the configuration's object_map, e.g. {{\"{name}\": \"{}\"}}",
+                demo.join(", "),
+                known.join(", "),
+                known.first().map(String::as_str).unwrap_or("...")
             ),
             DemoError::NoSuchDemo { index, count } => {
                 write!(f, "demo index {index} requested but the file holds {count} demo(s)")
@@ -263,15 +270,56 @@ impl Demo {
 
     /// Error if an object is not in `known` (the task's object list).
     pub fn check_object_names(&self, known: &[&str]) -> Result<(), DemoError> {
-        for o in &self.objects {
-            if !known.contains(&o.name.as_str()) {
+        self.clone().map_objects(known, str::to_string).map(|_| ())
+    }
+
+    /// Rename every object to `rename(name)` (a demo recorded elsewhere, in the task's
+    /// names), after checking that every new name is in `known` (the error names the
+    /// file's objects as the file has them) and that no two objects share one.
+    pub fn map_objects(
+        &mut self,
+        known: &[&str],
+        rename: impl Fn(&str) -> String,
+    ) -> Result<&mut Self, DemoError> {
+        let mapped: Vec<String> = self.objects.iter().map(|o| rename(&o.name)).collect();
+        for (o, to) in self.objects.iter().zip(&mapped) {
+            if !known.contains(&to.as_str()) {
                 return Err(DemoError::UnknownObject {
                     name: o.name.clone(),
                     known: known.iter().map(|s| s.to_string()).collect(),
+                    demo: self.objects.iter().map(|o| o.name.clone()).collect(),
                 });
             }
         }
-        Ok(())
+        for (j, a) in mapped.iter().enumerate() {
+            if mapped[..j].contains(a) {
+                return Err(DemoError::DuplicateObject(a.clone()));
+            }
+        }
+        for (o, to) in self.objects.iter_mut().zip(mapped) {
+            o.name = to;
+        }
+        Ok(self)
+    }
+
+    /// Move the demo rigidly into the scene: the source robot base `base` (x, y) with
+    /// heading `yaw` (rad, about z) lands on the scene's base (the origin, facing +x) and
+    /// the source table height `table_z` on `frame.table_z`. Positions and orientations
+    /// turn alike, so every relative pose (a place goal) is kept.
+    pub fn move_rigid(&mut self, base: [f64; 2], yaw: f64, table_z: f64, frame: &SceneFrame) {
+        let turn = Quat::from_yaw(-yaw);
+        let from = Vec3::new(base[0], base[1], table_z);
+        let to = Vec3::new(0.0, 0.0, frame.table_z);
+        let apply = |p: &mut Pose| {
+            p.pos = turn.rotate(p.pos - from) + to;
+            if yaw != 0.0 {
+                p.quat = (turn * p.quat).normalized();
+            }
+        };
+        self.eef.iter_mut().for_each(apply);
+        for o in &mut self.objects {
+            o.poses.iter_mut().for_each(apply);
+        }
     }
 
     /// Translate the demo into the playground scene (see [`SceneFrame`]) and

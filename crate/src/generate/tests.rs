@@ -766,3 +766,108 @@ fn reset_levels_spread_the_scenes_and_still_generate() {
     assert!(far > 0, "no D1 scene left D0's ranges");
     assert!(rate(&d0, 4).0 > 0.0);
 }
+
+/// The built-in square demo as robosuite would have it: MimicGen's object names, the
+/// robot base at x = -0.56 with its table top at 0.8 m, and the whole world turned by
+/// `yaw` about the base (a demo recorded with the robot facing another way).
+fn square_demo_elsewhere(yaw: f64) -> Demo {
+    let mut d = builtin_demo("square").unwrap();
+    align_demo(&mut d);
+    d.task = None;
+    for o in &mut d.objects {
+        o.name = format!("square_{}", o.name);
+    }
+    // Scene -> robosuite: the inverse of the rigid transform the generator applies.
+    let turn = Quat::from_yaw(yaw);
+    let base = Vec3::new(ROBOSUITE_BASE_X, 0.0, ROBOSUITE_TABLE_Z);
+    let to_world = |p: &mut Pose| {
+        p.pos = turn.rotate(p.pos) + base;
+        p.quat = (turn * p.quat).normalized();
+    };
+    d.eef.iter_mut().for_each(to_world);
+    for o in &mut d.objects {
+        o.poses.iter_mut().for_each(to_world);
+    }
+    d
+}
+
+#[test]
+fn a_demo_in_mimicgens_names_and_robosuites_frame_generates_like_the_built_in_one() {
+    let mut cfg = config("square", Method::Dmg, Variant::Static);
+    let demo = square_demo_elsewhere(0.0);
+    // The default frame (auto) cannot know the base; the robosuite frame puts every
+    // pose back where the built-in demo has it.
+    cfg.demo_frame = DemoFrame::Robosuite;
+    let g = Generator::from_demo(&cfg, demo.clone()).unwrap();
+    let mut built_in = builtin_demo("square").unwrap();
+    align_demo(&mut built_in);
+    for (a, b) in g.demo().objects.iter().zip(&built_in.objects) {
+        assert_eq!(a.name, b.name, "square_nut -> nut, square_peg -> peg");
+        let (p, q) = (a.poses[0], b.poses[0]);
+        assert!((p.pos - q.pos).norm() < 1e-9, "{:?} vs {:?}", p.pos, q.pos);
+    }
+    let (r, failures) = rate(&g, 20);
+    assert!(r >= 0.9, "{r}: {failures:?}");
+
+    // The same demo recorded with the robot turned by 0.7 rad: a rigid transform with
+    // that yaw gives the same scene-frame demo (rotation, not only translation).
+    cfg.demo_frame = DemoFrame::Rigid {
+        base: [ROBOSUITE_BASE_X, 0.0],
+        yaw: 0.7,
+        table_z: ROBOSUITE_TABLE_Z,
+    };
+    let turned = Generator::from_demo(&cfg, square_demo_elsewhere(0.7)).unwrap();
+    for (a, b) in turned.demo().objects.iter().zip(&g.demo().objects) {
+        for (p, q) in a.poses.iter().zip(&b.poses) {
+            assert!((p.pos - q.pos).norm() < 1e-9);
+            assert!(p.quat.angle_to(q.quat) < 1e-9);
+        }
+    }
+    for (p, q) in turned.demo().eef.iter().zip(&g.demo().eef) {
+        assert!((p.pos - q.pos).norm() < 1e-9 && p.quat.angle_to(q.quat) < 1e-9);
+    }
+}
+
+#[test]
+fn foreign_object_names_need_a_map_and_the_error_lists_both_sides() {
+    let mut cfg = config("square", Method::Dmg, Variant::Static);
+    cfg.demo_frame = DemoFrame::Robosuite;
+    let mut demo = square_demo_elsewhere(0.0);
+    demo.objects[0].name = "SquareNut_main".into();
+    let e = Generator::from_demo(&cfg, demo.clone()).err().unwrap().to_string();
+    for part in ["'SquareNut_main'", "SquareNut_main, square_peg", "nut, peg", "object_map"] {
+        assert!(e.contains(part), "{part} in: {e}");
+    }
+    cfg.object_map.insert("SquareNut_main".into(), "nut".into());
+    let g = Generator::from_demo(&cfg, demo).unwrap();
+    assert!(g.attempt(0).success);
+    // A map onto an object the task does not have is refused when the config is checked.
+    cfg.object_map.insert("SquareNut_main".into(), "bolt".into());
+    let e = cfg.validate().unwrap_err().to_string();
+    assert!(e.contains("object_map") && e.contains("bolt") && e.contains("nut, peg"), "{e}");
+}
+
+#[test]
+fn robosuite_geometry_gives_robosuites_object_sizes() {
+    let stack = Task::by_id("stack")
+        .unwrap()
+        .with_reset_level(crate::task::ResetLevel::D1)
+        .unwrap()
+        .with_geometry(crate::task::Geometry::Robosuite);
+    let side = |t: &Task, i: usize| match t.objects[i].parts[0].shape {
+        crate::task::PartShape::Cuboid { half_extents } => 2.0 * half_extents.x(),
+        _ => f64::NAN,
+    };
+    assert!((side(&stack, 0) - 0.04).abs() < 1e-12 && (side(&stack, 1) - 0.05).abs() < 1e-12);
+    assert_eq!([stack.reset[0].z, stack.reset[1].z], [0.02, 0.025], "rest heights follow");
+    let mut cfg = config("stack", Method::Dmg, Variant::Static);
+    cfg.geometry = crate::task::Geometry::Robosuite;
+    let g = Generator::new(&cfg, None).unwrap();
+    let (r, failures) = rate(&g, 20);
+    eprintln!("stack with robosuite cubes: {r} {failures:?}");
+    assert!(r >= 0.8, "{r}: {failures:?}");
+    let square = Task::by_id("square")
+        .unwrap()
+        .with_geometry(crate::task::Geometry::Robosuite);
+    assert_ne!(square.objects, Task::by_id("square").unwrap().objects);
+}

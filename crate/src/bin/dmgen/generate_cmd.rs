@@ -139,6 +139,20 @@ pub struct GenerateArgs {
     /// [default: d0, or the configuration's]
     #[arg(long, value_name = "LEVEL", value_parser = parse_reset)]
     pub reset: Option<dmgen::config::ResetLevel>,
+    /// Object sizes: playground (this tool's) or robosuite (robosuite's cubes, nut and
+    /// peg, for demos recorded there) [default: playground, or the configuration's]
+    #[arg(long, value_name = "GEOMETRY", value_parser = parse_geometry)]
+    pub geometry: Option<dmgen::config::Geometry>,
+    /// Where the demo's world puts the robot and table: auto (recognise the table,
+    /// centre the objects) or robosuite (Panda base at x = -0.56 m, table top at 0.8 m;
+    /// MimicGen's datasets); a rigid transform goes in the configuration's demo_frame
+    /// [default: auto, or the configuration's]
+    #[arg(long, value_name = "FRAME", value_parser = parse_demo_frame)]
+    pub demo_frame: Option<dmgen::config::DemoFrame>,
+    /// Map the demo's object names onto the task's: FROM=TO[,FROM=TO...] (MimicGen's own
+    /// names, such as square_nut and square_peg, need none) [added to the configuration's]
+    #[arg(long, value_name = "FROM=TO,...", value_parser = parse_object_map)]
+    pub object_map: Option<Vec<(String, String)>>,
     /// Camera images in every kept episode, as obs/<camera>_image (T, H, W, 3) uint8:
     /// a comma-separated list of agentview and robot0_eye_in_hand, or none
     /// [default: none, or the configuration's]
@@ -173,6 +187,33 @@ pub struct GenerateArgs {
 fn parse_reset(s: &str) -> Result<dmgen::config::ResetLevel, String> {
     dmgen::config::ResetLevel::parse(s)
         .ok_or_else(|| format!("'{s}' is not a reset level; use d0, d1 or d2"))
+}
+
+fn parse_geometry(s: &str) -> Result<dmgen::config::Geometry, String> {
+    dmgen::config::Geometry::parse(s)
+        .ok_or_else(|| format!("'{s}' is not a geometry; use playground or robosuite"))
+}
+
+fn parse_demo_frame(s: &str) -> Result<dmgen::config::DemoFrame, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "auto" => Ok(dmgen::config::DemoFrame::Auto),
+        "robosuite" => Ok(dmgen::config::DemoFrame::Robosuite),
+        _ => Err(format!(
+            "'{s}' is not a demo frame; use auto or robosuite (a rigid transform goes in the configuration's demo_frame)"
+        )),
+    }
+}
+
+fn parse_object_map(s: &str) -> Result<Vec<(String, String)>, String> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+                Ok((a.trim().to_string(), b.trim().to_string()))
+            }
+            _ => Err(format!("'{p}' is not FROM=TO (e.g. square_nut=nut)")),
+        })
+        .collect()
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -339,6 +380,15 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
     }
     if let Some(level) = a.reset {
         cfg.reset = level;
+    }
+    if let Some(g) = a.geometry {
+        cfg.geometry = g;
+    }
+    if let Some(f) = a.demo_frame {
+        cfg.demo_frame = f;
+    }
+    for (from, to) in a.object_map.iter().flatten() {
+        cfg.object_map.insert(from.clone(), to.clone());
     }
     if let Some(list) = &a.cameras {
         cfg.cameras.set_names_from_list(list);
