@@ -24,9 +24,9 @@
 
 use crate::demo::Demo;
 pub use crate::task::{Geometry, ResetLevel};
-use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// Largest number of kept episodes one configuration may ask for.
 pub const MAX_EPISODES: u32 = 1_000_000;
@@ -705,12 +705,7 @@ impl GenerationConfig {
                 targets.push(to);
             }
         }
-        if let DemoFrame::Rigid {
-            base,
-            yaw,
-            table_z,
-        } = &self.demo_frame
-        {
+        if let DemoFrame::Rigid { base, yaw, table_z } = &self.demo_frame {
             for (i, v) in base.iter().enumerate() {
                 check_range(&format!("demo_frame.base[{i}]"), *v, -100.0, 100.0)?;
             }

@@ -307,11 +307,7 @@ pub fn align_demo_in(demo: &mut Demo, frame: &DemoFrame) {
             return;
         }
         DemoFrame::Robosuite => ([ROBOSUITE_BASE_X, 0.0], 0.0, ROBOSUITE_TABLE_Z),
-        DemoFrame::Rigid {
-            base,
-            yaw,
-            table_z,
-        } => (base, yaw, table_z),
+        DemoFrame::Rigid { base, yaw, table_z } => (base, yaw, table_z),
     };
     demo.move_rigid(base, yaw, table_z, &SceneFrame::default());
 }

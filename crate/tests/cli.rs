@@ -296,3 +296,47 @@ fn shards_from_split_attempt_ranges_merge_into_the_generate_bytes() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is empty"));
 }
+
+#[test]
+fn generate_takes_object_maps_demo_frames_and_geometry() {
+    let out = scratch("foreign.hdf5");
+    let fixture_path = fixture("stack_mimicgen.hdf5");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "generate",
+            "--task",
+            "stack",
+            "--demo",
+            &fixture_path,
+            "--episodes",
+            "2",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        dmgen(&args)
+    };
+    let ok = run(&["--demo-frame", "robosuite", "--geometry", "robosuite"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(summary(&ok)["episodes"], 2);
+    for (extra, want) in [
+        (
+            &["--object-map", "cubeA=bolt"][..],
+            "'bolt', which is not an object of task 'stack'",
+        ),
+        (&["--object-map", "cubeA"][..], "is not FROM=TO"),
+        (&["--object-map", "cubeA=cubeB"][..], "cubeB"),
+        (&["--demo-frame", "sideways"][..], "use auto or robosuite"),
+        (&["--geometry", "mujoco"][..], "use playground or robosuite"),
+    ] {
+        let bad = run(extra);
+        assert!(!bad.status.success(), "{extra:?}");
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains(want), "{extra:?}: {err}");
+    }
+}

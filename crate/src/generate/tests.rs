@@ -834,17 +834,29 @@ fn foreign_object_names_need_a_map_and_the_error_lists_both_sides() {
     cfg.demo_frame = DemoFrame::Robosuite;
     let mut demo = square_demo_elsewhere(0.0);
     demo.objects[0].name = "SquareNut_main".into();
-    let e = Generator::from_demo(&cfg, demo.clone()).err().unwrap().to_string();
-    for part in ["'SquareNut_main'", "SquareNut_main, square_peg", "nut, peg", "object_map"] {
+    let e = Generator::from_demo(&cfg, demo.clone())
+        .err()
+        .unwrap()
+        .to_string();
+    for part in [
+        "'SquareNut_main'",
+        "SquareNut_main, square_peg",
+        "nut, peg",
+        "object_map",
+    ] {
         assert!(e.contains(part), "{part} in: {e}");
     }
     cfg.object_map.insert("SquareNut_main".into(), "nut".into());
     let g = Generator::from_demo(&cfg, demo).unwrap();
     assert!(g.attempt(0).success);
     // A map onto an object the task does not have is refused when the config is checked.
-    cfg.object_map.insert("SquareNut_main".into(), "bolt".into());
+    cfg.object_map
+        .insert("SquareNut_main".into(), "bolt".into());
     let e = cfg.validate().unwrap_err().to_string();
-    assert!(e.contains("object_map") && e.contains("bolt") && e.contains("nut, peg"), "{e}");
+    assert!(
+        e.contains("object_map") && e.contains("bolt") && e.contains("nut, peg"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -859,7 +871,11 @@ fn robosuite_geometry_gives_robosuites_object_sizes() {
         _ => f64::NAN,
     };
     assert!((side(&stack, 0) - 0.04).abs() < 1e-12 && (side(&stack, 1) - 0.05).abs() < 1e-12);
-    assert_eq!([stack.reset[0].z, stack.reset[1].z], [0.02, 0.025], "rest heights follow");
+    assert_eq!(
+        [stack.reset[0].z, stack.reset[1].z],
+        [0.02, 0.025],
+        "rest heights follow"
+    );
     let mut cfg = config("stack", Method::Dmg, Variant::Static);
     cfg.geometry = crate::task::Geometry::Robosuite;
     let g = Generator::new(&cfg, None).unwrap();

@@ -152,7 +152,7 @@ pub struct GenerateArgs {
     /// Map the demo's object names onto the task's: FROM=TO[,FROM=TO...] (MimicGen's own
     /// names, such as square_nut and square_peg, need none) [added to the configuration's]
     #[arg(long, value_name = "FROM=TO,...", value_parser = parse_object_map)]
-    pub object_map: Option<Vec<(String, String)>>,
+    pub object_map: Option<ObjectMapArg>,
     /// Camera images in every kept episode, as obs/<camera>_image (T, H, W, 3) uint8:
     /// a comma-separated list of agentview and robot0_eye_in_hand, or none
     /// [default: none, or the configuration's]
@@ -204,7 +204,11 @@ fn parse_demo_frame(s: &str) -> Result<dmgen::config::DemoFrame, String> {
     }
 }
 
-fn parse_object_map(s: &str) -> Result<Vec<(String, String)>, String> {
+/// `--object-map` pairs (a newtype: clap would read a bare `Vec` as repeated values).
+#[derive(Clone, Debug)]
+pub struct ObjectMapArg(Vec<(String, String)>);
+
+fn parse_object_map(s: &str) -> Result<ObjectMapArg, String> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|p| match p.split_once('=') {
@@ -213,7 +217,8 @@ fn parse_object_map(s: &str) -> Result<Vec<(String, String)>, String> {
             }
             _ => Err(format!("'{p}' is not FROM=TO (e.g. square_nut=nut)")),
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map(ObjectMapArg)
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -387,7 +392,7 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
     if let Some(f) = a.demo_frame {
         cfg.demo_frame = f;
     }
-    for (from, to) in a.object_map.iter().flatten() {
+    for (from, to) in a.object_map.iter().flat_map(|m| &m.0) {
         cfg.object_map.insert(from.clone(), to.clone());
     }
     if let Some(list) = &a.cameras {
