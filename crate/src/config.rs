@@ -435,7 +435,8 @@ pub enum DemoFrame {
     #[default]
     Auto,
     /// robosuite's table-top arenas (MimicGen's datasets): the Panda's base 0.56 m behind
-    /// the table centre (the world origin) facing +x, the table top at 0.8 m.
+    /// the table centre (the world origin) facing +x, the table top at 0.8 m (0.82 m for
+    /// Square).
     Robosuite,
     /// A rigid transform: the demo's robot base `base` (x, y, m) and heading `yaw` (rad,
     /// about z) in its own world land on the scene's base, and its table height `table_z`

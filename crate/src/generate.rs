@@ -300,16 +300,26 @@ pub fn align_demo(demo: &mut Demo) -> Vec3 {
 
 /// [`align_demo`] for [`DemoFrame::Auto`]; the robosuite frame and rigid transforms move
 /// the demo rigidly (see [`Demo::move_rigid`]).
-pub fn align_demo_in(demo: &mut Demo, frame: &DemoFrame) {
+pub fn align_demo_in(demo: &mut Demo, frame: &DemoFrame, task: &str) {
     let (base, yaw, table_z) = match *frame {
         DemoFrame::Auto => {
             align_demo(demo);
             return;
         }
-        DemoFrame::Robosuite => ([ROBOSUITE_BASE_X, 0.0], 0.0, ROBOSUITE_TABLE_Z),
+        DemoFrame::Robosuite => ([ROBOSUITE_BASE_X, 0.0], 0.0, robosuite_table_z(task)),
         DemoFrame::Rigid { base, yaw, table_z } => (base, yaw, table_z),
     };
     demo.move_rigid(base, yaw, table_z, &SceneFrame::default());
+}
+
+/// The table top's height in robosuite's arena for `task`: 0.82 m for Square
+/// (`NutAssembly`'s `table_offset`), 0.8 m for the others.
+pub fn robosuite_table_z(task: &str) -> f64 {
+    if task == "square" {
+        0.82
+    } else {
+        ROBOSUITE_TABLE_Z
+    }
 }
 
 /// x of the Panda's base in robosuite's table-top arenas: 0.16 m plus half the 0.8 m table
@@ -593,7 +603,7 @@ impl Generator {
                 )));
             }
         }
-        align_demo_in(&mut demo, &config.demo_frame);
+        align_demo_in(&mut demo, &config.demo_frame, &task.id);
         let spec = segment_with(&demo, &SegmentParams::default(), overrides(config).as_ref())?;
         spec.check_against(&demo)?;
         let dmp_cfg = dmp_config(&config.dmp);

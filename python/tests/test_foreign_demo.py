@@ -13,8 +13,8 @@ import dmgen
 from conftest import ROOT
 
 # robosuite's table-top arenas: the Panda's base 0.56 m behind the table centre (the
-# world origin), the table top at 0.8 m.
-ROBOSUITE_BASE = np.array([-0.56, 0.0, 0.8])
+# world origin), the table top at 0.8 m (0.82 m in Square's).
+TABLE_Z = {"square": 0.82, "stack": 0.8}
 
 
 def quat_xyzw_to_matrix(q):
@@ -39,7 +39,7 @@ def write_mimicgen_file(path, task, env_name, names, yaw=0.0):
         out = np.zeros((len(pos), 4, 4))
         for k, (p, q) in enumerate(zip(pos, quat)):
             out[k, :3, :3] = turn @ quat_xyzw_to_matrix(np.array(q))
-            out[k, :3, 3] = turn @ np.array(p) + ROBOSUITE_BASE
+            out[k, :3, 3] = turn @ np.array(p) + np.array([-0.56, 0.0, TABLE_Z[task]])
             out[k, 3, 3] = 1.0
         return out
 

@@ -779,7 +779,7 @@ fn square_demo_elsewhere(yaw: f64) -> Demo {
     }
     // Scene -> robosuite: the inverse of the rigid transform the generator applies.
     let turn = Quat::from_yaw(yaw);
-    let base = Vec3::new(ROBOSUITE_BASE_X, 0.0, ROBOSUITE_TABLE_Z);
+    let base = Vec3::new(ROBOSUITE_BASE_X, 0.0, robosuite_table_z("square"));
     let to_world = |p: &mut Pose| {
         p.pos = turn.rotate(p.pos) + base;
         p.quat = (turn * p.quat).normalized();
@@ -814,7 +814,7 @@ fn a_demo_in_mimicgens_names_and_robosuites_frame_generates_like_the_built_in_on
     cfg.demo_frame = DemoFrame::Rigid {
         base: [ROBOSUITE_BASE_X, 0.0],
         yaw: 0.7,
-        table_z: ROBOSUITE_TABLE_Z,
+        table_z: 0.82,
     };
     let turned = Generator::from_demo(&cfg, square_demo_elsewhere(0.7)).unwrap();
     for (a, b) in turned.demo().objects.iter().zip(&g.demo().objects) {

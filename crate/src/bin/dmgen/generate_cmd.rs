@@ -144,8 +144,8 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "GEOMETRY", value_parser = parse_geometry)]
     pub geometry: Option<dmgen::config::Geometry>,
     /// Where the demo's world puts the robot and table: auto (recognise the table,
-    /// centre the objects) or robosuite (Panda base at x = -0.56 m, table top at 0.8 m;
-    /// MimicGen's datasets); a rigid transform goes in the configuration's demo_frame
+    /// centre the objects) or robosuite (Panda base at x = -0.56 m, table top at 0.8 m,
+    /// 0.82 m for square; MimicGen's datasets); a rigid transform goes in the configuration's demo_frame
     /// [default: auto, or the configuration's]
     #[arg(long, value_name = "FRAME", value_parser = parse_demo_frame)]
     pub demo_frame: Option<dmgen::config::DemoFrame>,
