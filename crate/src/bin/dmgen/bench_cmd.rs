@@ -213,6 +213,15 @@ pub enum BenchCommand {
         /// that have them
         #[arg(long, conflicts_with_all = ["table_only", "ablation_only"])]
         levels_only: bool,
+        /// Measure this demo file instead of the built-in demos (with --task; a demo
+        /// recorded elsewhere, e.g. a MimicGen source file)
+        #[arg(long, value_name = "FILE", requires = "task")]
+        demo: Option<String>,
+        /// Base configuration for every measured run, JSON inline or a file (e.g.
+        /// '{"demo_frame": {"kind": "robosuite"}, "geometry": "robosuite"}'); task, method,
+        /// variant and seed are the table's
+        #[arg(long, value_name = "JSON|FILE")]
+        config: Option<String>,
     },
     /// Policies trained on 1 demo, 10 demos, D-MG and MimicGen data, evaluated static and dmg
     Policy {
@@ -280,15 +289,42 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             ablation_only,
             table_only,
             levels_only,
-        } => crate::bench_generate::run_results(&crate::bench_generate::ResultsOptions {
-            attempts,
-            seeds,
-            threads: threads as usize,
-            task,
-            ablation_only,
-            table_only,
-            levels_only,
-        }),
+            demo,
+            config,
+        } => {
+            if demo.is_some() || config.is_some() {
+                let base = match &config {
+                    Some(c) => {
+                        let text = if c.trim_start().starts_with('{') {
+                            c.clone()
+                        } else {
+                            std::fs::read_to_string(c)
+                                .map_err(|e| format!("--config: cannot read '{c}': {e}"))?
+                        };
+                        dmgen::config::GenerationConfig::from_json(&text)
+                            .map_err(|e| format!("--config: {e}"))?
+                    }
+                    None => Default::default(),
+                };
+                let file = match &demo {
+                    Some(p) => Some((
+                        std::fs::read(p).map_err(|e| format!("--demo: cannot read '{p}': {e}"))?,
+                        p.clone(),
+                    )),
+                    None => None,
+                };
+                crate::bench_generate::set_demo(crate::bench_generate::DemoSource { file, base })?;
+            }
+            crate::bench_generate::run_results(&crate::bench_generate::ResultsOptions {
+                attempts,
+                seeds,
+                threads: threads as usize,
+                task,
+                ablation_only,
+                table_only,
+                levels_only,
+            })
+        }
         BenchCommand::Policy {
             task,
             episodes,

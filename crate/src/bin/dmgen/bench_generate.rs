@@ -32,9 +32,29 @@ fn physics() -> PhysicsSettings {
     PHYSICS.get().cloned().unwrap_or_default()
 }
 
-/// A generator for `cfg` (built-in demo) in the bench's physics.
+/// A demo file and a base configuration for `bench results` (`--demo`, `--config`): the
+/// tables then measure that demo (a file recorded elsewhere) instead of the built-in ones.
+pub struct DemoSource {
+    /// The demo file's bytes and name (`None`: the built-in demos).
+    pub file: Option<(Vec<u8>, String)>,
+    pub base: GenerationConfig,
+}
+
+static DEMO: std::sync::OnceLock<DemoSource> = std::sync::OnceLock::new();
+
+/// Measure `source` instead of the built-in demos (once per process).
+pub fn set_demo(source: DemoSource) -> Result<(), String> {
+    DEMO.set(source)
+        .map_err(|_| "the demo was already chosen".to_string())
+}
+
+/// A generator for `cfg` (the built-in demo, or `--demo`'s file) in the bench's physics.
 fn generator(cfg: &GenerationConfig) -> Result<Generator, String> {
-    Ok(Generator::new(cfg, None)
+    let file = DEMO
+        .get()
+        .and_then(|d| d.file.as_ref())
+        .map(|(b, n)| (b.as_slice(), n.as_str()));
+    Ok(Generator::new(cfg, file)
         .map_err(|e| e.to_string())?
         .with_physics(physics()))
 }
@@ -63,7 +83,7 @@ fn config(task: &str, method: Method, variant: Variant, episodes: u32) -> Genera
         method,
         variant,
         episodes,
-        ..GenerationConfig::default()
+        ..DEMO.get().map(|d| d.base.clone()).unwrap_or_default()
     }
 }
 
@@ -191,7 +211,6 @@ fn measure(cfg: &GenerationConfig, seeds: &[u64], n: u64, threads: usize) -> Res
     Ok(r)
 }
 
-/// Successes pooled over seeds.
 /// One row of a success table: the leading cells, then both methods' pooled rates,
 /// per-seed rates and main failures.
 fn table_row(lead: &[&str], d: &Rate, m: &Rate) -> String {
@@ -206,6 +225,7 @@ fn table_row(lead: &[&str], d: &Rate, m: &Rate) -> String {
     format!("| {} | {} |", lead.join(" | "), cells.join(" | "))
 }
 
+/// Successes pooled over seeds.
 #[derive(Default)]
 struct Rate {
     ok: u64,
@@ -317,8 +337,19 @@ pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
     }
     if !skip_table {
         let assists = dmgen::config::Assists::default();
+        let source = match DEMO.get() {
+            Some(d) => format!(
+                "{} with {}",
+                d.file
+                    .as_ref()
+                    .map(|(_, n)| format!("demo {n}"))
+                    .unwrap_or_else(|| "built-in demos".into()),
+                d.base.to_canonical_json().unwrap_or_default()
+            ),
+            None => "built-in demos".into(),
+        };
         println!(
-            "Success rate, {n} attempts x {n_seeds} seeds ({seeds_label}), built-in demos; pooled rate [95% Wilson interval]; per-seed rates after it."
+            "Success rate, {n} attempts x {n_seeds} seeds ({seeds_label}), {source}; pooled rate [95% Wilson interval]; per-seed rates after it."
         );
         println!(
             "Assists on for both methods (the defaults): {}\n",
