@@ -3,7 +3,7 @@
 //! [`crate::link`]), while training and evaluation themselves ([`crate::policy`], feature
 //! `learn`) live in the module the page loads on demand.
 
-use crate::config::{DynamicsParams, GenerationConfig, ResetLevel, Variant};
+use crate::config::{DynamicsParams, GenerationConfig, Geometry, ResetLevel, Variant};
 use serde::{Deserialize, Serialize};
 
 /// robomimic's low-dim observation keys that D-MG's and MimicGen's released configs use.
@@ -197,6 +197,9 @@ pub struct EvalConfig {
     /// The scenes' reset level (generation's `reset`; left out of the JSON at `d0`).
     #[serde(skip_serializing_if = "ResetLevel::is_d0")]
     pub reset: ResetLevel,
+    /// The objects' sizes (generation's `geometry`; left out of the JSON at `playground`).
+    #[serde(skip_serializing_if = "Geometry::is_playground")]
+    pub geometry: Geometry,
 }
 
 impl Default for EvalConfig {
@@ -208,6 +211,7 @@ impl Default for EvalConfig {
             episodes: 50,
             seed: DEFAULT_EVAL_SEED,
             reset: ResetLevel::D0,
+            geometry: Geometry::Playground,
         }
     }
 }
@@ -264,6 +268,7 @@ impl EvalConfig {
             variant: self.variant,
             dynamics: self.dynamics.clone(),
             reset: self.reset,
+            geometry: self.geometry,
             ..GenerationConfig::default()
         }
     }

@@ -60,6 +60,7 @@ class DmgenEnv(gym.Env):
         dynamics: Optional[Dict[str, Any]] = None,
         cameras: Optional[Dict[str, Any]] = None,
         reset: str = "d0",
+        geometry: str = "playground",
         **dynamics_settings: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -72,9 +73,13 @@ class DmgenEnv(gym.Env):
         # MimicGen's reset levels (d0, d1, d2; which ones a task has: docs/tasks.md).
         if reset != "d0":
             settings["reset"] = reset
+        # Object sizes: this tool's or robosuite's (docs/tasks.md, "Demos recorded elsewhere").
+        if geometry != "playground":
+            settings["geometry"] = geometry
         self._core = _core.EnvCore(json.dumps(settings), actions)
         self.task = task
         self.reset_level = reset
+        self.geometry = geometry
         self.variant = variant
         self.actions = actions
         self.render_mode = render_mode
@@ -196,6 +201,7 @@ def env_from_dataset(path: str, demo: str = "demo_0", **kwargs: Any) -> DmgenEnv
         dynamics=cfg.get("dynamics"),
         cameras=cfg.get("cameras"),
         reset=cfg.get("reset", "d0"),
+        geometry=cfg.get("geometry", "playground"),
         **kwargs,
     )
     env.reset(seed=int(cfg["seed"]), options={"attempt": attempt})

@@ -101,6 +101,25 @@ def test_reset_levels_match_generation_and_are_checked():
         dmgen.DmgenEnv(task="lift", reset="d1")
 
 
+def test_a_robosuite_geometry_dataset_replays_in_an_env_of_that_geometry(tmp_path):
+    # robosuite's 4 cm cubeA: the env a dataset builds has the dataset's object sizes, so
+    # the episode's actions succeed again (with this tool's 5 cm cube they need not).
+    out = tmp_path / "stack_rs.hdf5"
+    dmgen.generate({"task": "stack", "episodes": 1, "seed": 2, "geometry": "robosuite"}, out, threads=1)
+    env = dmgen.env_from_dataset(str(out), demo="demo_0")
+    assert env.geometry == "robosuite"
+    with h5py.File(out, "r") as f:
+        ep = f["data"]["demo_0"]
+        actions = ep["actions"][()]
+        np.testing.assert_allclose(env.reset_obs["object"], ep["obs"]["object"][0], atol=1e-6)
+    info = {}
+    for a in actions:
+        _, _, terminated, truncated, info = env.step(a)
+        if terminated or truncated:
+            break
+    assert info["success"] and terminated
+
+
 def test_bad_settings_raise_with_the_cores_message():
     with pytest.raises(dmgen.DmgenError, match="task"):
         dmgen.DmgenEnv(task="no_such_task")

@@ -112,9 +112,7 @@ impl Evaluator {
     pub fn new(c: &EvalConfig) -> Result<Evaluator, PolicyError> {
         c.validate()?;
         let g = c.generation();
-        let task = Task::by_id(&c.task)
-            .and_then(|t| t.with_reset_level(c.reset))
-            .map_err(|e| cfg_err(e.to_string()))?;
+        let task = g.build_task().map_err(|e| cfg_err(e.to_string()))?;
         let durations =
             crate::task::scripted::subtask_durations(&task).map_err(|e| cfg_err(e.to_string()))?;
         // Generation's time limit for the built-in demo's length.
