@@ -292,6 +292,11 @@ test('reset levels: the menu offers the levels a task has, D2 spreads the scene,
   const cfg = await page.evaluate((l) => JSON.parse(window.__dmgenCore!.decode_link(l).config), link);
   expect(cfg.reset).toBe('d2');
   expect(cfg.task).toBe('square');
+  // A policy is evaluated in the scenes it was generated for: the level reaches the
+  // evaluation settings too (and the core accepts them).
+  const evalJson = await page.evaluate(() => (window.__dmgenPolicy as unknown as { evalJson(): string }).evalJson());
+  expect(JSON.parse(evalJson)).toMatchObject({ task: 'square', reset: 'd2' });
+  await page.evaluate((j) => window.__dmgenCore!.policy_settings_canonical(JSON.stringify({ eval: JSON.parse(j) })), evalJson);
   const context = await browser.newContext();
   const fresh = await context.newPage();
   await ready(fresh, link, 1);

@@ -271,7 +271,11 @@ async function main(): Promise<void> {
     generated: () =>
       generation.datasets().map((d) => ({ id: d.method, label: `${d.label} dataset (${d.kept} episodes)`, dataset: d.dataset })),
     task: () => status.taskId ?? 'stack',
-    dynamics: () => (JSON.parse(buildConfig(core, demoPanel, 'dmg')) as { dynamics: Record<string, unknown> }).dynamics,
+    scene: () => {
+      // What an evaluation shares with generation: its dynamics, reset level and geometry.
+      const { dynamics, reset, geometry } = JSON.parse(buildConfig(core, demoPanel, 'dmg')) as Record<string, unknown>;
+      return { dynamics, ...(reset ? { reset } : {}), ...(geometry ? { geometry } : {}) };
+    },
     workers: () => Math.round(numberInput('worker-count', 1, 32, 'Workers')),
     show: (attempt) => {
       try {

@@ -58,9 +58,10 @@ const VARIANT_LABEL: Record<string, string> = {
 export interface PolicyContext {
   /** Datasets of the last generation run. */
   generated(): DataSource[];
-  /** The current task id and the dynamics settings the scene panel describes. */
+  /** The current task id, and the scene settings of the generation configuration that an
+   * evaluation shares: `dynamics`, and `reset` and `geometry` when they are not the defaults. */
   task(): string;
-  dynamics(): Record<string, unknown>;
+  scene(): Record<string, unknown>;
   /** Workers to evaluate with. */
   workers(): number;
   /** Replay attempt bytes in the scene. */
@@ -142,7 +143,7 @@ export class PolicyPanel {
     const seed = Math.round(Number(el<HTMLInputElement>('eval-seed').value));
     if (!Number.isFinite(episodes) || episodes < 1 || episodes > 10000) throw new Error('Evaluation episodes must be a number from 1 to 10000.');
     if (!Number.isFinite(seed) || seed < 0) throw new Error('The evaluation seed must be a number from 0.');
-    return JSON.stringify({ task: this.ctx.task(), variant: el<HTMLSelectElement>('eval-variant').value, dynamics: this.ctx.dynamics(), episodes, seed });
+    return JSON.stringify({ task: this.ctx.task(), variant: el<HTMLSelectElement>('eval-variant').value, ...this.ctx.scene(), episodes, seed });
   }
 
   /** The settings for a share link (`{"train", "eval"}` JSON, canonical), or throws. */
@@ -156,8 +157,8 @@ export class PolicyPanel {
    */
   linkSettings(): string | null {
     const current = this.settings();
-    // The core's defaults, with the page's own task and dynamics (they are not settings).
-    const defaults = this.core.policy_settings_canonical(JSON.stringify({ eval: { task: this.ctx.task(), dynamics: this.ctx.dynamics() } }));
+    // The core's defaults, with the page's own task and scene (they are not settings).
+    const defaults = this.core.policy_settings_canonical(JSON.stringify({ eval: { task: this.ctx.task(), ...this.ctx.scene() } }));
     return current === defaults ? null : current;
   }
 

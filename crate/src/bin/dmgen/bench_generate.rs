@@ -211,6 +211,24 @@ fn measure(cfg: &GenerationConfig, seeds: &[u64], n: u64, threads: usize) -> Res
     Ok(r)
 }
 
+/// The fields of `base` that differ from the default configuration's (the table's own
+/// task, method, variant, seed and demo left out), as JSON.
+fn base_differences(base: &GenerationConfig) -> String {
+    let to_map = |c: &GenerationConfig| match serde_json::to_value(c) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let default = to_map(&GenerationConfig::default());
+    let mut out = serde_json::Map::new();
+    for (k, v) in to_map(base) {
+        let own = ["task", "method", "variant", "seed", "demo", "episodes"].contains(&k.as_str());
+        if !own && default.get(&k) != Some(&v) {
+            out.insert(k, v);
+        }
+    }
+    serde_json::Value::Object(out).to_string()
+}
+
 /// One row of a success table: the leading cells, then both methods' pooled rates,
 /// per-seed rates and main failures.
 fn table_row(lead: &[&str], d: &Rate, m: &Rate) -> String {
@@ -344,7 +362,7 @@ pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
                     .as_ref()
                     .map(|(_, n)| format!("demo {n}"))
                     .unwrap_or_else(|| "built-in demos".into()),
-                d.base.to_canonical_json().unwrap_or_default()
+                base_differences(&d.base)
             ),
             None => "built-in demos".into(),
         };
