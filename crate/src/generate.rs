@@ -568,8 +568,8 @@ impl Generator {
         name: &str,
         demo: Demo,
     ) -> Result<Self, GenError> {
-        config.validate()?;
         check_demo_file(config, bytes, name)?;
+        // `from_demo` validates the configuration.
         Self::from_demo(config, demo)
     }
 

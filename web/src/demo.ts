@@ -22,14 +22,8 @@ export interface DemoSource {
   json: string | null;
 }
 
-/** The demo a generation job or a preview needs. */
-export interface JobDemo {
-  /** The file's bytes (null for a built-in demo). */
-  bytes: Uint8Array | null;
-  name: string;
-  /** See DemoSource.json. */
-  json: string | null;
-}
+/** The demo a generation job or a preview needs (the file's bytes are null for a built-in demo). */
+export type JobDemo = Pick<DemoSource, 'bytes' | 'name' | 'json'>;
 
 interface SpecJson {
   subtasks: { name: string; object: string; start: number; end: number }[];

@@ -270,7 +270,7 @@ impl Demo {
 
     /// Error if an object is not in `known` (the task's object list).
     pub fn check_object_names(&self, known: &[&str]) -> Result<(), DemoError> {
-        self.clone().map_objects(known, str::to_string).map(|_| ())
+        self.mapped_names(known, str::to_string).map(|_| ())
     }
 
     /// Rename every object to `rename(name)` (a demo recorded elsewhere, in the task's
@@ -281,6 +281,19 @@ impl Demo {
         known: &[&str],
         rename: impl Fn(&str) -> String,
     ) -> Result<&mut Self, DemoError> {
+        let mapped = self.mapped_names(known, rename)?;
+        for (o, to) in self.objects.iter_mut().zip(mapped) {
+            o.name = to;
+        }
+        Ok(self)
+    }
+
+    /// The objects' names after `rename`, checked as [`Demo::map_objects`] checks them.
+    fn mapped_names(
+        &self,
+        known: &[&str],
+        rename: impl Fn(&str) -> String,
+    ) -> Result<Vec<String>, DemoError> {
         let mapped: Vec<String> = self.objects.iter().map(|o| rename(&o.name)).collect();
         for (o, to) in self.objects.iter().zip(&mapped) {
             if !known.contains(&to.as_str()) {
@@ -296,10 +309,7 @@ impl Demo {
                 return Err(DemoError::DuplicateObject(a.clone()));
             }
         }
-        for (o, to) in self.objects.iter_mut().zip(mapped) {
-            o.name = to;
-        }
-        Ok(self)
+        Ok(mapped)
     }
 
     /// Move the demo rigidly into the scene: the source robot base `base` (x, y) with
