@@ -14,6 +14,7 @@
 //! Submodules: [`dynamics`] (moving objects and targets, per-episode plans) and
 //! [`scripted`] (the built-in scripted demonstrations).
 
+mod cleanup;
 pub mod dynamics;
 pub mod scripted;
 
@@ -26,7 +27,14 @@ use crate::sim::{World, CONTROL_DT};
 use serde::{Deserialize, Serialize};
 
 /// Ids of every built-in task, in display order.
-pub const TASK_IDS: [&str; 5] = ["lift", "stack", "square", "pick_place", "conveyor"];
+pub const TASK_IDS: [&str; 6] = [
+    "lift",
+    "stack",
+    "square",
+    "pick_place",
+    "conveyor",
+    "mug_cleanup",
+];
 
 /// The geometry of one collider part, in its object's frame.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -70,6 +78,42 @@ pub struct ObjectSpec {
     pub friction: f64,
     /// sRGB colour and alpha.
     pub color: [u8; 4],
+    /// A fixed body (a cabinet): placed at its reset pose, never moves.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed: bool,
+    /// A body sliding on a prismatic joint in another object (a drawer in its cabinet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joint: Option<SlideJoint>,
+}
+
+/// A prismatic joint holding an object in its `parent` (a fixed object): the object's
+/// pose is `parent * origin * translation(axis * q)`, with the opening `q` (m) within
+/// `range`, `q = 0` closed. It slides only by physics (contacts and the joint), with
+/// viscous `damping` (N s/m) and Coulomb `friction` (N) in the joint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlideJoint {
+    pub parent: String,
+    /// The object's pose in the parent's frame when closed.
+    pub origin: Pose,
+    /// Unit opening direction in the parent's frame.
+    pub axis: Vec3,
+    pub range: [f64; 2],
+    pub damping: f64,
+    pub friction: f64,
+}
+
+impl SlideJoint {
+    /// The jointed object's pose for opening `q` with its parent at `parent`.
+    pub fn pose_at(&self, parent: &Pose, q: f64) -> Pose {
+        let open = Pose::from_pos(self.axis * q);
+        parent.compose(&open).compose(&self.origin)
+    }
+
+    /// The opening (m) of an object at `pose` with its parent at `parent`.
+    pub fn opening(&self, parent: &Pose, pose: &Pose) -> f64 {
+        let local = pose.pos - parent.compose(&self.origin).pos;
+        parent.quat.conj().rotate(local).dot(self.axis)
+    }
 }
 
 impl ObjectSpec {
@@ -99,6 +143,33 @@ impl ObjectSpec {
             d = d.max(h - p.offset.pos.z());
         }
         d
+    }
+
+    /// Distance (m) from world point `p` to the surface of this object at `pose`: the
+    /// nearest of its parts, 0 inside one. Segmentation measures the hand against an
+    /// object's geometry with it (a drawer's handle, not the drawer's origin).
+    pub fn surface_distance(&self, pose: &Pose, p: Vec3) -> f64 {
+        let local = pose.inverse().transform_point(p);
+        self.parts
+            .iter()
+            .map(|part| {
+                let q = part.offset.inverse().transform_point(local);
+                match &part.shape {
+                    PartShape::Cuboid { half_extents: h } => {
+                        let d = |v: f64, e: f64| (v.abs() - e).max(0.0);
+                        Vec3::new(d(q.x(), h.x()), d(q.y(), h.y()), d(q.z(), h.z())).norm()
+                    }
+                    PartShape::Cylinder {
+                        half_height,
+                        radius,
+                    } => {
+                        let r = (m::sqrt(q.x() * q.x() + q.y() * q.y()) - radius).max(0.0);
+                        let z = (q.z().abs() - half_height).max(0.0);
+                        m::sqrt(r * r + z * z)
+                    }
+                }
+            })
+            .fold(f64::INFINITY, f64::min)
     }
 
     /// Highest point of the object above its origin when upright (m).
@@ -242,6 +313,10 @@ pub enum SubtaskKind {
     Place,
     /// Raise the held object.
     Lift,
+    /// Open a jointed object without holding it (hook the drawer's handle and pull).
+    Pull,
+    /// Close a jointed object without holding it (push the drawer shut).
+    Push,
 }
 
 /// One entry of the subtask outline: a stretch of motion that ends at a pose
@@ -287,6 +362,16 @@ pub enum SuccessSpec {
         bin: String,
         inner_half: [f64; 2],
         wall_top: f64,
+    },
+    /// Mug Cleanup's test: `object` stands upright (tilt under 0.35 rad) inside the
+    /// `drawer`'s rectangle (half extents `inner_half`, drawer frame) below `wall_top`,
+    /// the drawer is closed (opening at most `closed_tol`), and nothing is held.
+    InClosedDrawer {
+        object: String,
+        drawer: String,
+        inner_half: [f64; 2],
+        wall_top: f64,
+        closed_tol: f64,
     },
 }
 
@@ -384,6 +469,8 @@ fn cube(name: &str, size: f64, mass: f64, color: [u8; 4]) -> ObjectSpec {
         mass,
         friction: 0.9,
         color,
+        fixed: false,
+        joint: None,
     }
 }
 
@@ -429,6 +516,8 @@ fn bin(name: &str) -> ObjectSpec {
         mass: 1.0,
         friction: 0.8,
         color: [120, 130, 150, 255],
+        fixed: false,
+        joint: None,
     }
 }
 
@@ -499,6 +588,8 @@ fn square_nut(d: SquareDims) -> ObjectSpec {
         mass: 0.06,
         friction: 0.9,
         color: [200, 150, 60, 255],
+        fixed: false,
+        joint: None,
     }
 }
 
@@ -523,6 +614,16 @@ fn square_peg(d: SquareDims) -> ObjectSpec {
         mass: 2.0,
         friction: 0.8,
         color: [90, 90, 100, 255],
+        fixed: false,
+        joint: None,
+    }
+}
+
+fn camera_at(eye: Vec3, target: Vec3) -> CameraSpec {
+    CameraSpec {
+        eye,
+        target,
+        fov_deg: 40.0,
     }
 }
 
@@ -686,6 +787,8 @@ impl Task {
                         mass: 0.15,
                         friction: 0.9,
                         color: [60, 110, 200, 255],
+                        fixed: false,
+                        joint: None,
                     },
                     bin("bin"),
                 ],
@@ -745,6 +848,7 @@ impl Task {
                 horizon: 14.0,
                 camera: camera(),
             }),
+            "mug_cleanup" => Ok(cleanup::mug_cleanup()),
             other => Err(TaskError::UnknownTask(other.into())),
         }
     }
@@ -767,6 +871,7 @@ impl Task {
                 around_centre([-0.115, 0.115], [-0.255, 0.255], full, z(0)),
                 around_centre([-0.1, 0.3], [-0.2, 0.2], [0.0, 0.0], z(1)),
             ]),
+            ("mug_cleanup", ResetLevel::D1) => Some(cleanup::mug_cleanup_d1(self)),
             // Square_D2: both within +-0.25 m, the peg turned up to 90 degrees.
             ("square", ResetLevel::D2) => Some(vec![
                 around_centre([-0.25, 0.25], [-0.25, 0.25], full, z(0)),
@@ -909,7 +1014,7 @@ impl Task {
         let radii: Vec<f64> = self.objects.iter().map(|o| o.footprint_radius()).collect();
         let mut last = Vec::new();
         for _attempt in 0..200 {
-            let poses: Vec<Pose> = self
+            let mut poses: Vec<Pose> = self
                 .reset
                 .iter()
                 .map(|r| {
@@ -919,19 +1024,116 @@ impl Task {
                     Pose::new(Vec3::new(x, y, r.z), Quat::from_yaw(yaw))
                 })
                 .collect();
+            // A jointed object starts closed in its parent (its own draw is unused).
+            self.place_jointed(&mut poses);
+            let jointed = |i: usize| self.objects[i].joint.is_some();
             let apart = (0..poses.len()).all(|i| {
                 (0..i).all(|j| {
+                    if jointed(i) || jointed(j) {
+                        return true;
+                    }
                     let d = poses[i].pos - poses[j].pos;
                     let d = m::sqrt(d.x() * d.x() + d.y() * d.y());
                     d >= radii[i] + radii[j] + self.min_gap
                 })
             });
-            if apart {
+            if apart && self.clear_of_open_joints(&poses) {
                 return poses;
             }
             last = poses;
         }
         last
+    }
+
+    /// Whether every free object stands clear of where each jointed object reaches when
+    /// fully open (a drawer must not open into the mug).
+    fn clear_of_open_joints(&self, poses: &[Pose]) -> bool {
+        self.objects.iter().enumerate().all(|(i, o)| {
+            let Some(j) = &o.joint else { return true };
+            let Ok(p) = self.object_index(&j.parent) else {
+                return true;
+            };
+            let open = j.pose_at(&poses[p], j.range[1]);
+            self.objects.iter().enumerate().all(|(k, other)| {
+                k == i
+                    || k == p
+                    || other.joint.is_some()
+                    || o.surface_distance(&open, poses[k].pos) > other.footprint_radius() + 0.005
+            })
+        })
+    }
+
+    /// Put every jointed object at opening 0 in its parent's pose.
+    pub fn place_jointed(&self, poses: &mut [Pose]) {
+        for i in 0..self.objects.len().min(poses.len()) {
+            if let Some(j) = &self.objects[i].joint {
+                if let Ok(p) = self.object_index(&j.parent) {
+                    if p < poses.len() {
+                        poses[i] = j.pose_at(&poses[p], 0.0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The opening (m) of jointed object `i` in `poses` (`None`: it has no joint).
+    pub fn opening(&self, i: usize, poses: &[Pose]) -> Option<f64> {
+        let j = self.objects.get(i)?.joint.as_ref()?;
+        let p = self.object_index(&j.parent).ok()?;
+        Some(j.opening(poses.get(p)?, poses.get(i)?))
+    }
+
+    /// Whether a pull (push) subtask has opened its object past half its travel (closed
+    /// it to within 1 cm).
+    pub fn moved_enough(&self, s: &SubtaskSpec, poses: &[Pose]) -> bool {
+        let Ok(i) = self.object_index(&s.object) else {
+            return false;
+        };
+        let (Some(q), Some(j)) = (self.opening(i, poses), self.objects[i].joint.as_ref()) else {
+            return false;
+        };
+        match s.kind {
+            SubtaskKind::Pull => q >= 0.5 * j.range[1],
+            SubtaskKind::Push => q <= j.range[0] + 0.01,
+            _ => false,
+        }
+    }
+
+    /// Whether a place subtask is done: the predicate without the conditions that later
+    /// subtasks establish (Mug Cleanup: the mug in the drawer, before it is closed).
+    pub fn placed(&self, poses: &[Pose], grasped: Option<usize>) -> bool {
+        match &self.success {
+            SuccessSpec::InClosedDrawer { .. } => self.in_drawer(poses, grasped, false),
+            _ => self.predicate(poses, grasped),
+        }
+    }
+
+    fn in_drawer(&self, poses: &[Pose], grasped: Option<usize>, closed: bool) -> bool {
+        let SuccessSpec::InClosedDrawer {
+            object,
+            drawer,
+            inner_half,
+            wall_top,
+            closed_tol,
+        } = &self.success
+        else {
+            return false;
+        };
+        let idx = |n: &str| self.object_index(n).ok().filter(|&i| i < poses.len());
+        let (Some(o), Some(d)) = (idx(object), idx(drawer)) else {
+            return false;
+        };
+        if grasped.is_some() {
+            return false;
+        }
+        let local = poses[d].inverse().transform_point(poses[o].pos);
+        let up = poses[o].quat.rotate(Vec3::new(0.0, 0.0, 1.0));
+        let inside = local.x().abs() <= inner_half[0]
+            && local.y().abs() <= inner_half[1]
+            && local.z() >= 0.0
+            && local.z() <= *wall_top
+            && up.z() >= m::cos(0.35);
+        inside && (!closed || self.opening(d, poses).is_some_and(|q| q <= *closed_tol))
     }
 
     /// Whether the success predicate holds for this state (`grasped`: index of
@@ -994,6 +1196,7 @@ impl Task {
                     && local.z() >= 0.0
                     && local.z() <= *wall_top
             }
+            SuccessSpec::InClosedDrawer { .. } => self.in_drawer(poses, grasped, true),
         }
     }
 }

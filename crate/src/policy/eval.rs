@@ -301,6 +301,10 @@ impl PolicyRollout {
             }
             SubtaskKind::Place => held.is_none(),
             SubtaskKind::Lift => false,
+            SubtaskKind::Pull | SubtaskKind::Push => self
+                .world
+                .as_ref()
+                .is_some_and(|w| self.ev.task.moved_enough(s, &w.object_poses())),
         };
         if done && self.sub + 1 < self.ev.task.subtasks.len() {
             self.sub += 1;

@@ -192,6 +192,20 @@ fn frame32(f: &Frame) -> rapier3d::math::Pose {
 }
 
 /// Rotation taking the z axis onto `d` (any rotation if `d` is zero).
+/// A rotation taking the x axis to unit vector `d`.
+fn quat_x_to(d: Vec3) -> Quat {
+    let x = Vec3::new(1.0, 0.0, 0.0);
+    let c = x.dot(d);
+    if c < -1.0 + 1e-9 {
+        return Quat::from_yaw(std::f64::consts::PI);
+    }
+    let axis = x.cross(d);
+    if axis.norm() < 1e-12 {
+        return Quat::IDENTITY;
+    }
+    Quat::from_axis_angle(axis.normalized(), m::acos(c.clamp(-1.0, 1.0)))
+}
+
 fn quat_z_to(d: Vec3) -> Quat {
     let n = d.normalized();
     let z = Vec3::new(0.0, 0.0, 1.0);
@@ -290,7 +304,13 @@ impl PhysicsHooks for SurfaceHooks {
 struct ObjectBody {
     body: RigidBodyHandle,
     colliders: Vec<ColliderHandle>,
+    /// The slide joint holding it in its parent, if any.
+    joint: Option<ImpulseJointHandle>,
 }
+
+/// Largest force (N) a drive applies through a slide joint (a drawer pushed by
+/// the dynamic variants).
+const JOINT_DRIVE_FORCE: f32 = 40.0;
 
 /// The Panda world: arm, parallel-jaw gripper, table, fixtures and task objects.
 pub struct PandaWorld {
@@ -730,36 +750,79 @@ impl PandaWorld {
             mbody.update_rigid_bodies(&mut phys.bodies, true);
         }
 
-        // Objects.
+        // Objects. A fixed one (a cabinet) belongs to the fixed scene: the robot's
+        // contacts with it count as contacts with the scene.
         let mut objects = Vec::new();
         for (i, spec) in task.objects.iter().enumerate() {
             let pose = object_poses.get(i).copied().unwrap_or(Pose::IDENTITY);
-            let body = phys.bodies.insert(
-                RigidBodyBuilder::dynamic()
-                    .pose(pose32(&pose))
-                    .can_sleep(false)
-                    .build(),
-            );
+            let builder = if spec.fixed {
+                RigidBodyBuilder::fixed()
+            } else {
+                RigidBodyBuilder::dynamic().can_sleep(false)
+            };
+            let body = phys.bodies.insert(builder.pose(pose32(&pose)).build());
             let vol: f64 = spec.parts.iter().map(|p| p.shape.volume()).sum();
+            let group = if spec.fixed { G_TABLE } else { G_OBJECT };
             let mut colliders = Vec::new();
             for p in &spec.parts {
                 let mass = spec.mass * p.shape.volume() / vol.max(1e-12);
-                colliders.push(
-                    phys.colliders.insert_with_parent(
-                        part_collider(&p.shape)
-                            .position(pose32(&p.offset) * shape_frame(&p.shape))
-                            .mass(mass as f32)
-                            .friction(spec.friction as f32)
-                            .contact_skin(skin)
-                            .collision_groups(groups(G_OBJECT))
-                            .active_hooks(ActiveHooks::MODIFY_SOLVER_CONTACTS)
-                            .build(),
-                        body,
-                        &mut phys.bodies,
-                    ),
+                let c = phys.colliders.insert_with_parent(
+                    part_collider(&p.shape)
+                        .position(pose32(&p.offset) * shape_frame(&p.shape))
+                        .mass(mass as f32)
+                        .friction(spec.friction as f32)
+                        .contact_skin(skin)
+                        .collision_groups(groups(group))
+                        .active_hooks(ActiveHooks::MODIFY_SOLVER_CONTACTS)
+                        .build(),
+                    body,
+                    &mut phys.bodies,
                 );
+                colliders.push(c);
+                if spec.fixed {
+                    static_colliders.push(c);
+                }
             }
-            objects.push(ObjectBody { body, colliders });
+            objects.push(ObjectBody {
+                body,
+                colliders,
+                joint: None,
+            });
+        }
+        // Slide joints (a drawer in its cabinet): the joint's x axis is the opening
+        // direction; contacts between the two bodies are off (the joint keeps them
+        // apart, with clearances in the geometry).
+        for (i, spec) in task.objects.iter().enumerate() {
+            let Some(j) = &spec.joint else { continue };
+            let parent = task.object_index(&j.parent).map_err(|_| {
+                SimError::InvalidScene(format!(
+                    "'{}' slides in '{}', which is not an object of the task",
+                    spec.name, j.parent
+                ))
+            })?;
+            let axis = j.axis.normalized();
+            if !axis.is_finite() || !(j.range[0] < j.range[1]) {
+                return Err(SimError::InvalidScene(format!(
+                    "the slide joint of '{}' needs an axis and a range",
+                    spec.name
+                )));
+            }
+            let r1 = quat_x_to(axis);
+            let f1 = Pose::new(j.origin.pos, r1);
+            let f2 = Pose::new(Vec3::ZERO, j.origin.quat.conj() * r1);
+            let joint = GenericJointBuilder::new(JointAxesMask::LOCKED_PRISMATIC_AXES)
+                .local_frame1(pose32(&f1))
+                .local_frame2(pose32(&f2))
+                .limits(JointAxis::LinX, [j.range[0] as f32, j.range[1] as f32])
+                .motor_model(JointAxis::LinX, MotorModel::ForceBased)
+                .motor_velocity(JointAxis::LinX, 0.0, j.damping as f32)
+                .motor_max_force(JointAxis::LinX, j.friction as f32)
+                .contacts_enabled(false)
+                .build();
+            let h = phys
+                .impulse_joints
+                .insert(objects[parent].body, objects[i].body, joint, true);
+            objects[i].joint = Some(h);
         }
 
         let ik_params = ik::IkParams {
@@ -835,9 +898,15 @@ impl PandaWorld {
                     Ok(())
                 };
                 for (what, c2) in &others {
-                    check(what, *c2)?;
+                    // A fixed object's own colliders are among the scene's.
+                    if !o.colliders.contains(c2) && !self.joined(i, *c2) {
+                        check(what, *c2)?;
+                    }
                 }
                 for (j, o2) in self.objects.iter().enumerate().skip(i + 1) {
+                    if self.jointed_pair(i, j) {
+                        continue;
+                    }
                     for c2 in &o2.colliders {
                         check(&format!("'{}'", names[j]), *c2)?;
                     }
@@ -845,6 +914,25 @@ impl PandaWorld {
             }
         }
         Ok(())
+    }
+
+    /// Whether objects `a` and `b` are joined by a slide joint (they may touch).
+    fn jointed_pair(&self, a: usize, b: usize) -> bool {
+        let parent_of = |i: usize| {
+            self.task.objects[i]
+                .joint
+                .as_ref()
+                .and_then(|j| self.task.object_index(&j.parent).ok())
+        };
+        parent_of(a) == Some(b) || parent_of(b) == Some(a)
+    }
+
+    /// Whether collider `c` belongs to an object joined to object `i`.
+    fn joined(&self, i: usize, c: ColliderHandle) -> bool {
+        self.objects
+            .iter()
+            .enumerate()
+            .any(|(j, o)| o.colliders.contains(&c) && self.jointed_pair(i, j))
     }
 
     fn multibody(&self) -> Option<&Multibody> {
@@ -1186,6 +1274,28 @@ impl World for PandaWorld {
         let grasped = self.grasped_object();
         self.hooks.drives.clear();
         for (i, d) in self.drives.iter().enumerate() {
+            // A jointed object is driven through its joint's motor, along the joint.
+            if let (Some(h), Some(spec)) = (
+                self.objects[i].joint,
+                self.task.objects[i].joint.as_ref(),
+            ) {
+                let parent = self
+                    .task
+                    .object_index(&spec.parent)
+                    .map(|p| self.body_pose(self.objects[p].body))
+                    .unwrap_or_default();
+                let along = d.map(|v| parent.quat.rotate(spec.axis.normalized()).dot(v));
+                if let Some(j) = self.phys.impulse_joints.get_mut(h, false) {
+                    let (v, f) = match along {
+                        Some(v) => (v as f32, JOINT_DRIVE_FORCE),
+                        None => (0.0, spec.friction as f32),
+                    };
+                    j.data
+                        .set_motor_velocity(JointAxis::LinX, v, spec.damping as f32)
+                        .set_motor_max_force(JointAxis::LinX, f);
+                }
+                continue;
+            }
             if let (Some(v), true) = (d, grasped != Some(i)) {
                 self.hooks.drives.push((self.objects[i].body, v32(v.0)));
             }

@@ -45,6 +45,9 @@ pub struct GraspPoint {
 pub struct PlacePoint {
     pub height: f64,
     pub symmetry: Option<f64>,
+    /// Where on the target (its yaw frame, m) and the object's yaw relative to it.
+    pub offset: Vec3,
+    pub yaw: f64,
 }
 
 /// The waypoint of a phase, recomputed from the live state every control step.
@@ -71,6 +74,9 @@ pub enum Goal {
         place: PlacePoint,
         dz: f64,
     },
+    /// Move from the phase's start pose by `distance` (m) along the opening direction
+    /// of jointed `object`'s slide joint (negative: towards closing).
+    Along { object: usize, distance: f64 },
 }
 
 /// One phase of a script.
@@ -98,6 +104,9 @@ fn phase(name: &'static str, duration: f64, gripper_closed: bool, goal: Goal) ->
 /// The scripted teleoperation of a task: grasp phases then (for placing tasks)
 /// carry and release phases.
 pub fn script(task: &Task) -> Result<Vec<Phase>, SimError> {
+    if task.id == "mug_cleanup" {
+        return cleanup_script(task);
+    }
     let picked = task
         .picked_object()
         .ok_or_else(|| SimError::Other(format!("task '{}' picks nothing", task.id)))?;
@@ -163,6 +172,8 @@ pub fn script(task: &Task) -> Result<Vec<Phase>, SimError> {
             PlacePoint {
                 height: PEG_BASE_THICKNESS + NUT_HALF_THICKNESS + 0.008,
                 symmetry: Some(0.5 * PI),
+                offset: Vec3::ZERO,
+                yaw: 0.0,
             },
             1.8,
         ),
@@ -170,6 +181,8 @@ pub fn script(task: &Task) -> Result<Vec<Phase>, SimError> {
             PlacePoint {
                 height: target_spec.top_height() + obj.bottom_depth() + 0.006,
                 symmetry: Some(0.5 * PI),
+                offset: Vec3::ZERO,
+                yaw: 0.0,
             },
             1.4,
         ),
@@ -178,6 +191,8 @@ pub fn script(task: &Task) -> Result<Vec<Phase>, SimError> {
             PlacePoint {
                 height: 0.01 + obj.bottom_depth() + 0.02,
                 symmetry: None,
+                offset: Vec3::ZERO,
+                yaw: 0.0,
             },
             1.2,
         ),
@@ -214,6 +229,101 @@ pub fn script(task: &Task) -> Result<Vec<Phase>, SimError> {
         phase("retreat", 1.0, false, Goal::RaiseTo { z: 0.25 }),
     ]);
     Ok(assign_subtasks(phases))
+}
+
+/// Mug Cleanup: hook the drawer's handle with the open fingers and pull, pick the mug,
+/// put it down in the drawer, push the drawer shut by its handle, back off.
+fn cleanup_script(task: &Task) -> Result<Vec<Phase>, SimError> {
+    use super::cleanup::{HANDLE, HANDLE_HALF, MUG_HALF_HEIGHT, MUG_REST_Z, PULL_DISTANCE};
+    let idx = |n: &str| {
+        task.object_index(n)
+            .map_err(|e| SimError::Other(e.to_string()))
+    };
+    let (mug, drawer) = (idx("mug")?, idx("drawer")?);
+    let finger = panda::FINGER_HALF[0];
+    // The fingers (open, their axis along the drawer's x) in the middle of the 5 cm
+    // gap behind the bar, or just in front of it.
+    let behind = GraspPoint {
+        local: Vec3::new(HANDLE[0], HANDLE[1] + HANDLE_HALF + 0.025, HANDLE[2]),
+        yaw: 0.5 * PI,
+        symmetry: PI,
+    };
+    let before = GraspPoint {
+        local: Vec3::new(HANDLE[0], HANDLE[1] - HANDLE_HALF - finger - 0.01, HANDLE[2]),
+        ..behind
+    };
+    let mug_grasp = GraspPoint {
+        local: Vec3::new(0.0, 0.0, MUG_HALF_HEIGHT - 0.03),
+        yaw: 0.0,
+        symmetry: PI,
+    };
+    let in_drawer = PlacePoint {
+        height: 0.01 + MUG_REST_Z + 0.006,
+        symmetry: Some(PI),
+        offset: Vec3::new(0.0, -0.045, 0.0),
+        yaw: 0.5 * PI,
+    };
+    let at = |object, grasp, dz| Goal::AtGrasp { object, grasp, dz };
+    let mut phases = vec![
+        phase("approach handle", 2.0, false, at(drawer, behind, 0.1)),
+        phase("hook", 1.0, false, at(drawer, behind, 0.0)),
+        phase(
+            "pull",
+            2.0,
+            false,
+            Goal::Along {
+                object: drawer,
+                distance: PULL_DISTANCE,
+            },
+        ),
+        phase("unhook", 0.8, false, Goal::RaiseTo { z: 0.22 }),
+        phase("approach", 2.0, false, at(mug, mug_grasp, 0.1)),
+        phase("descend", 1.2, false, at(mug, mug_grasp, 0.0)),
+        phase("close", 0.6, true, Goal::Drift { object: mug }),
+        phase("lift", 1.0, true, Goal::RaiseTo { z: 0.26 }),
+    ];
+    let place = |dz| Goal::AtPlace {
+        object: mug,
+        target: drawer,
+        place: in_drawer,
+        dz,
+    };
+    phases.extend([
+        // High enough for the mug to clear the drawer's front panel.
+        phase("transport", 2.2, true, place(0.17)),
+        phase("lower", 1.6, true, place(0.0)),
+        phase("release", 0.5, false, Goal::Hold),
+        phase("retreat", 0.8, false, Goal::RaiseTo { z: 0.25 }),
+        phase("approach front", 2.0, false, at(drawer, before, 0.1)),
+        phase("lower to handle", 0.8, false, at(drawer, before, 0.0)),
+        phase(
+            "push",
+            2.0,
+            false,
+            Goal::Along {
+                object: drawer,
+                distance: -(PULL_DISTANCE + 0.012),
+            },
+        ),
+        phase(
+            "back off",
+            0.6,
+            false,
+            Goal::Along {
+                object: drawer,
+                distance: 0.03,
+            },
+        ),
+    ]);
+    let ends = ["unhook", "close", "release"];
+    let mut sub = 0;
+    for p in &mut phases {
+        p.subtask = sub;
+        if ends.contains(&p.name) {
+            sub += 1;
+        }
+    }
+    Ok(phases)
 }
 
 /// Phases up to closing the gripper make the grasp subtask (0), the rest the
@@ -354,9 +464,11 @@ impl Operator {
                     place,
                     ..
                 } => match place.symmetry {
-                    Some(s) => {
-                        closest_symmetric(poses[target].quat.yaw(), s, poses[object].quat.yaw())
-                    }
+                    Some(s) => closest_symmetric(
+                        poses[target].quat.yaw() + place.yaw,
+                        s,
+                        poses[object].quat.yaw(),
+                    ),
                     None => poses[object].quat.yaw(),
                 },
                 _ => 0.0,
@@ -372,6 +484,18 @@ impl Operator {
                 Vec3::new(self.start.pos.x(), self.start.pos.y(), z),
                 self.start.quat,
             ),
+            Goal::Along { object, distance } => {
+                let task = world.task();
+                let axis = task.objects[object]
+                    .joint
+                    .as_ref()
+                    .and_then(|j| {
+                        let p = task.object_index(&j.parent).ok()?;
+                        Some(poses[p].quat.rotate(j.axis.normalized()))
+                    })
+                    .unwrap_or(Vec3::ZERO);
+                Pose::new(self.start.pos + axis * distance, self.start.quat)
+            }
             Goal::AtGrasp { object, grasp, dz } => {
                 let o = poses[object];
                 let yaw_o = o.quat.yaw();
@@ -399,7 +523,10 @@ impl Operator {
                 // when the phase started) above the live target pose.
                 let turn = wrap(self.yaw - self.held_yaw);
                 let rz = Quat::from_yaw(turn);
-                let obj_pos = poses[target].pos + Vec3::new(0.0, 0.0, place.height + dz);
+                let t = poses[target];
+                let obj_pos = t.pos
+                    + Quat::from_yaw(t.quat.yaw()).rotate(place.offset)
+                    + Vec3::new(0.0, 0.0, place.height + dz);
                 Pose::new(
                     obj_pos - rz.rotate(self.held_offset),
                     rz * self.held_eef_quat,
@@ -434,7 +561,15 @@ fn term_signals(task: &Task, world: &PandaWorld) -> Vec<u8> {
             SubtaskKind::Grasp => {
                 u8::from(task.object_index(&s.object).ok() == grasped && grasped.is_some())
             }
-            _ => u8::from(task.predicate(&poses, grasped)),
+            // Opened (closed) far enough, and the hand off the object again.
+            SubtaskKind::Pull | SubtaskKind::Push => {
+                let off = task.object_index(&s.object).is_ok_and(|i| {
+                    task.objects[i].surface_distance(&poses[i], world.eef_pose().pos) > 0.02
+                });
+                u8::from(off && task.moved_enough(s, &poses))
+            }
+            SubtaskKind::Place => u8::from(task.placed(&poses, grasped)),
+            SubtaskKind::Lift => u8::from(task.predicate(&poses, grasped)),
         })
         .collect()
 }
@@ -725,6 +860,11 @@ mod tests {
     #[test]
     fn conveyor_demo_succeeds_and_replays_open_loop() {
         demo_succeeds_and_replays("conveyor", &[1, 2]);
+    }
+
+    #[test]
+    fn mug_cleanup_demo_succeeds_and_replays_open_loop() {
+        demo_succeeds_and_replays("mug_cleanup", &[1, 2]);
     }
 
     #[test]
