@@ -221,7 +221,14 @@ impl From<CodecError> for GenError {
 // ------------------------------------------------------------------ built-in demos
 
 /// Ids of the built-in demos (one per task, the task's id).
-pub const BUILTIN_DEMOS: [&str; 5] = ["lift", "stack", "square", "pick_place", "conveyor"];
+pub const BUILTIN_DEMOS: [&str; 6] = [
+    "lift",
+    "stack",
+    "square",
+    "pick_place",
+    "conveyor",
+    "mug_cleanup",
+];
 
 /// The JSON text of a built-in demo (the files in `public/demos/`, recorded with
 /// `dmgen demo --task <id>`). Native builds compile them in; the browser build does
@@ -235,6 +242,7 @@ pub fn builtin_demo_json(id: &str) -> Option<&'static str> {
         "square" => include_str!("../../public/demos/square.json"),
         "pick_place" => include_str!("../../public/demos/pick_place.json"),
         "conveyor" => include_str!("../../public/demos/conveyor.json"),
+        "mug_cleanup" => include_str!("../../public/demos/mug_cleanup.json"),
         _ => return None,
     })
 }
@@ -415,6 +423,18 @@ fn symmetric_yaws(sym: YawSymmetry) -> Vec<f64> {
 
 // ------------------------------------------------------------------ generator
 
+/// `model` with its forcing terms turned by `turn` and no longer adapted to the start
+/// and goal ([`Scaling::Fixed`]): the demo's motion shape, turned with its object.
+fn rigid_model(model: &PoseDmp, turn: Quat) -> PoseDmp {
+    let mut m = model.clone();
+    m.pos.scaling = crate::dmp::Scaling::Fixed;
+    m.ori.scaling = crate::dmp::Scaling::Fixed;
+    for w in m.pos.weights.iter_mut().chain(m.ori.weights.iter_mut()) {
+        *w = turn.rotate(*w);
+    }
+    m
+}
+
 /// One subtask, ready to run.
 #[derive(Clone, Debug)]
 struct SubtaskPlan {
@@ -445,6 +465,11 @@ struct SubtaskPlan {
     /// Use only the reference object's position and yaw (reach subtasks: moving away
     /// from an object should not tilt with it if it tipped over).
     upright_frame: bool,
+    /// Non-prehensile subtasks (pull, push): the hand moves the object by its shape, so
+    /// the motion's shape is kept in the object's frame (D-MG's DMP turns its forcing
+    /// term with the object's yaw, unstretched) instead of adapting to start and goal.
+    /// `Some(yaw)`: the reference object's yaw at the demo segment's start.
+    rigid_shape: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -628,7 +653,7 @@ impl Generator {
             use crate::segment::SubtaskKind as K;
             let holds = match s.kind {
                 K::Place | K::Carry => last_grasped,
-                K::Grasp | K::Reach => None,
+                K::Grasp | K::Reach | K::Pull | K::Push => None,
             };
             if s.kind == K::Grasp {
                 last_grasped = Some(object);
@@ -637,6 +662,8 @@ impl Generator {
                 K::Grasp => Some(crate::task::SubtaskKind::Grasp),
                 K::Place => Some(crate::task::SubtaskKind::Place),
                 K::Carry => Some(crate::task::SubtaskKind::Lift),
+                K::Pull => Some(crate::task::SubtaskKind::Pull),
+                K::Push => Some(crate::task::SubtaskKind::Push),
                 K::Reach => None,
             };
             let task_subtask = task_kind.and_then(|k| {
@@ -656,7 +683,7 @@ impl Generator {
             // Equivalent goals are chosen by the smallest turn of the hand, so for a
             // held object (carry) the choice matching the actual grasp wins.
             let object_yaws = symmetric_yaws(symmetry);
-            let tool_flip = matches!(s.kind, K::Grasp | K::Reach | K::Carry);
+            let tool_flip = matches!(s.kind, K::Grasp | K::Reach | K::Carry | K::Pull | K::Push);
             let hand_offset_demo = match (s.kind, holds) {
                 (K::Place, Some(h)) => {
                     let name = &object_names[h];
@@ -671,7 +698,12 @@ impl Generator {
                 Some(h) => symmetric_yaws(yaw_symmetry(&task.objects[h])),
                 None => vec![0.0],
             };
+            let rigid_shape = matches!(s.kind, K::Pull | K::Push)
+                .then(|| demo.object_index(&s.object))
+                .flatten()
+                .map(|di| demo.objects[di].poses[s.start].quat.yaw());
             subtasks.push(SubtaskPlan {
+                rigid_shape,
                 held_yaws,
                 upright_frame: s.kind == K::Reach,
                 object_yaws,
@@ -1076,7 +1108,14 @@ impl Rollout {
                 // Continue the commanded motion: the DMP starts with the velocity of the
                 // last commanded step (zero at the first subtask).
                 let v = PoseVelocity::between(&self.prev_target, &self.target, CONTROL_DT);
-                self.runner = Some(DmpRunner::moving(s.model.clone(), start, goal, v));
+                let model = match s.rigid_shape {
+                    Some(demo_yaw) => {
+                        let turn = Quat::from_yaw(self.frame.quat.yaw() + self.sym_yaw - demo_yaw);
+                        rigid_model(&s.model, turn)
+                    }
+                    None => s.model.clone(),
+                };
+                self.runner = Some(DmpRunner::moving(model, start, goal, v));
             }
             Method::MimicGen => {
                 let inner = &g.inner;

@@ -90,6 +90,11 @@ pub enum SubtaskKind {
     /// Open throughout (approach, or retreat after a place).
     #[default]
     Reach,
+    /// Open throughout, pulling an object without holding it (hooking a drawer's
+    /// handle and opening the drawer).
+    Pull,
+    /// Open throughout, pushing an object without holding it (closing a drawer).
+    Push,
 }
 
 /// One object-centric subtask: samples `[start, end)` of the demo.
@@ -327,6 +332,135 @@ fn nearest_object(demo: &Demo, p: Vec3, k: usize, exclude: Option<usize>) -> Opt
         .map(|(j, _)| j)
 }
 
+/// The task geometry of a demo's objects (from the demo's task, when it names one and
+/// the object names match): distances to an object are measured to its surface.
+struct Shapes {
+    specs: Vec<Option<crate::task::ObjectSpec>>,
+}
+
+impl Shapes {
+    fn of(demo: &Demo) -> Shapes {
+        let task = demo
+            .task
+            .as_deref()
+            .and_then(|t| crate::task::Task::by_id(t).ok());
+        let specs = demo
+            .objects
+            .iter()
+            .map(|o| {
+                task.as_ref()
+                    .and_then(|t| t.objects.iter().find(|s| s.name == o.name).cloned())
+            })
+            .collect();
+        Shapes { specs }
+    }
+
+    /// Distance from `p` to object `j` at sample `k`: to its surface when its shape is
+    /// known, else to its origin.
+    fn dist(&self, demo: &Demo, j: usize, k: usize, p: Vec3) -> f64 {
+        let pose = demo.objects[j].poses[k];
+        match self.specs.get(j).and_then(|s| s.as_ref()) {
+            Some(spec) => spec.surface_distance(&pose, p),
+            None => (pose.pos - p).norm(),
+        }
+    }
+}
+
+/// The hand within this distance of an object's surface (m) can push it.
+const PUSH_TOUCH: f64 = 0.03;
+/// An object moving faster than this (m/s) is moving.
+const PUSH_SPEED: f64 = 0.01;
+/// Least displacement (m) of a push worth a subtask.
+const PUSH_MIN_TRAVEL: f64 = 0.02;
+/// The hand this far from the surface (m) has left the object.
+const PUSH_LEFT: f64 = 0.02;
+
+/// One stretch of non-prehensile motion: `object` moved by the open hand over samples
+/// `[start, end)`; the subtask ends at `boundary` (the hand has left it, or `end`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PushMotion {
+    object: usize,
+    start: usize,
+    end: usize,
+    boundary: usize,
+}
+
+/// Stretches where an object moves while the open hand is at its surface: contact and
+/// proximity cues measured against the object's geometry, so a drawer opened by its
+/// handle counts and a cube sliding on its own does not.
+fn pushes(demo: &Demo, p: &SegmentParams, shapes: &Shapes) -> Vec<PushMotion> {
+    let n = demo.len();
+    let states = gripper_states(&demo.gripper, p);
+    let mut out = Vec::new();
+    for j in 0..demo.objects.len() {
+        let poses = &demo.objects[j].poses;
+        let moving = |k: usize| -> bool {
+            if k == 0 || states[k] {
+                return false;
+            }
+            let dt = (demo.t[k] - demo.t[k - 1]).max(1e-9);
+            (poses[k].pos - poses[k - 1].pos).norm() / dt > PUSH_SPEED
+                && shapes.dist(demo, j, k, demo.eef[k].pos) < PUSH_TOUCH
+        };
+        let mut k = 1;
+        while k < n {
+            if !moving(k) {
+                k += 1;
+                continue;
+            }
+            let start = k - 1;
+            let mut end = k + 1;
+            let mut gap = 0;
+            let mut q = k + 1;
+            while q < n && gap <= 3 {
+                if moving(q) {
+                    end = q + 1;
+                    gap = 0;
+                } else {
+                    gap += 1;
+                }
+                q += 1;
+            }
+            let travel = (poses[end - 1].pos - poses[start].pos).norm();
+            if end - start >= 5 && travel >= PUSH_MIN_TRAVEL {
+                let last = (end + 2 * p.refine_window).min(n);
+                let boundary = (end..last)
+                    .find(|&b| shapes.dist(demo, j, b, demo.eef[b].pos) > PUSH_LEFT)
+                    .unwrap_or(end.min(n - 1));
+                out.push(PushMotion {
+                    object: j,
+                    start,
+                    end,
+                    boundary,
+                });
+            }
+            k = end;
+        }
+    }
+    out.sort_by_key(|m| m.start);
+    out
+}
+
+/// Add the boundaries of `extra` that are more than `refine_window` samples from every
+/// boundary already in `out` (sorted; subtasks at least `min_len` long).
+fn merge_far(out: &mut Vec<usize>, extra: &[usize], p: &SegmentParams, n: usize) {
+    let far: Vec<usize> = extra
+        .iter()
+        .copied()
+        .filter(|&b| out.iter().all(|&e| b.abs_diff(e) > p.refine_window))
+        .collect();
+    out.extend(far);
+    out.sort_unstable();
+    let mut kept: Vec<usize> = Vec::with_capacity(out.len());
+    for &b in out.iter() {
+        let prev = kept.last().copied().unwrap_or(0);
+        if b >= prev + p.min_len && b + p.min_len <= n {
+            kept.push(b);
+        }
+    }
+    *out = kept;
+}
+
 /// The automatic interior boundaries (before overrides).
 ///
 /// Returns no boundaries for a demo whose series have different lengths
@@ -336,7 +470,11 @@ pub fn automatic_boundaries(demo: &Demo, p: &SegmentParams) -> Vec<usize> {
     if !lengths_ok(demo) {
         return Vec::new();
     }
-    let events = event_boundaries(demo, p);
+    let shapes = Shapes::of(demo);
+    let mut events = event_boundaries(demo, p);
+    // Non-prehensile motion: where the open hand stops moving an object (and leaves it).
+    let pushes: Vec<usize> = pushes(demo, p, &shapes).iter().map(|m| m.boundary).collect();
+    merge_far(&mut events, &pushes, p, n);
     if demo.subtask_term_signals.is_empty() {
         return events;
     }
@@ -535,9 +673,12 @@ pub fn segment_with(
             }
         }
     }
+    let shapes = Shapes::of(demo);
+    let motions = pushes(demo, p, &shapes);
     let mut subtasks = Vec::with_capacity(count);
     let mut before = states[0];
     let mut prev_kind: Option<SubtaskKind> = None;
+    let mut pushed: Option<usize> = None;
     for i in 0..count {
         let (s, e) = (edges[i], edges[i + 1]);
         let after = if e >= n {
@@ -545,16 +686,36 @@ pub fn segment_with(
         } else {
             state_after(e)
         };
-        let kind = match (before, after) {
+        let mut kind = match (before, after) {
             (false, true) => SubtaskKind::Grasp,
             (true, false) => SubtaskKind::Place,
             (true, true) => SubtaskKind::Carry,
             (false, false) => SubtaskKind::Reach,
         };
+        // An open-handed subtask in which the hand moves an object (most of that motion
+        // inside it) pulls or pushes it: towards the hand is a pull.
+        let motion = motions.iter().find(|m| {
+            let inside = m.end.min(e).saturating_sub(m.start.max(s));
+            kind == SubtaskKind::Reach && 2 * inside > m.end - m.start
+        });
+        if let Some(m) = motion {
+            let o = &demo.objects[m.object].poses;
+            let moved = o[m.end - 1].pos - o[m.start].pos;
+            let hand = demo.eef[m.start].pos - o[m.start].pos;
+            kind = if moved.dot(hand) > 0.0 {
+                SubtaskKind::Pull
+            } else {
+                SubtaskKind::Push
+            };
+        }
         let last = e - 1;
         let eef = demo.eef[last];
         let held = nearest_object(demo, demo.eef[s].pos, s, None);
         let (auto_obj, at_start) = match kind {
+            // The object the hand moves, frozen at the start: its frame moves with the hand.
+            SubtaskKind::Pull | SubtaskKind::Push => (motion.map(|m| m.object), true),
+            // A retreat from what the hand just pushed.
+            SubtaskKind::Reach if pushed.is_some() => (pushed, false),
             SubtaskKind::Grasp | SubtaskKind::Reach => {
                 (nearest_object(demo, eef.pos, last, None), false)
             }
@@ -583,10 +744,17 @@ pub fn segment_with(
             SubtaskKind::Grasp => format!("grasp {}", o.name),
             SubtaskKind::Place => format!("place on {}", o.name),
             SubtaskKind::Carry => format!("lift {}", o.name),
-            SubtaskKind::Reach if prev_kind == Some(SubtaskKind::Place) => {
+            SubtaskKind::Reach
+                if matches!(
+                    prev_kind,
+                    Some(SubtaskKind::Place | SubtaskKind::Pull | SubtaskKind::Push)
+                ) =>
+            {
                 format!("retreat from {}", o.name)
             }
             SubtaskKind::Reach => format!("reach {}", o.name),
+            SubtaskKind::Pull => format!("pull {}", o.name),
+            SubtaskKind::Push => format!("push {}", o.name),
         };
         subtasks.push(Subtask {
             name,
@@ -600,6 +768,7 @@ pub fn segment_with(
         });
         before = after;
         prev_kind = Some(kind);
+        pushed = motion.map(|m| m.object);
     }
     Ok(TaskSpec {
         format: TASKSPEC_FORMAT.to_string(),

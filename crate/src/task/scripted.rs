@@ -241,10 +241,10 @@ fn cleanup_script(task: &Task) -> Result<Vec<Phase>, SimError> {
     };
     let (mug, drawer) = (idx("mug")?, idx("drawer")?);
     let finger = panda::FINGER_HALF[0];
-    // The fingers (open, their axis along the drawer's x) in the middle of the 5 cm
-    // gap behind the bar, or just in front of it.
+    // The fingers (open, their axis along the drawer's x) in the 5 cm gap behind the
+    // bar (the hand's housing just clear of the front panel), or just in front of it.
     let behind = GraspPoint {
-        local: Vec3::new(HANDLE[0], HANDLE[1] + HANDLE_HALF + 0.025, HANDLE[2]),
+        local: Vec3::new(HANDLE[0], HANDLE[1] + HANDLE_HALF + 0.02, HANDLE[2]),
         yaw: 0.5 * PI,
         symmetry: PI,
     };
@@ -253,7 +253,7 @@ fn cleanup_script(task: &Task) -> Result<Vec<Phase>, SimError> {
         ..behind
     };
     let mug_grasp = GraspPoint {
-        local: Vec3::new(0.0, 0.0, MUG_HALF_HEIGHT - 0.03),
+        local: Vec3::new(0.0, 0.0, MUG_HALF_HEIGHT - 0.02),
         yaw: 0.0,
         symmetry: PI,
     };
@@ -608,6 +608,11 @@ impl Recorder {
             .map(|s| s.name.clone())
             .zip(self.signals)
             .collect();
+        // A closing push ends with the demo; its signal (closed, hand off) also holds
+        // before the drawer was ever opened, so like MimicGen's last subtask it has none.
+        if task.subtasks.last().is_some_and(|s| s.kind == SubtaskKind::Push) {
+            self.demo.subtask_term_signals.pop();
+        }
         self.demo
     }
 }

@@ -12,7 +12,7 @@ use dmgen::task::scripted::scripted_demo;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
-    /// Task id (lift, stack, square, pick_place, conveyor)
+    /// Task id (lift, stack, square, pick_place, conveyor, mug_cleanup)
     #[arg(long)]
     pub task: String,
     /// Seed of the scripted recorder's scene (0 gives the built-in demo)

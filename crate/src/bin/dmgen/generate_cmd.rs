@@ -94,7 +94,7 @@ pub enum FormatArg {
 Progress goes to stderr; stdout gets one JSON summary line; FILE.json next to the dataset holds the configuration and the statistics."
 )]
 pub struct GenerateArgs {
-    /// Task id (lift, stack, square, pick_place, conveyor) [required without --config or --url]
+    /// Task id (lift, stack, square, pick_place, conveyor, mug_cleanup) [required without --config or --url]
     #[arg(long)]
     pub task: Option<String>,
     /// Scene dynamics [default: static, or the configuration's]
