@@ -873,6 +873,48 @@ mod tests {
         assert_eq!(d.objects[1].name, "cubeA");
     }
 
+    /// Mug Cleanup's demo (recorded by the scripted operator, which hooks the drawer's
+    /// handle with open fingers) segments into its subtasks from contact and proximity
+    /// cues alone, as from its subtask signals: the drawer's pull and push are found,
+    /// each in the drawer's frame at its start.
+    #[test]
+    fn drawer_pull_and_push_segment_with_or_without_signals() {
+        let want = [
+            (SubtaskKind::Pull, "drawer", true),
+            (SubtaskKind::Grasp, "mug", false),
+            (SubtaskKind::Place, "drawer", false),
+            (SubtaskKind::Push, "drawer", true),
+            (SubtaskKind::Reach, "drawer", false),
+        ];
+        for seed in [0, 3] {
+            let with = crate::task::scripted_demo("mug_cleanup", seed).unwrap();
+            assert!(!with.subtask_term_signals.is_empty());
+            let mut without = with.clone();
+            without.subtask_term_signals.clear();
+            let a = segment(&with).unwrap();
+            let b = segment(&without).unwrap();
+            for spec in [&a, &b] {
+                let got: Vec<_> = spec
+                    .subtasks
+                    .iter()
+                    .map(|s| (s.kind, s.object.as_str(), s.object_frame_at_start))
+                    .collect();
+                assert_eq!(got, want, "seed {seed}");
+            }
+            assert_eq!(a.subtasks[0].name, "pull drawer");
+            assert_eq!(a.subtasks[3].name, "push drawer");
+            for (x, y) in a.boundaries().iter().zip(b.boundaries()) {
+                assert!(x.abs_diff(y) <= 3, "{:?} vs {:?}", a.boundaries(), b.boundaries());
+            }
+            // Without the task's geometry (distances to origins) the drawer's origin is
+            // too far from the hand on its handle: no pull is found.
+            let mut anonymous = without.clone();
+            anonymous.task = None;
+            let c = segment(&anonymous).unwrap();
+            assert!(c.subtasks.iter().all(|s| s.kind != SubtaskKind::Pull));
+        }
+    }
+
     #[test]
     fn honours_mimicgen_term_signals() {
         let d = stack_demo_robosuite();

@@ -1315,6 +1315,7 @@ mod tests {
         use ResetLevel::*;
         assert_eq!(levels("stack"), [D0, D1]);
         assert_eq!(levels("square"), [D0, D1, D2]);
+        assert_eq!(levels("mug_cleanup"), [D0, D1]);
         for id in ["lift", "pick_place", "conveyor"] {
             assert_eq!(levels(id), [D0]);
             let e = Task::by_id(id).unwrap().with_reset_level(D1).unwrap_err();

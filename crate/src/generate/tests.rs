@@ -9,6 +9,9 @@ const MIN_LIFT: f64 = 0.90;
 const MIN_PICK_PLACE: f64 = 0.90;
 const MIN_CONVEYOR: f64 = 0.64;
 const MIN_MIMICGEN_STACK: f64 = 0.62;
+const MIN_MUG_CLEANUP: f64 = 0.86;
+const MIN_MUG_CLEANUP_DYNAMIC: f64 = 0.80;
+const MAX_MIMICGEN_MUG_CLEANUP_DYNAMIC: f64 = 0.55;
 
 fn config(task: &str, method: Method, variant: Variant) -> GenerationConfig {
     GenerationConfig {
@@ -80,6 +83,22 @@ fn dmg_static_success_pick_place() {
 #[test]
 fn dmg_static_success_conveyor() {
     check_rate("conveyor", Method::Dmg, Variant::Static, MIN_CONVEYOR);
+}
+
+#[test]
+fn dmg_static_success_mug_cleanup() {
+    check_rate("mug_cleanup", Method::Dmg, Variant::Static, MIN_MUG_CLEANUP);
+}
+
+/// Mug Cleanup under D-MG's protocol (the mug slides while the hand reaches for it):
+/// D-MG follows it, MimicGen's rigid replay does not.
+#[test]
+fn mug_cleanup_dynamic_dmg_beats_mimicgen() {
+    check_rate("mug_cleanup", Method::Dmg, Variant::Dmg, MIN_MUG_CLEANUP_DYNAMIC);
+    let g = Generator::new(&config("mug_cleanup", Method::MimicGen, Variant::Dmg), None).unwrap();
+    let (mg, _) = rate(&g, 50);
+    eprintln!("mug_cleanup dmg mimicgen: {:.0}%", 100.0 * mg);
+    assert!(mg <= MAX_MIMICGEN_MUG_CLEANUP_DYNAMIC, "MimicGen {mg}");
 }
 
 #[test]

@@ -1566,6 +1566,44 @@ mod tests {
     }
 
     #[test]
+    fn drawer_slides_only_along_its_joint_and_stops_at_its_limits() {
+        let task = Task::by_id("mug_cleanup").unwrap();
+        let poses = task.sample_object_poses(&mut crate::rng::Rng::new(4));
+        let mut w = PandaWorld::with_poses(&task, PhysicsSettings::default(), &poses).unwrap();
+        let home = w.eef_pose();
+        let (d, cab) = (1, 2);
+        let run = |w: &mut PandaWorld, steps: usize| {
+            for _ in 0..steps {
+                w.command(&home, false).unwrap();
+                w.step().unwrap();
+            }
+        };
+        // Closed, it stays closed under gravity; the cabinet is fixed.
+        run(&mut w, 20);
+        let p = w.object_poses();
+        assert!(task.opening(d, &p).unwrap().abs() < 5e-4);
+        assert!((p[cab].pos - poses[cab].pos).norm() < 1e-6);
+        // A drive pulling across the joint's axis moves it along the axis only, through
+        // the joint's motor, and the travel limit stops it.
+        w.set_object_drive(d, Some(Vec3::new(0.03, -0.1, 0.0)));
+        run(&mut w, 20);
+        let q = task.opening(d, &w.object_poses()).unwrap();
+        assert!((q - 0.1).abs() < 0.01, "opened {q}");
+        run(&mut w, 40);
+        let p = w.object_poses();
+        let q = task.opening(d, &p).unwrap();
+        let travel = task.objects[d].joint.as_ref().unwrap().range[1];
+        assert!(q <= travel + 2e-3 && q > travel - 0.01, "limit: {q}");
+        let closed = task.objects[d].joint.as_ref().unwrap().pose_at(&p[cab], q);
+        assert!((p[d].pos - closed.pos).norm() < 2e-3, "off the joint axis");
+        // Released, the joint's friction holds it where it is.
+        w.set_object_drive(d, None);
+        run(&mut w, 20);
+        let q2 = task.opening(d, &w.object_poses()).unwrap();
+        assert!((q2 - q).abs() < 2e-3, "{q} -> {q2}");
+    }
+
+    #[test]
     fn belt_carries_what_rests_on_it_at_the_configured_speed() {
         for speed in [crate::task::BELT_SPEED, 0.1, 0.0] {
             let task = Task::by_id("conveyor").unwrap().with_belt_speed(speed);

@@ -48,7 +48,7 @@ pub const MUG_HALF_HEIGHT: f64 = 0.04;
 /// Half width and half depth of the mug's square foot (m), which sticks out
 /// `MUG_FOOT_DEPTH` below the body: the mug's origin rests `MUG_REST_Z` above what it
 /// stands on.
-pub const MUG_FOOT: f64 = 0.021;
+pub const MUG_FOOT: f64 = 0.028;
 pub const MUG_FOOT_DEPTH: f64 = 0.003;
 pub const MUG_REST_Z: f64 = MUG_HALF_HEIGHT + MUG_FOOT_DEPTH;
 
