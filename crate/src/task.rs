@@ -1290,12 +1290,22 @@ mod tests {
             for _ in 0..50 {
                 let poses = t.sample_object_poses(&mut rng);
                 assert_eq!(poses.len(), t.objects.len());
-                for (p, r) in poses.iter().zip(&t.reset) {
+                for ((p, r), o) in poses.iter().zip(&t.reset).zip(&t.objects) {
+                    if let Some(j) = &o.joint {
+                        // Closed in its parent.
+                        let parent = poses[t.object_index(&j.parent).unwrap()];
+                        assert!((j.pose_at(&parent, 0.0).pos - p.pos).norm() < 1e-12);
+                        continue;
+                    }
                     assert!(p.pos.x() >= r.x[0] && p.pos.x() <= r.x[1]);
                     assert!(p.pos.y() >= r.y[0] && p.pos.y() <= r.y[1]);
                 }
+                assert!(t.clear_of_open_joints(&poses), "{}: in a drawer's way", t.id);
                 for i in 0..poses.len() {
                     for j in 0..i {
+                        if t.objects[i].joint.is_some() || t.objects[j].joint.is_some() {
+                            continue;
+                        }
                         let d = poses[i].pos - poses[j].pos;
                         let d = m::sqrt(d.x() * d.x() + d.y() * d.y());
                         assert!(
