@@ -21,7 +21,14 @@ export function compileCore(): Promise<WebAssembly.Module> {
 }
 
 /** Ids of the built-in demos (`public/demos/<id>.json`, not compiled into the core). */
-export const BUILTIN_DEMO_IDS = ['lift', 'stack', 'square', 'pick_place', 'conveyor'] as const;
+export const BUILTIN_DEMO_IDS = [
+  'lift',
+  'stack',
+  'square',
+  'pick_place',
+  'conveyor',
+  'mug_cleanup',
+] as const;
 
 export type BuiltinDemos = Record<string, string>;
 

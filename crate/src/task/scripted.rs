@@ -258,7 +258,7 @@ fn cleanup_script(task: &Task) -> Result<Vec<Phase>, SimError> {
         symmetry: PI,
     };
     let in_drawer = PlacePoint {
-        height: 0.01 + MUG_REST_Z + 0.006,
+        height: 0.01 + MUG_REST_Z + 0.003,
         symmetry: Some(PI),
         offset: Vec3::new(0.0, -0.045, 0.0),
         yaw: 0.5 * PI,
