@@ -9,9 +9,9 @@ const MIN_LIFT: f64 = 0.90;
 const MIN_PICK_PLACE: f64 = 0.90;
 const MIN_CONVEYOR: f64 = 0.64;
 const MIN_MIMICGEN_STACK: f64 = 0.62;
-const MIN_MUG_CLEANUP: f64 = 0.86;
-const MIN_MUG_CLEANUP_DYNAMIC: f64 = 0.80;
-const MAX_MIMICGEN_MUG_CLEANUP_DYNAMIC: f64 = 0.55;
+const MIN_MUG_CLEANUP: f64 = 0.92;
+const MIN_MUG_CLEANUP_DYNAMIC: f64 = 0.86;
+const MAX_MIMICGEN_MUG_CLEANUP_DYNAMIC: f64 = 0.52;
 
 fn config(task: &str, method: Method, variant: Variant) -> GenerationConfig {
     GenerationConfig {
