@@ -473,7 +473,10 @@ pub fn automatic_boundaries(demo: &Demo, p: &SegmentParams) -> Vec<usize> {
     let shapes = Shapes::of(demo);
     let mut events = event_boundaries(demo, p);
     // Non-prehensile motion: where the open hand stops moving an object (and leaves it).
-    let pushes: Vec<usize> = pushes(demo, p, &shapes).iter().map(|m| m.boundary).collect();
+    let pushes: Vec<usize> = pushes(demo, p, &shapes)
+        .iter()
+        .map(|m| m.boundary)
+        .collect();
     merge_far(&mut events, &pushes, p, n);
     if demo.subtask_term_signals.is_empty() {
         return events;
@@ -904,7 +907,12 @@ mod tests {
             assert_eq!(a.subtasks[0].name, "pull drawer");
             assert_eq!(a.subtasks[3].name, "push drawer");
             for (x, y) in a.boundaries().iter().zip(b.boundaries()) {
-                assert!(x.abs_diff(y) <= 3, "{:?} vs {:?}", a.boundaries(), b.boundaries());
+                assert!(
+                    x.abs_diff(y) <= 3,
+                    "{:?} vs {:?}",
+                    a.boundaries(),
+                    b.boundaries()
+                );
             }
             // Without the task's geometry (distances to origins) the drawer's origin is
             // too far from the hand on its handle: no pull is found.

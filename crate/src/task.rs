@@ -1300,7 +1300,11 @@ mod tests {
                     assert!(p.pos.x() >= r.x[0] && p.pos.x() <= r.x[1]);
                     assert!(p.pos.y() >= r.y[0] && p.pos.y() <= r.y[1]);
                 }
-                assert!(t.clear_of_open_joints(&poses), "{}: in a drawer's way", t.id);
+                assert!(
+                    t.clear_of_open_joints(&poses),
+                    "{}: in a drawer's way",
+                    t.id
+                );
                 for i in 0..poses.len() {
                     for j in 0..i {
                         if t.objects[i].joint.is_some() || t.objects[j].joint.is_some() {

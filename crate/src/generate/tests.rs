@@ -94,7 +94,12 @@ fn dmg_static_success_mug_cleanup() {
 /// D-MG follows it, MimicGen's rigid replay does not.
 #[test]
 fn mug_cleanup_dynamic_dmg_beats_mimicgen() {
-    check_rate("mug_cleanup", Method::Dmg, Variant::Dmg, MIN_MUG_CLEANUP_DYNAMIC);
+    check_rate(
+        "mug_cleanup",
+        Method::Dmg,
+        Variant::Dmg,
+        MIN_MUG_CLEANUP_DYNAMIC,
+    );
     let g = Generator::new(&config("mug_cleanup", Method::MimicGen, Variant::Dmg), None).unwrap();
     let (mg, _) = rate(&g, 50);
     eprintln!("mug_cleanup dmg mimicgen: {:.0}%", 100.0 * mg);

@@ -801,7 +801,8 @@ impl PandaWorld {
                 ))
             })?;
             let axis = j.axis.normalized();
-            if !axis.is_finite() || !(j.range[0] < j.range[1]) {
+            let ordered = j.range[0] < j.range[1];
+            if !axis.is_finite() || !ordered {
                 return Err(SimError::InvalidScene(format!(
                     "the slide joint of '{}' needs an axis and a range",
                     spec.name
@@ -1275,10 +1276,9 @@ impl World for PandaWorld {
         self.hooks.drives.clear();
         for (i, d) in self.drives.iter().enumerate() {
             // A jointed object is driven through its joint's motor, along the joint.
-            if let (Some(h), Some(spec)) = (
-                self.objects[i].joint,
-                self.task.objects[i].joint.as_ref(),
-            ) {
+            if let (Some(h), Some(spec)) =
+                (self.objects[i].joint, self.task.objects[i].joint.as_ref())
+            {
                 let parent = self
                     .task
                     .object_index(&spec.parent)

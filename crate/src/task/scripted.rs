@@ -249,7 +249,11 @@ fn cleanup_script(task: &Task) -> Result<Vec<Phase>, SimError> {
         symmetry: PI,
     };
     let before = GraspPoint {
-        local: Vec3::new(HANDLE[0], HANDLE[1] - HANDLE_HALF - finger - 0.01, HANDLE[2]),
+        local: Vec3::new(
+            HANDLE[0],
+            HANDLE[1] - HANDLE_HALF - finger - 0.01,
+            HANDLE[2],
+        ),
         ..behind
     };
     let mug_grasp = GraspPoint {
@@ -610,7 +614,11 @@ impl Recorder {
             .collect();
         // A closing push ends with the demo; its signal (closed, hand off) also holds
         // before the drawer was ever opened, so like MimicGen's last subtask it has none.
-        if task.subtasks.last().is_some_and(|s| s.kind == SubtaskKind::Push) {
+        if task
+            .subtasks
+            .last()
+            .is_some_and(|s| s.kind == SubtaskKind::Push)
+        {
             self.demo.subtask_term_signals.pop();
         }
         self.demo
