@@ -221,14 +221,7 @@ impl From<CodecError> for GenError {
 // ------------------------------------------------------------------ built-in demos
 
 /// Ids of the built-in demos (one per task, the task's id).
-pub const BUILTIN_DEMOS: [&str; 6] = [
-    "lift",
-    "stack",
-    "square",
-    "pick_place",
-    "conveyor",
-    "mug_cleanup",
-];
+pub const BUILTIN_DEMOS: [&str; 6] = crate::task::TASK_IDS;
 
 /// The JSON text of a built-in demo (the files in `public/demos/`, recorded with
 /// `dmgen demo --task <id>`). Native builds compile them in; the browser build does

@@ -466,39 +466,27 @@ fn merge_far(out: &mut Vec<usize>, extra: &[usize], p: &SegmentParams, n: usize)
 /// Returns no boundaries for a demo whose series have different lengths
 /// ([`segment_with`] reports that as an error).
 pub fn automatic_boundaries(demo: &Demo, p: &SegmentParams) -> Vec<usize> {
-    let n = demo.len();
     if !lengths_ok(demo) {
         return Vec::new();
     }
-    let shapes = Shapes::of(demo);
+    boundaries_with(demo, p, &pushes(demo, p, &Shapes::of(demo)))
+}
+
+/// [`automatic_boundaries`] with the demo's non-prehensile motions already found.
+fn boundaries_with(demo: &Demo, p: &SegmentParams, motions: &[PushMotion]) -> Vec<usize> {
+    let n = demo.len();
     let mut events = event_boundaries(demo, p);
     // Non-prehensile motion: where the open hand stops moving an object (and leaves it).
-    let pushes: Vec<usize> = pushes(demo, p, &shapes)
-        .iter()
-        .map(|m| m.boundary)
-        .collect();
+    let pushes: Vec<usize> = motions.iter().map(|m| m.boundary).collect();
     merge_far(&mut events, &pushes, p, n);
     if demo.subtask_term_signals.is_empty() {
         return events;
     }
-    let signals = signal_boundaries(demo);
     // Signals win; gripper events far from every signal boundary are kept so that
     // e.g. the release after MimicGen's single `grasp` signal still ends a place.
-    let mut out = signals.clone();
-    out.extend(
-        events
-            .into_iter()
-            .filter(|&b| signals.iter().all(|&s| b.abs_diff(s) > p.refine_window)),
-    );
-    out.sort_unstable();
-    let mut kept: Vec<usize> = Vec::with_capacity(out.len());
-    for b in out {
-        let prev = kept.last().copied().unwrap_or(0);
-        if b >= prev + p.min_len && b + p.min_len <= n {
-            kept.push(b);
-        }
-    }
-    kept
+    let mut out = signal_boundaries(demo);
+    merge_far(&mut out, &events, p, n);
+    out
 }
 
 /// MimicGen boundaries: each subtask ends at the first 0 -> 1 transition of its
@@ -635,12 +623,14 @@ pub fn segment_with(
     if demo.objects.is_empty() {
         return Err(SegmentError::NoObjects);
     }
+    let shapes = Shapes::of(demo);
+    let motions = pushes(demo, p, &shapes);
     let bounds = match overrides.and_then(|o| o.boundaries.clone()) {
         Some(b) => {
             check_boundaries(&b, n, p.min_len.max(3))?;
             b
         }
-        None => automatic_boundaries(demo, p),
+        None => boundaries_with(demo, p, &motions),
     };
     let states = gripper_states(&demo.gripper, p);
     let events = gripper_events(&states);
@@ -676,8 +666,6 @@ pub fn segment_with(
             }
         }
     }
-    let shapes = Shapes::of(demo);
-    let motions = pushes(demo, p, &shapes);
     let mut subtasks = Vec::with_capacity(count);
     let mut before = states[0];
     let mut prev_kind: Option<SubtaskKind> = None;

@@ -191,7 +191,6 @@ fn frame32(f: &Frame) -> rapier3d::math::Pose {
     pose32(&f.to_pose())
 }
 
-/// Rotation taking the z axis onto `d` (any rotation if `d` is zero).
 /// A rotation taking the x axis to unit vector `d`.
 fn quat_x_to(d: Vec3) -> Quat {
     let x = Vec3::new(1.0, 0.0, 0.0);
@@ -206,6 +205,7 @@ fn quat_x_to(d: Vec3) -> Quat {
     Quat::from_axis_angle(axis.normalized(), m::acos(c.clamp(-1.0, 1.0)))
 }
 
+/// Rotation taking the z axis onto `d` (any rotation if `d` is zero).
 fn quat_z_to(d: Vec3) -> Quat {
     let n = d.normalized();
     let z = Vec3::new(0.0, 0.0, 1.0);
@@ -304,8 +304,9 @@ impl PhysicsHooks for SurfaceHooks {
 struct ObjectBody {
     body: RigidBodyHandle,
     colliders: Vec<ColliderHandle>,
-    /// The slide joint holding it in its parent, if any.
-    joint: Option<ImpulseJointHandle>,
+    /// The slide joint holding it in its parent, if any, and its motor's target
+    /// velocity and force limit as last set.
+    joint: Option<(ImpulseJointHandle, [f32; 2])>,
 }
 
 /// Largest force (N) a drive applies through a slide joint (a drawer pushed by
@@ -823,7 +824,7 @@ impl PandaWorld {
             let h = phys
                 .impulse_joints
                 .insert(objects[parent].body, objects[i].body, joint, true);
-            objects[i].joint = Some(h);
+            objects[i].joint = Some((h, [0.0, j.friction as f32]));
         }
 
         let ik_params = ik::IkParams {
@@ -1276,7 +1277,7 @@ impl World for PandaWorld {
         self.hooks.drives.clear();
         for (i, d) in self.drives.iter().enumerate() {
             // A jointed object is driven through its joint's motor, along the joint.
-            if let (Some(h), Some(spec)) =
+            if let (Some((h, set)), Some(spec)) =
                 (self.objects[i].joint, self.task.objects[i].joint.as_ref())
             {
                 let parent = self
@@ -1285,14 +1286,18 @@ impl World for PandaWorld {
                     .map(|p| self.body_pose(self.objects[p].body))
                     .unwrap_or_default();
                 let along = d.map(|v| parent.quat.rotate(spec.axis.normalized()).dot(v));
-                if let Some(j) = self.phys.impulse_joints.get_mut(h, false) {
-                    let (v, f) = match along {
-                        Some(v) => (v as f32, JOINT_DRIVE_FORCE),
-                        None => (0.0, spec.friction as f32),
-                    };
-                    j.data
-                        .set_motor_velocity(JointAxis::LinX, v, spec.damping as f32)
-                        .set_motor_max_force(JointAxis::LinX, f);
+                let motor = match along {
+                    Some(v) => [v as f32, JOINT_DRIVE_FORCE],
+                    None => [0.0, spec.friction as f32],
+                };
+                // Touching a joint invalidates the solver's joint selection: only on change.
+                if motor != set {
+                    if let Some(j) = self.phys.impulse_joints.get_mut(h, false) {
+                        j.data
+                            .set_motor_velocity(JointAxis::LinX, motor[0], spec.damping as f32)
+                            .set_motor_max_force(JointAxis::LinX, motor[1]);
+                    }
+                    self.objects[i].joint = Some((h, motor));
                 }
                 continue;
             }

@@ -268,18 +268,14 @@ fn cleanup_script(task: &Task) -> Result<Vec<Phase>, SimError> {
         yaw: 0.5 * PI,
     };
     let at = |object, grasp, dz| Goal::AtGrasp { object, grasp, dz };
+    let along = |distance| Goal::Along {
+        object: drawer,
+        distance,
+    };
     let mut phases = vec![
         phase("approach handle", 2.0, false, at(drawer, behind, 0.1)),
         phase("hook", 1.0, false, at(drawer, behind, 0.0)),
-        phase(
-            "pull",
-            2.0,
-            false,
-            Goal::Along {
-                object: drawer,
-                distance: PULL_DISTANCE,
-            },
-        ),
+        phase("pull", 2.0, false, along(PULL_DISTANCE)),
         phase("unhook", 0.8, false, Goal::RaiseTo { z: 0.22 }),
         phase("approach", 2.0, false, at(mug, mug_grasp, 0.1)),
         phase("descend", 1.2, false, at(mug, mug_grasp, 0.0)),
@@ -300,24 +296,8 @@ fn cleanup_script(task: &Task) -> Result<Vec<Phase>, SimError> {
         phase("retreat", 0.8, false, Goal::RaiseTo { z: 0.25 }),
         phase("approach front", 2.0, false, at(drawer, before, 0.1)),
         phase("lower to handle", 0.8, false, at(drawer, before, 0.0)),
-        phase(
-            "push",
-            2.0,
-            false,
-            Goal::Along {
-                object: drawer,
-                distance: -(PULL_DISTANCE + 0.012),
-            },
-        ),
-        phase(
-            "back off",
-            0.6,
-            false,
-            Goal::Along {
-                object: drawer,
-                distance: 0.03,
-            },
-        ),
+        phase("push", 2.0, false, along(-(PULL_DISTANCE + 0.012))),
+        phase("back off", 0.6, false, along(0.03)),
     ]);
     let ends = ["unhook", "close", "release"];
     let mut sub = 0;
