@@ -64,6 +64,16 @@ pub const COLLISION_BODY_FORCE: f64 = 5.0;
 /// fingertips may brush the table while grasping a flat object, a hand driven into
 /// the table presses with the arm's full torque.
 pub const COLLISION_FINGER_FORCE: f64 = 40.0;
+/// A kinematic arm link (`ArmModel::Kinematic`) deeper than this in the fixed scene is
+/// a collision (m): such links feel no force, and nothing stops them short of it.
+pub const COLLISION_BODY_DEPTH: f64 = 0.001;
+
+/// Whether a control period's contacts with the fixed scene count as a collision.
+pub fn is_collision(contact: &crate::sim::RobotContact) -> bool {
+    contact.body_force > COLLISION_BODY_FORCE
+        || contact.finger_force > COLLISION_FINGER_FORCE
+        || contact.body_depth > COLLISION_BODY_DEPTH
+}
 /// Largest velocity feed-forward added to a goal (m).
 const MAX_GOAL_LEAD: f64 = 0.05;
 /// A held object farther than this from the hand is not corrected for (m).
@@ -1243,9 +1253,7 @@ impl Rollout {
         });
         // The arm or the hand against the table or a fixture.
         let contact = self.world.robot_contact();
-        if contact.body_force > COLLISION_BODY_FORCE
-            || contact.finger_force > COLLISION_FINGER_FORCE
-        {
+        if is_collision(&contact) {
             return self.end(Some(FailureReason::Collision));
         }
         // Reachability.

@@ -97,6 +97,9 @@ pub struct RobotContact {
     pub body_force: f64,
     /// Largest normal contact force of a finger (N).
     pub finger_force: f64,
+    /// Deepest penetration of a kinematic arm link into the fixed scene (m; 0 for the
+    /// multibody arm, whose links yield and report a force instead).
+    pub body_depth: f64,
 }
 
 /// A primitive a renderer draws; worlds list their bodies as these.

@@ -33,9 +33,7 @@ use super::{Policy, PolicyError};
 use crate::export::{
     observe, EpisodeRecord, Observation, StepRecord, POS_ACTION_SCALE, ROT_ACTION_SCALE,
 };
-use crate::generate::{
-    dynamics_config, sample_scene, FailureReason, COLLISION_BODY_FORCE, COLLISION_FINGER_FORCE,
-};
+use crate::generate::{dynamics_config, is_collision, sample_scene, FailureReason};
 use crate::geom::{Pose, Quat, Vec3};
 use crate::sim::{PandaWorld, PhysicsSettings, World};
 use crate::task::dynamics::{DynamicsConfig, DynamicsPlan};
@@ -407,9 +405,7 @@ impl PolicyRollout {
             self.dropped = true;
         }
         self.track_progress(held, now);
-        if contact.body_force > COLLISION_BODY_FORCE
-            || contact.finger_force > COLLISION_FINGER_FORCE
-        {
+        if is_collision(&contact) {
             self.collided = true;
         }
         if succeeded {

@@ -100,6 +100,10 @@ pub const FINGER_HALF: [f64; 3] = [0.011, 0.006, 0.026];
 pub const FINGER_CENTER_Z: f64 = 0.006 - 0.026;
 /// Hand housing half extents in the hand frame and its centre height above the flange (m).
 pub const HAND_HALF: [f64; 3] = [0.025, 0.1, 0.028];
+/// Mass of the hand alone (kg; Franka's datasheet: 0.73 kg), for arms that simulate it
+/// as its own body, and a principal inertia (kg m^2) of about a box of its size.
+pub const HAND_MASS: f64 = 0.73;
+pub const HAND_INERTIA: [f64; 3] = [2.6e-3, 2.6e-3, 0.4e-3];
 pub const HAND_CENTER_Z: f64 = 0.03;
 
 /// A segment of the arm's outline (capsule), in a link frame: `(link, p0, p1, radius)`,

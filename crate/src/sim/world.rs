@@ -70,6 +70,30 @@ pub struct PhysicsSettings {
     pub ik_iterations: usize,
     /// Any body faster than this (m/s) means the simulation diverged.
     pub max_speed: f64,
+    /// How the arm is simulated (see [`ArmModel`]).
+    pub arm_model: ArmModel,
+    /// [`ArmModel::Kinematic`] only: the wrist between the arm's flange and the hand, a
+    /// force-limited spring along each axis (N/m, N s/m, N); its rotation is rigid.
+    pub wrist_stiffness: f64,
+    pub wrist_damping: f64,
+    pub wrist_force: f64,
+}
+
+/// How the arm's seven joints are simulated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArmModel {
+    /// One reduced-coordinate multibody: the seven joints' motors are torque limited,
+    /// so the arm yields when it presses on something. Its mass matrix, rebuilt at
+    /// every solver substep, is most of the physics' cost.
+    #[default]
+    Multibody,
+    /// The seven links are kinematic bodies that follow the joint servo (the same
+    /// gains as the multibody's motors, integrated outside the solver); the hand is a
+    /// dynamic body held to the flange by a force-limited wrist spring, and carries the
+    /// fingers as a two-joint multibody. Contacts of the links with the fixed scene are
+    /// measured by depth, as links do not yield.
+    Kinematic,
 }
 
 impl Default for PhysicsSettings {
@@ -94,6 +118,10 @@ impl Default for PhysicsSettings {
             ik_damping: 0.02,
             ik_iterations: 20,
             max_speed: 20.0,
+            arm_model: ArmModel::Multibody,
+            wrist_stiffness: 3.0e4,
+            wrist_damping: 300.0,
+            wrist_force: 150.0,
         }
     }
 }
@@ -115,6 +143,9 @@ impl PhysicsSettings {
             self.finger_force,
             self.ik_damping,
             self.max_speed,
+            self.wrist_stiffness,
+            self.wrist_damping,
+            self.wrist_force,
         ];
         if finite.iter().any(|v| !v.is_finite()) {
             return Err(SimError::NonFinite("physics settings".into()));
@@ -313,6 +344,34 @@ struct ObjectBody {
 /// the dynamic variants).
 const JOINT_DRIVE_FORCE: f32 = 40.0;
 
+/// The kinematic arm's joints: positions (rad) and velocities (rad/s).
+#[derive(Clone, Copy, Debug)]
+struct Servo {
+    q: [f64; DOF],
+    qd: [f64; DOF],
+}
+
+/// Integration steps of the kinematic arm's servo per physics step (as rapier's substeps).
+const SERVO_SUBSTEPS: usize = 4;
+
+impl Servo {
+    /// `steps` steps of length `h` (s) of the joints' acceleration-based PD servo towards
+    /// `q` with feed-forward velocity `qd` (the multibody's motor law, `qdd = k (q - x) +
+    /// d (qd - v)`), integrated implicitly, so any gain is stable. Positions stay within
+    /// the joint limits.
+    fn track(&mut self, q: &[f64; DOF], qd: &[f64; DOF], k: f64, d: f64, h: f64) {
+        for _ in 0..SERVO_SUBSTEPS {
+            for i in 0..DOF {
+                let v = (self.qd[i] + h * (k * (q[i] - self.q[i]) + d * qd[i]))
+                    / (1.0 + h * d + h * h * k);
+                let x = (self.q[i] + h * v).clamp(panda::Q_MIN[i], panda::Q_MAX[i]);
+                self.qd[i] = (x - self.q[i]) / h;
+                self.q[i] = x;
+            }
+        }
+    }
+}
+
 /// The Panda world: arm, parallel-jaw gripper, table, fixtures and task objects.
 pub struct PandaWorld {
     task: Task,
@@ -324,6 +383,10 @@ pub struct PandaWorld {
     /// Multibody link ids of links 1..7 then fingers 1, 2.
     link_ids: [usize; DOF + 2],
     links: [RigidBodyHandle; DOF],
+    /// The body carrying the hand housing and the fingers (link 7 in the multibody arm).
+    hand: RigidBodyHandle,
+    /// The kinematic arm's joint state.
+    servo: Option<Servo>,
     fingers: [RigidBodyHandle; 2],
     finger_colliders: [ColliderHandle; 2],
     hand_collider: ColliderHandle,
@@ -568,6 +631,7 @@ impl PandaWorld {
         let q0 = panda::Q_HOME;
         let frames = panda::link_frames(&q0);
         let base = phys.bodies.insert(RigidBodyBuilder::fixed().build());
+        let kinematic = settings.arm_model == ArmModel::Kinematic;
         let mut arm_colliders = Vec::new();
         let mut links = [base; DOF];
         for i in 0..DOF {
@@ -576,8 +640,13 @@ impl PandaWorld {
                 panda::LINK_MASS[i] as f32,
                 v32(panda::LINK_INERTIA[i]),
             );
-            links[i] = phys.bodies.insert(
+            let builder = if kinematic {
+                RigidBodyBuilder::kinematic_position_based()
+            } else {
                 RigidBodyBuilder::dynamic()
+            };
+            links[i] = phys.bodies.insert(
+                builder
                     .pose(frame32(&frames[i]))
                     .gravity_scale(0.0)
                     .can_sleep(false)
@@ -585,11 +654,19 @@ impl PandaWorld {
                     .build(),
             );
         }
+        // Kinematic links need their contacts with the fixed scene computed (no forces:
+        // neither side moves) to report collisions.
+        let link_collision_types = if kinematic {
+            ActiveCollisionTypes::default() | ActiveCollisionTypes::KINEMATIC_FIXED
+        } else {
+            ActiveCollisionTypes::default()
+        };
         for (li, (link, p0, p1, r)) in panda::LINK_CAPSULES.iter().enumerate() {
             let parent = if *link == 0 { base } else { links[link - 1] };
             let c = phys.colliders.insert_with_parent(
                 ColliderBuilder::capsule_from_endpoints(v32(*p0), v32(*p1), *r as f32)
                     .density(0.0)
+                    .active_collision_types(link_collision_types)
                     .collision_groups(groups(G_ARM))
                     .build(),
                 parent,
@@ -603,6 +680,41 @@ impl PandaWorld {
             pos: [0.0, 0.0, panda::FLANGE_OFFSET + panda::HAND_CENTER_Z],
         };
         let hh = panda::HAND_HALF;
+        // The hand: link 7 itself, or (kinematic arm) a dynamic body at the flange with
+        // the hand's mass, on a force-limited wrist spring. Its rotation is locked to
+        // the flange, so its inertia only enters through the fingers' multibody.
+        let hand = if kinematic {
+            let hand = phys.bodies.insert(
+                RigidBodyBuilder::dynamic()
+                    .pose(frame32(&frames[DOF - 1]))
+                    .gravity_scale(0.0)
+                    .can_sleep(false)
+                    .additional_mass_properties(MassProperties::new(
+                        v32(hand_frame.pos),
+                        panda::HAND_MASS as f32,
+                        v32(panda::HAND_INERTIA),
+                    ))
+                    .build(),
+            );
+            let (k, d, f) = (
+                settings.wrist_stiffness as f32,
+                settings.wrist_damping as f32,
+                settings.wrist_force as f32,
+            );
+            let mut wrist =
+                GenericJointBuilder::new(JointAxesMask::ANG_AXES).contacts_enabled(false);
+            for ax in [JointAxis::LinX, JointAxis::LinY, JointAxis::LinZ] {
+                wrist = wrist
+                    .motor_model(ax, MotorModel::ForceBased)
+                    .set_motor(ax, 0.0, 0.0, k, d)
+                    .motor_max_force(ax, f);
+            }
+            phys.impulse_joints
+                .insert(links[DOF - 1], hand, wrist.build(), true);
+            hand
+        } else {
+            links[DOF - 1]
+        };
         let hand_collider = phys.colliders.insert_with_parent(
             ColliderBuilder::cuboid(hh[0] as f32, hh[1] as f32, hh[2] as f32)
                 .position(frame32(&hand_frame))
@@ -611,7 +723,7 @@ impl PandaWorld {
                 .contact_skin(skin)
                 .collision_groups(groups(G_HAND))
                 .build(),
-            links[DOF - 1],
+            hand,
             &mut phys.bodies,
         );
         let t7e = panda::link7_to_eef();
@@ -658,7 +770,7 @@ impl PandaWorld {
         // Joints.
         let to_x = Quat::from_axis_angle(Vec3::new(0.0, 1.0, 0.0), -std::f64::consts::FRAC_PI_2);
         let mut parent = base;
-        for i in 0..DOF {
+        for i in 0..if kinematic { 0 } else { DOF } {
             let (a, d, sa, ca) = panda::MDH[i];
             let rx = Quat::from_mat3(&[[1.0, 0.0, 0.0], [0.0, ca, -sa], [0.0, sa, ca]]);
             let f1 = Pose::new(Vec3::new(a, -sa * d, ca * d), rx * to_x);
@@ -706,16 +818,21 @@ impl PandaWorld {
                 .contacts_enabled(false)
                 .build();
             phys.multibody_joints
-                .insert(links[DOF - 1], fingers[k], joint, true)
+                .insert(hand, fingers[k], joint, true)
                 .ok_or_else(|| SimError::Other("could not attach the fingers".into()))?;
         }
         let mb = phys
             .multibody_joints
-            .rigid_body_link(links[0])
+            .rigid_body_link(fingers[0])
             .map(|l| l.multibody)
             .ok_or_else(|| SimError::Other("arm multibody missing".into()))?;
-        let mut link_ids = [0usize; DOF + 2];
+        // The kinematic arm's links are not in the multibody.
+        let mut link_ids = [usize::MAX; DOF + 2];
+        let in_multibody = if kinematic { &links[..0] } else { &links[..] };
         for (i, h) in links.iter().chain(fingers.iter()).enumerate() {
+            if i < DOF && in_multibody.is_empty() {
+                continue;
+            }
             link_ids[i] = phys
                 .multibody_joints
                 .rigid_body_link(*h)
@@ -737,6 +854,10 @@ impl PandaWorld {
                 coeff: 1.0,
                 offset: 0.0,
             });
+            // A dynamic root (the kinematic arm's hand) takes its pose from its body.
+            if kinematic {
+                mbody.forward_kinematics(&phys.bodies, true);
+            }
             let mut disp = vec![0.0f32; mbody.ndofs()];
             for (i, id) in link_ids.iter().enumerate() {
                 let q = if i < DOF { q0[i] } else { FINGER_TRAVEL };
@@ -841,6 +962,11 @@ impl PandaWorld {
             mb,
             link_ids,
             links,
+            hand,
+            servo: kinematic.then_some(Servo {
+                q: q0,
+                qd: [0.0; DOF],
+            }),
             fingers,
             finger_colliders,
             hand_collider,
@@ -942,6 +1068,9 @@ impl PandaWorld {
     }
 
     fn coord(&self, k: usize) -> f64 {
+        if let (Some(servo), true) = (&self.servo, k < DOF) {
+            return servo.q[k];
+        }
         let axis = if k < DOF { 3 } else { 0 };
         self.multibody()
             .and_then(|m| m.link(self.link_ids[k]))
@@ -1002,7 +1131,20 @@ impl PandaWorld {
                 let finger = self.finger_colliders.contains(&other);
                 let body = other == self.hand_collider
                     || self.arm_colliders.iter().any(|(_, a)| *a == other);
-                if !(finger || body) || !pair.has_any_active_contact() {
+                if !(finger || body) {
+                    continue;
+                }
+                if body && self.servo.is_some() && other != self.hand_collider {
+                    // A kinematic link does not yield and feels no force: how deep it
+                    // went into the fixed scene is the measure.
+                    for mf in pair.manifolds() {
+                        for p in &mf.points {
+                            out.body_depth = out.body_depth.max(-p.dist as f64);
+                        }
+                    }
+                    continue;
+                }
+                if !pair.has_any_active_contact() {
                     continue;
                 }
                 let force = (pair.total_impulse_magnitude() / dt) as f64;
@@ -1041,6 +1183,22 @@ impl PandaWorld {
             FINGER_TRAVEL as f32
         };
         let ids = self.link_ids;
+        if let Some(servo) = self.servo.as_mut() {
+            let h = self.phys.integration_parameters.dt as f64 / SERVO_SUBSTEPS as f64;
+            servo.track(q, qd, s.arm_stiffness, s.arm_damping, h);
+            let frames = panda::link_frames(&servo.q);
+            for (i, frame) in frames[..DOF].iter().enumerate() {
+                if let Some(b) = self.phys.bodies.get_mut(self.links[i]) {
+                    // Same hemisphere as the current pose: rapier derives the body's
+                    // angular velocity from the quaternion difference.
+                    let mut next = frame32(frame);
+                    if next.rotation.dot(b.position().rotation) < 0.0 {
+                        next.rotation = -next.rotation;
+                    }
+                    b.set_next_kinematic_position(next);
+                }
+            }
+        }
         let Some(mbody) = self.phys.multibody_joints.get_multibody_mut(self.mb) else {
             return;
         };
@@ -1078,7 +1236,12 @@ impl PandaWorld {
                 }
             }
         }
-        for h in self.links.iter().chain(self.fingers.iter()) {
+        for h in self
+            .links
+            .iter()
+            .chain([self.hand].iter())
+            .chain(self.fingers.iter())
+        {
             if let Some(b) = self.phys.bodies.get(*h) {
                 if !b.position().translation.is_finite() || b.linvel().length() > max {
                     return Err(SimError::Unstable("the arm diverged".into()));
@@ -1177,7 +1340,7 @@ impl PandaWorld {
                 },
             });
         }
-        let l7 = self.body_pose(self.links[DOF - 1]);
+        let l7 = self.body_pose(self.hand);
         let hand = Pose::new(
             Vec3::new(0.0, 0.0, panda::FLANGE_OFFSET + panda::HAND_CENTER_Z),
             Quat::from_yaw(panda::HAND_YAW),
@@ -1326,7 +1489,7 @@ impl World for PandaWorld {
     }
 
     fn eef_pose(&self) -> Pose {
-        let l7 = self.body_pose(self.links[DOF - 1]);
+        let l7 = self.body_pose(self.hand);
         l7.compose(&panda::link7_to_eef().to_pose())
     }
 
@@ -1408,6 +1571,9 @@ impl World for PandaWorld {
                 }
             }
         }
+        if let Some(servo) = &self.servo {
+            qd[..DOF].copy_from_slice(&servo.qd);
+        }
         s.extend_from_slice(&qd[..DOF]);
         s.push(self.coord(DOF));
         s.push(self.coord(DOF + 1));
@@ -1428,8 +1594,16 @@ mod tests {
     use crate::rng::Rng;
 
     fn lift_world(cube: Pose) -> PandaWorld {
+        lift_world_with(cube, ArmModel::Multibody)
+    }
+
+    fn lift_world_with(cube: Pose, arm_model: ArmModel) -> PandaWorld {
         let task = Task::by_id("lift").unwrap();
-        PandaWorld::with_poses(&task, PhysicsSettings::default(), &[cube]).unwrap()
+        let settings = PhysicsSettings {
+            arm_model,
+            ..PhysicsSettings::default()
+        };
+        PandaWorld::with_poses(&task, settings, &[cube]).unwrap()
     }
 
     /// Minimum-jerk move between two poses, one command per control step;
@@ -1461,6 +1635,15 @@ mod tests {
 
     #[test]
     fn grasp_lift_carry_place_holds_without_slip_over_20_seeds() {
+        grasp_lift_carry_place(ArmModel::Multibody);
+    }
+
+    #[test]
+    fn kinematic_arm_grasps_lift_carry_place_hold_without_slip_over_20_seeds() {
+        grasp_lift_carry_place(ArmModel::Kinematic);
+    }
+
+    fn grasp_lift_carry_place(arm_model: ArmModel) {
         for seed in 0..20u64 {
             let mut rng = Rng::new(1000 + seed);
             let cube = Pose::new(
@@ -1469,7 +1652,7 @@ mod tests {
             );
             let dest = Vec3::new(rng.range(0.4, 0.6), rng.range(-0.25, 0.25), 0.0);
             let turn = rng.range(-0.5, 0.5);
-            let mut w = lift_world(cube);
+            let mut w = lift_world_with(cube, arm_model);
             let yaw = cube_grasp_yaw(&cube);
             let down = panda::down_orientation(yaw);
             let home = w.eef_pose();
@@ -1520,7 +1703,13 @@ mod tests {
 
     #[test]
     fn arm_is_gravity_compensated_and_matches_pure_kinematics() {
-        let mut w = lift_world(Pose::from_pos(Vec3::new(0.5, 0.0, 0.025)));
+        for model in [ArmModel::Multibody, ArmModel::Kinematic] {
+            gravity_compensated(model);
+        }
+    }
+
+    fn gravity_compensated(model: ArmModel) {
+        let mut w = lift_world_with(Pose::from_pos(Vec3::new(0.5, 0.0, 0.025)), model);
         let home = w.eef_pose();
         assert!((home.pos - panda::fk(&panda::Q_HOME).pos).norm() < 1e-4);
         for _ in 0..40 {
@@ -1537,15 +1726,46 @@ mod tests {
     }
 
     #[test]
-    fn fingers_close_symmetrically() {
-        let mut w = lift_world(Pose::from_pos(Vec3::new(0.6, 0.2, 0.025)));
+    fn kinematic_links_driven_into_the_table_report_their_depth() {
+        let cube = Pose::from_pos(Vec3::new(0.6, 0.3, 0.025));
+        let mut w = lift_world_with(cube, ArmModel::Kinematic);
         let home = w.eef_pose();
-        for _ in 0..6 {
-            w.command(&home, true).unwrap();
-            w.step().unwrap();
-            assert!((w.coord(DOF) - w.coord(DOF + 1)).abs() < 1e-4);
+        let above = Pose::new(Vec3::new(0.5, 0.0, 0.1), panda::down_orientation(0.0));
+        go(&mut w, home, above, 1.5, false, |w| {
+            assert_eq!(w.robot_contact(), crate::sim::RobotContact::default());
+        });
+        // 12 cm below the table top: the hand stops on it, its wrist spring gives way
+        // at its force limit and the flange's link goes on into the table.
+        let below = Pose::new(Vec3::new(0.5, 0.0, -0.12), panda::down_orientation(0.0));
+        let mut deepest: f64 = 0.0;
+        let mut finger: f64 = 0.0;
+        go(&mut w, above, below, 1.5, false, |w| {
+            deepest = deepest.max(w.robot_contact().body_depth);
+            finger = finger.max(w.robot_contact().finger_force);
+        });
+        assert!(
+            deepest > 5.0 * crate::generate::COLLISION_BODY_DEPTH,
+            "link depth {deepest}"
+        );
+        let limit = PhysicsSettings::default().wrist_force;
+        assert!(
+            finger > 40.0 && finger < 2.0 * limit,
+            "finger force {finger}"
+        );
+    }
+
+    #[test]
+    fn fingers_close_symmetrically() {
+        for model in [ArmModel::Multibody, ArmModel::Kinematic] {
+            let mut w = lift_world_with(Pose::from_pos(Vec3::new(0.6, 0.2, 0.025)), model);
+            let home = w.eef_pose();
+            for _ in 0..6 {
+                w.command(&home, true).unwrap();
+                w.step().unwrap();
+                assert!((w.coord(DOF) - w.coord(DOF + 1)).abs() < 1e-4);
+            }
+            assert!(w.gripper_width() < 0.002, "{model:?}");
         }
-        assert!(w.gripper_width() < 0.002);
     }
 
     #[test]
@@ -1695,11 +1915,17 @@ mod tests {
 
     #[test]
     fn same_seed_gives_bit_identical_state_in_every_task() {
-        for task in Task::all() {
+        for (task, arm_model) in Task::all()
+            .into_iter()
+            .flat_map(|t| [(t.clone(), ArmModel::Multibody), (t, ArmModel::Kinematic)])
+        {
+            let settings = PhysicsSettings {
+                arm_model,
+                ..PhysicsSettings::default()
+            };
             let run = |seed: u64| {
                 let poses = task.sample_object_poses(&mut Rng::new(seed));
-                let mut w =
-                    PandaWorld::with_poses(&task, PhysicsSettings::default(), &poses).unwrap();
+                let mut w = PandaWorld::with_poses(&task, settings.clone(), &poses).unwrap();
                 let target = Pose::new(
                     poses[0].pos + Vec3::new(0.0, 0.0, 0.05),
                     panda::down_orientation(0.3),

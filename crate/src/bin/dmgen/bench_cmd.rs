@@ -132,7 +132,7 @@ pub fn run_cameras(attempts: u64, task: &str, size: u32) -> Result<(), String> {
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Physics settings for `generate` and `results` as JSON (a file or inline), over the
+    /// Physics settings for `generate`, `results` and `sim` as JSON (a file or inline), over the
     /// defaults: e.g. '{"dt": 0.008333333333333333, "solver_iterations": 4}' to measure a
     /// setting's cost and success rates
     #[arg(long, global = true, value_name = "JSON|FILE")]

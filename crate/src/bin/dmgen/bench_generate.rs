@@ -28,7 +28,7 @@ pub fn set_physics(settings: PhysicsSettings) -> Result<(), String> {
         .map_err(|_| "physics settings were already chosen".to_string())
 }
 
-fn physics() -> PhysicsSettings {
+pub fn physics() -> PhysicsSettings {
     PHYSICS.get().cloned().unwrap_or_default()
 }
 

@@ -7,7 +7,7 @@
 //! `World::step` as the physics cost (collision detection, contact and joint
 //! solver, integration).
 
-use dmgen::sim::{PandaWorld, PhysicsSettings, World, CONTROL_DT};
+use dmgen::sim::{PandaWorld, World, CONTROL_DT};
 use dmgen::task::{scripted_demo, Task, TASK_IDS};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ pub fn run(repeats: usize, only: Option<String>) -> Result<(), String> {
         Some(id) => vec![id.as_str()],
         None => TASK_IDS.to_vec(),
     };
-    let settings = PhysicsSettings::default();
+    let settings = crate::bench_generate::physics();
     println!(
         "physics: dt = {:.5} s ({} steps per {} s control step), {} solver iterations; {} replays per task",
         settings.dt,
