@@ -134,6 +134,8 @@ try {
     // Ratios are the median of each round's ratio (same load within a round).
     wasm_native_ratio_1: +med((r) => r.native1 / r.wasm1).toFixed(3),
     wasm_2_over_1_workers: +med((r) => r.wasm2 / r.wasm1).toFixed(3),
+    // The goal holds in every round, not only in the median.
+    wasm_2_over_1_workers_min: +Math.min(...rounds.map((r) => r.wasm2 / r.wasm1)).toFixed(3),
     native_2_over_1_threads: +med((r) => r.native2 / r.native1).toFixed(3),
     // Extra time per validated episode with two 84x84 cameras (the goal: at most 0.30).
     native_camera_cost: +med((r) => r.native1 / r.native1Cameras - 1).toFixed(3),

@@ -1,10 +1,14 @@
 //! [`PandaWorld`]: the rapier3d scene every generated trajectory is validated in.
 //!
-//! - The arm is a reduced-coordinate multibody rooted at a fixed base at the
-//!   origin: seven revolute joints with acceleration-based position motors
-//!   (gravity compensated: the arm's links ignore gravity), and two prismatic
-//!   finger joints with force-limited motors whose coordinates are coupled
-//!   (`q_finger2 = q_finger1`), so the hand closes symmetrically.
+//! - The arm ([`ArmModel::Multibody`], the default) is a reduced-coordinate
+//!   multibody rooted at a fixed base at the origin: seven revolute joints with
+//!   acceleration-based position motors (gravity compensated: the arm's links
+//!   ignore gravity), and two prismatic finger joints with force-limited motors
+//!   whose coordinates are coupled (`q_finger2 = q_finger1`), so the hand closes
+//!   symmetrically. [`ArmModel::Kinematic`] (opt-in) moves the links as kinematic
+//!   bodies along a joint servo and hangs the hand on a force-limited wrist spring:
+//!   about 1.6 times faster, with tighter tracking and different success rates
+//!   (`docs/results.md`).
 //! - [`World::command`] runs damped-least-squares IK ([`super::ik`]) at the
 //!   20 Hz control rate; [`World::step`] interpolates the joint targets linearly
 //!   over the physics steps of the control period (with the matching velocity as
