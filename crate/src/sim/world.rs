@@ -1096,6 +1096,12 @@ impl PandaWorld {
             .unwrap_or_default()
     }
 
+    /// How far (m) the hand is from where the last control step sent it: the distance
+    /// between the end-effector and the forward kinematics of that step's joint target.
+    pub fn tracking_error(&self) -> f64 {
+        (self.eef_pose().pos - panda::fk(&self.q_from).pos).norm()
+    }
+
     /// Move object `index` to `pose` at rest, as when a person drags it in the
     /// playground. Rejects non-finite poses and poses below the table or off it.
     pub fn place_object(&mut self, index: usize, pose: &Pose) -> Result<(), SimError> {

@@ -163,6 +163,17 @@ pub enum BenchCommand {
         #[arg(long)]
         task: Option<String>,
     },
+    /// How closely the hand follows its commands: per task, the distance between the hand
+    /// at the end of each control step and the forward kinematics of that step's joint
+    /// target, over the first attempts of D-MG (static variant)
+    Tracking {
+        /// Attempts per task
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        attempts: u64,
+        /// Only this task [default: every task]
+        #[arg(long)]
+        task: Option<String>,
+    },
     /// What recording camera images costs: attempt time with and without two cameras
     /// (the same attempts, interleaved), and file bytes per episode
     Cameras {
@@ -280,6 +291,9 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
         BenchCommand::Sim { repeats, task } => crate::bench_sim::run(repeats as usize, task),
         BenchCommand::Generate { episodes, task } => {
             crate::bench_generate::run_generate(episodes, task)
+        }
+        BenchCommand::Tracking { attempts, task } => {
+            crate::bench_generate::run_tracking(attempts, task)
         }
         BenchCommand::Results {
             attempts,

@@ -94,6 +94,44 @@ fn tasks(only: &Option<String>) -> Vec<String> {
     }
 }
 
+/// `dmgen bench tracking`: the hand's distance (mm) from each control step's commanded
+/// pose, the forward kinematics of the joint target the step ended on, over the first
+/// `attempts` D-MG attempts (static variant) of each task; mean, 95th percentile and max.
+pub fn run_tracking(attempts: u64, only: Option<String>) -> Result<(), String> {
+    println!(
+        "hand tracking: D-MG, static variant, built-in demos, first {attempts} attempts per task"
+    );
+    println!("| task | control steps | mean (mm) | 95th percentile (mm) | max (mm) | successes |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for task in tasks(&only) {
+        let g = generator(&config(&task, Method::Dmg, Variant::Static, 1))?;
+        let (mut errors, mut successes) = (Vec::new(), 0);
+        for index in 0..attempts {
+            let Ok(mut r) = g.rollout(index) else {
+                continue;
+            };
+            loop {
+                let done = r.step();
+                errors.push(1e3 * r.world().tracking_error());
+                if done {
+                    break;
+                }
+            }
+            successes += usize::from(r.finish().success);
+        }
+        errors.sort_by(f64::total_cmp);
+        let n = errors.len().max(1);
+        println!(
+            "| {task} | {} | {:.2} | {:.2} | {:.2} | {successes}/{attempts} |",
+            errors.len(),
+            errors.iter().sum::<f64>() / n as f64,
+            errors.get((n * 95) / 100).copied().unwrap_or(0.0),
+            errors.last().copied().unwrap_or(0.0),
+        );
+    }
+    Ok(())
+}
+
 /// Options of `dmgen bench results`.
 pub struct ResultsOptions {
     pub attempts: u64,
