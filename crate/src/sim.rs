@@ -15,6 +15,7 @@ use crate::geom::{Pose, Vec3};
 mod dispatch;
 pub mod ik;
 pub mod panda;
+mod servo;
 pub mod showcase;
 pub mod world;
 

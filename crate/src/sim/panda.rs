@@ -90,8 +90,9 @@ pub const LINK_INERTIA: [[f64; 3]; DOF] = [
 /// Finger travel: each finger moves from 0 (closed) to this distance from the
 /// centre line (m), so the opening ranges over 0..0.08 m.
 pub const FINGER_TRAVEL: f64 = 0.04;
-/// Mass of one finger (kg).
+/// Mass of one finger (kg) and its principal inertia about its centre of mass (kg m^2).
 pub const FINGER_MASS: f64 = 0.015;
+pub const FINGER_INERTIA: [f64; 3] = [2e-6, 2e-6, 1e-6];
 /// Finger box half extents in the hand frame (x: pad width, y: thickness,
 /// z: length) (m).
 pub const FINGER_HALF: [f64; 3] = [0.011, 0.006, 0.026];
@@ -244,6 +245,131 @@ pub fn jacobian(q: &[f64; DOF]) -> ([[f64; DOF]; 6], Frame) {
         }
     }
     (j, frames[DOF])
+}
+
+/// A joint-space matrix of the arm (rows and columns: joints 1..7).
+pub type JointMatrix = [[f64; DOF]; DOF];
+
+/// The arm's joint-space inertia matrix `M(q)` (kg m^2, kg m for mixed terms) with the
+/// fingers held `finger` (m) from the centre line: the links' masses, centres of mass
+/// and inertias ([`LINK_MASS`], [`LINK_COM`], [`LINK_INERTIA`]; link 7 carries the
+/// hand) and the two fingers as parts of link 7, exactly as the multibody arm is built.
+/// `M = sum_k m_k Jv_k^T Jv_k + Jw_k^T I_k Jw_k` over the bodies `k`, with `Jv_k` the
+/// Jacobian of body `k`'s centre of mass and `Jw_k` of its angular velocity.
+pub fn mass_matrix(q: &[f64; DOF], finger: f64) -> JointMatrix {
+    let frames = link_frames(q);
+    let axes: [[f64; 3]; DOF] = std::array::from_fn(|i| frames[i].z_axis());
+    let mut m = [[0.0; DOF]; DOF];
+    // One body: its mass, world centre of mass, world inertia about it, and the last
+    // joint that moves it.
+    let mut add = |mass: f64, com: [f64; 3], inertia: Mat3, last: usize| {
+        let mut jv = [[0.0; 3]; DOF];
+        for j in 0..=last {
+            let o = frames[j].pos;
+            jv[j] = cross(axes[j], [com[0] - o[0], com[1] - o[1], com[2] - o[2]]);
+        }
+        for a in 0..=last {
+            let iwa = mat_vec(&inertia, axes[a]);
+            for b in 0..=a {
+                let v = mass * dot(jv[a], jv[b]) + dot(axes[b], iwa);
+                m[a][b] += v;
+                if a != b {
+                    m[b][a] += v;
+                }
+            }
+        }
+    };
+    for k in 0..DOF {
+        let f = &frames[k];
+        let c = mat_vec(&f.rot, LINK_COM[k]);
+        let d = LINK_INERTIA[k];
+        let local = [[d[0], 0.0, 0.0], [0.0, d[1], 0.0], [0.0, 0.0, d[2]]];
+        let world = mat_mul(&mat_mul(&f.rot, &local), &transpose(&f.rot));
+        add(
+            LINK_MASS[k],
+            [f.pos[0] + c[0], f.pos[1] + c[1], f.pos[2] + c[2]],
+            world,
+            k,
+        );
+    }
+    let eef = &frames[DOF];
+    for side in [1.0, -1.0] {
+        let local = [0.0, side * (finger + FINGER_HALF[1]), FINGER_CENTER_Z];
+        let c = mat_vec(&eef.rot, local);
+        let d = FINGER_INERTIA;
+        let inertia = [[d[0], 0.0, 0.0], [0.0, d[1], 0.0], [0.0, 0.0, d[2]]];
+        let world = mat_mul(&mat_mul(&eef.rot, &inertia), &transpose(&eef.rot));
+        add(
+            FINGER_MASS,
+            [eef.pos[0] + c[0], eef.pos[1] + c[1], eef.pos[2] + c[2]],
+            world,
+            DOF - 1,
+        );
+    }
+    m
+}
+
+/// The inverse of a symmetric positive definite joint-space matrix (Cholesky), or
+/// `None` if it is not positive definite.
+// Dense matrix arithmetic: the indices are the notation.
+#[allow(clippy::needless_range_loop)]
+pub fn spd_inverse(m: &JointMatrix) -> Option<JointMatrix> {
+    let mut l = [[0.0; DOF]; DOF];
+    for i in 0..DOF {
+        for j in 0..=i {
+            let mut s = m[i][j];
+            for k in 0..j {
+                s -= l[i][k] * l[j][k];
+            }
+            if i == j {
+                if s <= 0.0 || !s.is_finite() {
+                    return None;
+                }
+                l[i][i] = s.sqrt();
+            } else {
+                l[i][j] = s / l[j][j];
+            }
+        }
+    }
+    let mut inv = [[0.0; DOF]; DOF];
+    for c in 0..DOF {
+        // Solve L y = e_c, then L^T x = y.
+        let mut y = [0.0; DOF];
+        for i in 0..DOF {
+            let mut s = if i == c { 1.0 } else { 0.0 };
+            for k in 0..i {
+                s -= l[i][k] * y[k];
+            }
+            y[i] = s / l[i][i];
+        }
+        for i in (0..DOF).rev() {
+            let mut s = y[i];
+            for k in i + 1..DOF {
+                s -= l[k][i] * inv[k][c];
+            }
+            inv[i][c] = s / l[i][i];
+        }
+    }
+    Some(inv)
+}
+
+#[inline]
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+#[inline]
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+#[inline]
+fn transpose(a: &Mat3) -> Mat3 {
+    std::array::from_fn(|i| std::array::from_fn(|j| a[j][i]))
 }
 
 /// Whether `q` lies inside the joint limits (inclusive).

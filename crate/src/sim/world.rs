@@ -26,6 +26,7 @@
 //! All physics settings live in [`PhysicsSettings`].
 
 use super::panda::{self, Frame, DOF, FINGER_TRAVEL};
+use super::servo::{Gains, Servo, ServoLaw};
 use super::{ik, ShapeKind, SimError, VisualShape, World, CONTROL_DT};
 use crate::geom::{m, Pose, Quat, Vec3};
 use crate::task::{PartShape, Task};
@@ -98,6 +99,18 @@ pub enum ArmModel {
     /// fingers as a two-joint multibody. Contacts of the links with the fixed scene are
     /// measured by depth, as links do not yield.
     Kinematic,
+    /// As [`ArmModel::Kinematic`], but the servo is the multibody arm's motors solved as
+    /// rapier solves them, on the arm's joint-space inertia computed by the project
+    /// (`sim::servo`): the hand lags fast commands as the multibody's does, at the
+    /// kinematic arm's cost.
+    JointSpace,
+}
+
+impl ArmModel {
+    /// Whether the links are kinematic bodies moved by the project's joint servo.
+    pub fn kinematic_links(self) -> bool {
+        self != ArmModel::Multibody
+    }
 }
 
 impl Default for PhysicsSettings {
@@ -348,39 +361,11 @@ struct ObjectBody {
 /// the dynamic variants).
 const JOINT_DRIVE_FORCE: f32 = 40.0;
 
-/// The kinematic arm's joints: positions (rad) and velocities (rad/s).
-#[derive(Clone, Copy, Debug)]
-struct Servo {
-    q: [f64; DOF],
-    qd: [f64; DOF],
-}
-
 /// Distance from a joint limit (rad) within which the multibody arm's joint carries its
 /// limit constraint (see `PandaWorld::set_motors`). The fastest joint moves 0.011 rad in a
 /// 1/240 s step at its speed limit, and the motor's velocity clamp at a limit reaches
 /// 0.003 rad further.
 const LIMIT_MARGIN: f64 = 0.2;
-
-/// Integration steps of the kinematic arm's servo per physics step (as rapier's substeps).
-const SERVO_SUBSTEPS: usize = 4;
-
-impl Servo {
-    /// `steps` steps of length `h` (s) of the joints' acceleration-based PD servo towards
-    /// `q` with feed-forward velocity `qd` (the multibody's motor law, `qdd = k (q - x) +
-    /// d (qd - v)`), integrated implicitly, so any gain is stable. Positions stay within
-    /// the joint limits.
-    fn track(&mut self, q: &[f64; DOF], qd: &[f64; DOF], k: f64, d: f64, h: f64) {
-        for _ in 0..SERVO_SUBSTEPS {
-            for i in 0..DOF {
-                let v = (self.qd[i] + h * (k * (q[i] - self.q[i]) + d * qd[i]))
-                    / (1.0 + h * d + h * h * k);
-                let x = (self.q[i] + h * v).clamp(panda::Q_MIN[i], panda::Q_MAX[i]);
-                self.qd[i] = (x - self.q[i]) / h;
-                self.q[i] = x;
-            }
-        }
-    }
-}
 
 /// The Panda world: arm, parallel-jaw gripper, table, fixtures and task objects.
 pub struct PandaWorld {
@@ -641,7 +626,7 @@ impl PandaWorld {
         let q0 = panda::Q_HOME;
         let frames = panda::link_frames(&q0);
         let base = phys.bodies.insert(RigidBodyBuilder::fixed().build());
-        let kinematic = settings.arm_model == ArmModel::Kinematic;
+        let kinematic = settings.arm_model.kinematic_links();
         let mut arm_colliders = Vec::new();
         let mut links = [base; DOF];
         for i in 0..DOF {
@@ -755,7 +740,7 @@ impl PandaWorld {
                     .additional_mass_properties(MassProperties::new(
                         Vector::new(0.0, (side * fh[1]) as f32, panda::FINGER_CENTER_Z as f32),
                         panda::FINGER_MASS as f32,
-                        Vector::new(2e-6, 2e-6, 1e-6),
+                        v32(panda::FINGER_INERTIA),
                     ))
                     .build(),
             );
@@ -973,9 +958,13 @@ impl PandaWorld {
             link_ids,
             links,
             hand,
-            servo: kinematic.then_some(Servo {
-                q: q0,
-                qd: [0.0; DOF],
+            servo: kinematic.then(|| {
+                let law = if settings.arm_model == ArmModel::JointSpace {
+                    ServoLaw::Multibody
+                } else {
+                    ServoLaw::Ideal
+                };
+                Servo::new(q0, law)
             }),
             fingers,
             finger_colliders,
@@ -1199,9 +1188,21 @@ impl PandaWorld {
             FINGER_TRAVEL as f32
         };
         let ids = self.link_ids;
+        let finger = if self.servo.is_some() {
+            self.coord(DOF)
+        } else {
+            0.0
+        };
         if let Some(servo) = self.servo.as_mut() {
-            let h = self.phys.integration_parameters.dt as f64 / SERVO_SUBSTEPS as f64;
-            servo.track(q, qd, s.arm_stiffness, s.arm_damping, h);
+            let substeps = s.solver_iterations;
+            let gains = Gains {
+                k: s.arm_stiffness,
+                d: s.arm_damping,
+                h: self.phys.integration_parameters.dt as f64 / substeps as f64,
+                substeps,
+                finger,
+            };
+            servo.track(q, qd, &gains);
             let frames = panda::link_frames(&servo.q);
             for (i, frame) in frames[..DOF].iter().enumerate() {
                 if let Some(b) = self.phys.bodies.get_mut(self.links[i]) {
@@ -1775,6 +1776,38 @@ mod tests {
                 "joint {i} at {}",
                 w.coord(i)
             );
+        }
+    }
+
+    /// The joint-space arm's inertia is the multibody arm's: rapier's `diag(M^-1)` of the
+    /// multibody (its fingers free along their joints) against the project's `M(q)`
+    /// (fingers held), at home and at a stretched pose.
+    #[test]
+    fn arm_mass_matrix_matches_the_multibody() {
+        let mut w = lift_world(Pose::from_pos(Vec3::new(0.9, -0.5, 0.025)));
+        for q in [panda::Q_HOME, [0.4, 0.3, -0.2, -1.6, 0.3, 1.9, 0.2]] {
+            w.q_to = q;
+            for _ in 0..80 {
+                w.step().unwrap();
+            }
+            let q_now = w.joint_positions();
+            let finger = w.coord(DOF);
+            let ours = panda::spd_inverse(&panda::mass_matrix(&q_now, finger)).unwrap();
+            let mb = w.mb;
+            let bodies = &w.phys.bodies;
+            let mbody = w.phys.multibody_joints.get_multibody_mut(mb).unwrap();
+            let dofs: Vec<usize> = (0..DOF)
+                .map(|i| mbody.link(w.link_ids[i]).unwrap().assembly_id())
+                .collect();
+            let theirs = mbody.dof_inverse_inertia(bodies);
+            for i in 0..DOF {
+                let t = theirs[dofs[i]] as f64;
+                assert!(
+                    (ours[i][i] - t).abs() < 0.03 * t,
+                    "joint {i}: {} vs rapier {t}",
+                    ours[i][i]
+                );
+            }
         }
     }
 
