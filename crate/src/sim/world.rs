@@ -1674,6 +1674,11 @@ mod tests {
         grasp_lift_carry_place(ArmModel::Kinematic);
     }
 
+    #[test]
+    fn joint_space_arm_grasps_lift_carry_place_hold_without_slip_over_20_seeds() {
+        grasp_lift_carry_place(ArmModel::JointSpace);
+    }
+
     fn grasp_lift_carry_place(arm_model: ArmModel) {
         for seed in 0..20u64 {
             let mut rng = Rng::new(1000 + seed);
@@ -1734,7 +1739,11 @@ mod tests {
 
     #[test]
     fn arm_is_gravity_compensated_and_matches_pure_kinematics() {
-        for model in [ArmModel::Multibody, ArmModel::Kinematic] {
+        for model in [
+            ArmModel::Multibody,
+            ArmModel::Kinematic,
+            ArmModel::JointSpace,
+        ] {
             gravity_compensated(model);
         }
     }
@@ -1842,7 +1851,11 @@ mod tests {
 
     #[test]
     fn fingers_close_symmetrically() {
-        for model in [ArmModel::Multibody, ArmModel::Kinematic] {
+        for model in [
+            ArmModel::Multibody,
+            ArmModel::Kinematic,
+            ArmModel::JointSpace,
+        ] {
             let mut w = lift_world_with(Pose::from_pos(Vec3::new(0.6, 0.2, 0.025)), model);
             let home = w.eef_pose();
             for _ in 0..6 {
@@ -2001,10 +2014,13 @@ mod tests {
 
     #[test]
     fn same_seed_gives_bit_identical_state_in_every_task() {
-        for (task, arm_model) in Task::all()
-            .into_iter()
-            .flat_map(|t| [(t.clone(), ArmModel::Multibody), (t, ArmModel::Kinematic)])
-        {
+        for (task, arm_model) in Task::all().into_iter().flat_map(|t| {
+            [
+                (t.clone(), ArmModel::Multibody),
+                (t.clone(), ArmModel::Kinematic),
+                (t, ArmModel::JointSpace),
+            ]
+        }) {
             let settings = PhysicsSettings {
                 arm_model,
                 ..PhysicsSettings::default()
