@@ -7,8 +7,11 @@
 //!   whose coordinates are coupled (`q_finger2 = q_finger1`), so the hand closes
 //!   symmetrically. [`ArmModel::Kinematic`] (opt-in) moves the links as kinematic
 //!   bodies along a joint servo and hangs the hand on a force-limited wrist spring:
-//!   about 1.6 times faster, with tighter tracking and different success rates
-//!   (`docs/results.md`).
+//!   about 1.6 times faster, with tighter tracking and different success rates.
+//!   [`ArmModel::JointSpace`] (opt-in) does the same with the multibody's motors solved
+//!   on the arm's own joint-space inertia (`super::servo`): 1.3-1.6 times faster than
+//!   the multibody, which it tracks like, with ten of 48 success rates moved by more
+//!   than 2 points because its links do not feel contacts (`docs/results.md`).
 //! - [`World::command`] runs damped-least-squares IK ([`super::ik`]) at the
 //!   20 Hz control rate; [`World::step`] interpolates the joint targets linearly
 //!   over the physics steps of the control period (with the matching velocity as
