@@ -13,6 +13,53 @@
 use serde::{Deserialize, Serialize};
 use std::ops::{Add, AddAssign, Mul, Neg, Sub, SubAssign};
 
+/// The Cholesky factor `L` (lower triangular, `a = L L^T`) of a symmetric positive
+/// definite `N x N` matrix, or `None` if `a` is not positive definite.
+// Dense matrix arithmetic: the indices are the notation.
+#[allow(clippy::needless_range_loop)]
+pub fn cholesky<const N: usize>(a: &[[f64; N]; N]) -> Option<[[f64; N]; N]> {
+    let mut l = [[0.0; N]; N];
+    for i in 0..N {
+        for j in 0..=i {
+            let mut s = a[i][j];
+            for k in 0..j {
+                s -= l[i][k] * l[j][k];
+            }
+            if i == j {
+                if s <= 0.0 || !s.is_finite() {
+                    return None;
+                }
+                l[i][i] = s.sqrt();
+            } else {
+                l[i][j] = s / l[j][j];
+            }
+        }
+    }
+    Some(l)
+}
+
+/// Solves `L L^T x = b` for the factor `l` of [`cholesky`].
+#[allow(clippy::needless_range_loop)]
+pub fn cholesky_solve<const N: usize>(l: &[[f64; N]; N], b: &[f64; N]) -> [f64; N] {
+    let mut y = [0.0; N];
+    for i in 0..N {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= l[i][k] * y[k];
+        }
+        y[i] = s / l[i][i];
+    }
+    let mut x = [0.0; N];
+    for i in (0..N).rev() {
+        let mut s = y[i];
+        for k in i + 1..N {
+            s -= l[k][i] * x[k];
+        }
+        x[i] = s / l[i][i];
+    }
+    x
+}
+
 /// Deterministic math: identical results natively and in wasm32.
 pub mod m {
     #[inline]

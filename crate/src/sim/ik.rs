@@ -81,40 +81,7 @@ pub fn pose_error(target: &Pose, current: &Frame) -> [f64; 6] {
 /// Solve `a x = b` for a symmetric positive definite 6x6 `a` (Cholesky).
 /// Returns `None` if `a` is not positive definite.
 fn solve_spd6(a: &[[f64; 6]; 6], b: &[f64; 6]) -> Option<[f64; 6]> {
-    let mut l = [[0.0; 6]; 6];
-    for i in 0..6 {
-        for j in 0..=i {
-            let mut s = a[i][j];
-            for k in 0..j {
-                s -= l[i][k] * l[j][k];
-            }
-            if i == j {
-                if s <= 0.0 || !s.is_finite() {
-                    return None;
-                }
-                l[i][i] = s.sqrt();
-            } else {
-                l[i][j] = s / l[j][j];
-            }
-        }
-    }
-    let mut y = [0.0; 6];
-    for i in 0..6 {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= l[i][k] * y[k];
-        }
-        y[i] = s / l[i][i];
-    }
-    let mut x = [0.0; 6];
-    for i in (0..6).rev() {
-        let mut s = y[i];
-        for k in i + 1..6 {
-            s -= l[k][i] * x[k];
-        }
-        x[i] = s / l[i][i];
-    }
-    Some(x)
+    crate::geom::cholesky(a).map(|l| crate::geom::cholesky_solve(&l, b))
 }
 
 /// Clamp `q` inside the joint limits minus `margin`.

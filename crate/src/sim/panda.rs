@@ -311,43 +311,14 @@ pub fn mass_matrix(q: &[f64; DOF], finger: f64) -> JointMatrix {
 
 /// The inverse of a symmetric positive definite joint-space matrix (Cholesky), or
 /// `None` if it is not positive definite.
-// Dense matrix arithmetic: the indices are the notation.
-#[allow(clippy::needless_range_loop)]
 pub fn spd_inverse(m: &JointMatrix) -> Option<JointMatrix> {
-    let mut l = [[0.0; DOF]; DOF];
-    for i in 0..DOF {
-        for j in 0..=i {
-            let mut s = m[i][j];
-            for k in 0..j {
-                s -= l[i][k] * l[j][k];
-            }
-            if i == j {
-                if s <= 0.0 || !s.is_finite() {
-                    return None;
-                }
-                l[i][i] = s.sqrt();
-            } else {
-                l[i][j] = s / l[j][j];
-            }
-        }
-    }
+    let l = crate::geom::cholesky(m)?;
     let mut inv = [[0.0; DOF]; DOF];
     for c in 0..DOF {
-        // Solve L y = e_c, then L^T x = y.
-        let mut y = [0.0; DOF];
-        for i in 0..DOF {
-            let mut s = if i == c { 1.0 } else { 0.0 };
-            for k in 0..i {
-                s -= l[i][k] * y[k];
-            }
-            y[i] = s / l[i][i];
-        }
-        for i in (0..DOF).rev() {
-            let mut s = y[i];
-            for k in i + 1..DOF {
-                s -= l[k][i] * inv[k][c];
-            }
-            inv[i][c] = s / l[i][i];
+        let e: [f64; DOF] = std::array::from_fn(|i| if i == c { 1.0 } else { 0.0 });
+        let x = crate::geom::cholesky_solve(&l, &e);
+        for (row, xi) in inv.iter_mut().zip(x) {
+            row[c] = xi;
         }
     }
     Some(inv)
