@@ -1389,7 +1389,7 @@ mod tests {
     fn policy_settings() -> PolicySettings {
         let mut p = PolicySettings::default();
         p.train.algo = crate::policy_settings::Algo::BcRnn;
-        p.train.epochs = 7;
+        p.train.steps = 7;
         p.train.lr = 0.1 + 0.2; // not a short decimal: must round-trip exactly
         p.train.hidden = vec![64, 32];
         p.eval.task = "lift".into();
@@ -1429,9 +1429,9 @@ mod tests {
         let base = encode_link(&c, None).unwrap();
         // Out of range, on encoding and on decoding.
         let mut bad = policy_settings();
-        bad.train.epochs = 0;
+        bad.train.steps = 0;
         let e = encode_link_with(&c, None, Some(&bad)).unwrap_err();
-        assert!(e.to_string().contains("epochs must be 1..=10000"), "{e}");
+        assert!(e.to_string().contains("steps must be 1..=10000000"), "{e}");
         let e = err(&format!("{base}&p={}", packed(r#"{"train":{"epochs":0}}"#)));
         assert!(
             e.to_string()

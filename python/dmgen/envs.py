@@ -114,6 +114,8 @@ class DmgenEnv(gym.Env):
             self.action_space = spaces.Box(_ABS_LOW, _ABS_HIGH, (7,), np.float64)
         self._seed: Optional[int] = None
         self._attempt = -1
+        # Set by env_from_dataset: the (seed, attempt) every plain reset() returns to.
+        self._origin: Optional[Tuple[int, int]] = None
         self.reset_obs: Optional[Dict[str, np.ndarray]] = None
 
     @property
@@ -130,7 +132,10 @@ class DmgenEnv(gym.Env):
         self, *, seed: Optional[int] = None, options: Optional[Dict[str, Any]] = None
     ) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
         super().reset(seed=seed)
-        if seed is not None:
+        if seed is None and self._origin is not None and not (options and "attempt" in options):
+            # An environment made for one dataset episode: every plain reset() starts it.
+            self._seed, self._attempt = self._origin
+        elif seed is not None:
             if not 0 <= seed < 2**64:
                 raise ValueError(f"seed must be in [0, 2**64), not {seed}")
             self._seed, self._attempt = int(seed), 0
@@ -191,7 +196,9 @@ def env_from_dataset(path: str, demo: str = "demo_0", **kwargs: Any) -> DmgenEnv
     """An environment reset to the initial state of episode ``demo`` of a dataset this
     tool wrote: the same task, variant, dynamics and action convention, and the scene of
     the episode's generation attempt. Stepping the episode's ``actions`` from there
-    retraces its ``obs``. The first observation is ``env.reset_obs``."""
+    retraces its ``obs``. Every ``reset()`` without a seed (what a Gymnasium user calls
+    first) starts that episode again; the first observation is also ``env.reset_obs``.
+    ``reset(seed=...)`` or ``options={"attempt": i}`` leave it for other scenes."""
     config_text, attempt, _seed = _core.episode_origin(str(path), demo)
     cfg = json.loads(config_text)
     env = DmgenEnv(
@@ -204,5 +211,6 @@ def env_from_dataset(path: str, demo: str = "demo_0", **kwargs: Any) -> DmgenEnv
         geometry=cfg.get("geometry", "playground"),
         **kwargs,
     )
-    env.reset(seed=int(cfg["seed"]), options={"attempt": attempt})
+    env._origin = (int(cfg["seed"]), int(attempt))
+    env.reset()
     return env

@@ -5,7 +5,8 @@
 
 use dmgen::config::GenerationConfig;
 use dmgen::export::{
-    action_columns, low_dim_width, observe, push_low_dim, unit_poses, Observation, LOW_DIM_KEYS,
+    action_columns, low_dim_width, observe, push_low_dim, unit_poses, ObjectLayout, Observation,
+    LOW_DIM_KEYS, OBJECT_LAYOUT,
 };
 use dmgen::generate::{run, shard, Attempt};
 use dmgen::geom::Pose;
@@ -205,21 +206,25 @@ fn sha256_hex(data: &[u8]) -> String {
 // ------------------------------------------------------------------ arrays
 
 /// One observation's low-dim values per key, as the dataset writer records them.
-fn obs_values(o: &Observation) -> Vec<(&'static str, Vec<f64>)> {
+fn obs_values(o: &Observation, layout: &ObjectLayout) -> Vec<(&'static str, Vec<f64>)> {
     let (eef, objects) = unit_poses(o);
     LOW_DIM_KEYS
         .iter()
         .map(|k| {
             let mut v = Vec::new();
-            push_low_dim(k, &eef, o, &objects, |x| v.extend_from_slice(x));
+            push_low_dim(k, &eef, o, &objects, layout, |x| v.extend_from_slice(x));
             (*k, v)
         })
         .collect()
 }
 
-fn obs_dict<'py>(py: Python<'py>, o: &Observation) -> PyResult<Bound<'py, PyDict>> {
+fn obs_dict<'py>(
+    py: Python<'py>,
+    o: &Observation,
+    layout: &ObjectLayout,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    for (k, v) in obs_values(o) {
+    for (k, v) in obs_values(o, layout) {
         d.set_item(k, PyArray1::from_vec(py, v))?;
     }
     Ok(d)
@@ -231,7 +236,11 @@ fn matrix<'py>(py: Python<'py>, flat: Vec<f64>, w: usize) -> PyResult<Bound<'py,
     Ok(PyArray1::from_vec(py, flat).reshape([t, w])?.into_any())
 }
 
-fn attempt_dict<'py>(py: Python<'py>, a: &Attempt) -> PyResult<Bound<'py, PyDict>> {
+fn attempt_dict<'py>(
+    py: Python<'py>,
+    a: &Attempt,
+    layout: &ObjectLayout,
+) -> PyResult<Bound<'py, PyDict>> {
     let ep = &a.episode;
     let d = PyDict::new(py);
     d.set_item("index", a.index)?;
@@ -241,10 +250,13 @@ fn attempt_dict<'py>(py: Python<'py>, a: &Attempt) -> PyResult<Bound<'py, PyDict
     d.set_item("object_names", ep.object_names.clone())?;
     d.set_item("subtask_names", ep.subtask_names.clone())?;
     let obs = PyDict::new(py);
-    let per_step: Vec<Vec<(&str, Vec<f64>)>> =
-        ep.steps.iter().map(|s| obs_values(&s.obs)).collect();
+    let per_step: Vec<Vec<(&str, Vec<f64>)>> = ep
+        .steps
+        .iter()
+        .map(|s| obs_values(&s.obs, layout))
+        .collect();
     for (j, k) in LOW_DIM_KEYS.iter().enumerate() {
-        let w = low_dim_width(k, ep.object_names.len()).unwrap_or(0);
+        let w = low_dim_width(k, layout).unwrap_or(0);
         let flat: Vec<f64> = per_step
             .iter()
             .flat_map(|s| s[j].1.iter().copied())
@@ -307,7 +319,8 @@ impl PyGenerator {
     /// Attempt `index` (kept or not) as a dict of arrays.
     fn attempt<'py>(&self, py: Python<'py>, index: u64) -> PyResult<Bound<'py, PyDict>> {
         let a = py.detach(|| self.g.attempt(index));
-        attempt_dict(py, &a)
+        let layout = ObjectLayout::for_task(self.g.task(), OBJECT_LAYOUT);
+        attempt_dict(py, &a, &layout)
     }
 
     /// The configuration, canonical JSON.
@@ -333,6 +346,7 @@ struct EnvCore {
     convention: String,
     rollout: Option<PolicyRollout>,
     last: Option<Observation>,
+    layout: ObjectLayout,
 }
 
 #[pymethods]
@@ -348,8 +362,10 @@ impl EnvCore {
                 "actions must be 'delta' or 'abs', not '{actions}'"
             )));
         }
+        let ev = Evaluator::new(&c).map_err(err)?;
         Ok(EnvCore {
-            ev: Evaluator::new(&c).map_err(err)?,
+            layout: ObjectLayout::for_task(ev.task(), OBJECT_LAYOUT),
+            ev,
             convention: actions.into(),
             rollout: None,
             last: None,
@@ -371,7 +387,7 @@ impl EnvCore {
                 "the scene of attempt {index} of seed {seed} could not be built"
             ))
         })?;
-        let d = obs_dict(py, &o)?;
+        let d = obs_dict(py, &o, &self.layout)?;
         self.last = Some(o);
         self.rollout = Some(r);
         Ok(d)
@@ -422,7 +438,7 @@ impl EnvCore {
             (None, None) => return Err(err("the episode's world is gone")),
         };
         let (success, failure) = r.outcome().unwrap_or((false, None));
-        let d = obs_dict(py, &next)?;
+        let d = obs_dict(py, &next, &self.layout)?;
         if !ended {
             self.last = Some(next);
         }
@@ -481,10 +497,9 @@ impl EnvCore {
     /// `(key, width)` of every observation key, in order.
     #[getter]
     fn obs_widths(&self) -> Vec<(&'static str, usize)> {
-        let n = self.ev.task().objects.len();
         LOW_DIM_KEYS
             .iter()
-            .map(|k| (*k, low_dim_width(k, n).unwrap_or(0)))
+            .map(|k| (*k, low_dim_width(k, &self.layout).unwrap_or(0)))
             .collect()
     }
 

@@ -56,7 +56,11 @@ def test_a_datasets_actions_replay_its_episodes(lift_dataset):
         for name in demos:
             ep = f["data"][name]
             env = dmgen.env_from_dataset(str(lift_dataset), demo=name)
-            obs = env.reset_obs
+            # A Gymnasium user calls reset() first (here twice): each starts this episode.
+            first, _ = env.reset()
+            obs, info = env.reset()
+            for k in KEYS:
+                np.testing.assert_array_equal(obs[k], first[k])
             actions = ep["actions"][()]
             info = {}
             for t in range(actions.shape[0]):

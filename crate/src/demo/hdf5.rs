@@ -370,6 +370,9 @@ pub(crate) struct FileInfo {
     pub task_id: Option<String>,
     /// `dmgen_actions` (`delta` or `abs`), when this tool wrote the file.
     pub actions_convention: Option<String>,
+    /// `dmgen_obs_layout`: the layout of `obs/object` (absent in files written before
+    /// layout 2).
+    pub obs_layout: Option<u32>,
 }
 
 pub(crate) fn file_info(file: &hdf5_pure::File) -> FileInfo {
@@ -393,6 +396,10 @@ pub(crate) fn file_info(file: &hdf5_pure::File) -> FileInfo {
         .and_then(|c| c.get("task").and_then(Value::as_str).map(str::to_string))
         .or_else(|| info.env_name.as_deref().and_then(task_from_env_name));
     info.actions_convention = text("dmgen_actions");
+    info.obs_layout = attrs
+        .get("dmgen_obs_layout")
+        .and_then(|v| v.as_i64())
+        .and_then(|v| u32::try_from(v).ok());
     info
 }
 

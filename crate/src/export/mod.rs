@@ -48,9 +48,12 @@
 use crate::config::{canonical_json, ConfigError, GenerationConfig};
 use crate::geom::{m, Pose, Quat, Vec3};
 pub(crate) mod h5;
+pub mod layout;
 #[cfg(feature = "lerobot")]
 pub mod lerobot;
 mod robomimic;
+
+pub use layout::{ObjectLayout, OBJECT_LAYOUT};
 
 use h5::H5Error;
 pub use robomimic::{DatasetWriter, ExportOptions};
@@ -228,27 +231,28 @@ pub const LOW_DIM_KEYS: [&str; 5] = [
     "object",
 ];
 
-/// Width of low-dim key `key` in a task with `n_objects` objects (`None`: not a key).
-pub fn low_dim_width(key: &str, n_objects: usize) -> Option<usize> {
+/// Width of low-dim key `key` with `object` laid out as `layout` (`None`: not a key).
+pub fn low_dim_width(key: &str, layout: &ObjectLayout) -> Option<usize> {
     match key {
         "robot0_eef_pos" => Some(3),
         "robot0_eef_quat" => Some(4),
         "robot0_gripper_qpos" => Some(2),
         "robot0_joint_pos" => Some(7),
-        "object" => Some(7 * n_objects),
+        "object" => Some(layout.width()),
         _ => None,
     }
 }
 
 /// Hand one step's values of low-dim key `key` to `emit` (in pieces, in order): hand pose
-/// `eef` and object poses `objects` (unit quaternions, `xyzw`) and the rest of `o`. The
-/// dataset writer and the policy evaluation both lay observations out through this.
-/// `false` for an unknown key.
+/// `eef` and object poses `objects` (unit quaternions, `xyzw`) and the rest of `o`, with
+/// `object` laid out as `layout`. The dataset writer, the policy evaluation and the
+/// Python environments all lay observations out through this. `false` for an unknown key.
 pub fn push_low_dim(
     key: &str,
     eef: &Pose,
     o: &Observation,
     objects: &[Pose],
+    layout: &ObjectLayout,
     mut emit: impl FnMut(&[f64]),
 ) -> bool {
     match key {
@@ -256,12 +260,7 @@ pub fn push_low_dim(
         "robot0_eef_quat" => emit(&eef.quat.0),
         "robot0_gripper_qpos" => emit(&o.finger_qpos),
         "robot0_joint_pos" => emit(&o.joint_pos),
-        "object" => {
-            for p in objects {
-                emit(&p.pos.0);
-                emit(&p.quat.0);
-            }
-        }
+        "object" => layout.push(eef, objects, emit),
         _ => return false,
     }
     true

@@ -39,6 +39,9 @@ pub struct DatasetWriter {
     object_names: Option<Vec<String>>,
     state_len: Option<usize>,
     cameras: crate::config::CameraSettings,
+    /// The `object` key's layout, and the object names it is for (the task's).
+    layout: ObjectLayout,
+    layout_objects: Vec<String>,
 }
 
 impl std::fmt::Debug for DatasetWriter {
@@ -154,7 +157,7 @@ struct ObsColumns {
 }
 
 impl ObsColumns {
-    fn push(&mut self, eef: &Pose, o: &Observation, objects: &[Pose]) {
+    fn push(&mut self, eef: &Pose, o: &Observation, objects: &[Pose], layout: &ObjectLayout) {
         let columns = [
             &mut self.eef_pos,
             &mut self.eef_quat,
@@ -163,7 +166,9 @@ impl ObsColumns {
             &mut self.object,
         ];
         for (key, column) in super::LOW_DIM_KEYS.iter().zip(columns) {
-            super::push_low_dim(key, eef, o, objects, |x| column.extend_from_slice(x));
+            super::push_low_dim(key, eef, o, objects, layout, |x| {
+                column.extend_from_slice(x)
+            });
         }
     }
 }
@@ -197,6 +202,9 @@ impl DatasetWriter {
         options: ExportOptions,
     ) -> Result<Self, ExportError> {
         config.validate()?;
+        let task = config
+            .build_task()
+            .map_err(|e| ExportError::OutOfRange(e.to_string()))?;
         if let Some(level) = options.deflate_level {
             if !(1..=9).contains(&level) {
                 return Err(ExportError::OutOfRange(format!(
@@ -219,6 +227,8 @@ impl DatasetWriter {
             object_names: None,
             state_len: None,
             cameras: config.cameras.clone(),
+            layout: ObjectLayout::for_task(&task, OBJECT_LAYOUT),
+            layout_objects: task.object_names(),
         })
     }
 
@@ -312,6 +322,15 @@ impl DatasetWriter {
             return Err(ExportError::EmptyEpisode { episode: index });
         }
         check_unique(&ep.object_names, "object", index)?;
+        if ep.object_names != self.layout_objects {
+            return Err(ExportError::Inconsistent {
+                episode: index,
+                message: format!(
+                    "object names {:?} are not the task's {:?}",
+                    ep.object_names, self.layout_objects
+                ),
+            });
+        }
         check_unique(&ep.subtask_names, "subtask", index)?;
         if let Some(names) = &self.object_names {
             if *names != ep.object_names {
@@ -402,8 +421,8 @@ impl DatasetWriter {
             let next = &clean[k + 1];
             states.extend_from_slice(&c.raw.state);
             rewards.push(s.reward);
-            obs.push(&c.eef, c.raw, &c.objects);
-            next_obs.push(&next.eef, next.raw, &next.objects);
+            obs.push(&c.eef, c.raw, &c.objects, &self.layout);
+            next_obs.push(&next.eef, next.raw, &next.objects, &self.layout);
             eef_pose.extend(c.eef.to_mat4().iter().flatten());
             target_pose.extend(targets[k].to_mat4().iter().flatten());
             gripper.push(gripper_action(s.gripper_closed));
@@ -482,7 +501,7 @@ impl DatasetWriter {
                 ),
                 (
                     "object".to_string(),
-                    b.f64s(&cols.object, &[t, 7 * n_obj as u64], z)?,
+                    b.f64s(&cols.object, &[t, self.layout.width() as u64], z)?,
                 ),
             ];
             let next = group_name == "next_obs";
@@ -634,6 +653,17 @@ impl DatasetWriter {
                 (
                     "dmgen_subtask_names",
                     Attr::StrArray(self.subtask_names.take().unwrap_or_default()),
+                ),
+                (
+                    "dmgen_obs_layout",
+                    Attr::I64(i64::from(self.layout.version)),
+                ),
+                (
+                    "dmgen_object_columns",
+                    Attr::Str(
+                        serde_json::to_string(&self.layout.columns())
+                            .map_err(|e| ExportError::Hdf5(e.to_string()))?,
+                    ),
                 ),
             ],
         )?;

@@ -31,7 +31,8 @@
 pub use super::{EvalConfig, DEFAULT_EVAL_SEED, MAX_EVAL_EPISODES};
 use super::{Policy, PolicyError};
 use crate::export::{
-    observe, EpisodeRecord, Observation, StepRecord, POS_ACTION_SCALE, ROT_ACTION_SCALE,
+    observe, EpisodeRecord, ObjectLayout, Observation, StepRecord, POS_ACTION_SCALE,
+    ROT_ACTION_SCALE,
 };
 use crate::generate::{dynamics_config, is_collision, sample_scene, FailureReason};
 use crate::geom::{Pose, Quat, Vec3};
@@ -43,12 +44,119 @@ use std::collections::BTreeMap;
 
 pub use crate::stats::wilson;
 
+/// One stage of a task's funnel: how far an episode got.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stage {
+    /// The object is in the hand.
+    Grasped(usize),
+    /// The held object is 3 cm or more above where it started.
+    Lifted(usize),
+    /// The held object `0` was let go with its centre over object `1` (within `1`'s
+    /// footprint in x and y).
+    Released(usize, usize),
+    /// A pull or push subtask moved its jointed object far enough (the subtask's index).
+    Moved(usize),
+    /// The task's success predicate held for its hold time.
+    Success,
+}
+
+/// Height above its starting height at which a held object counts as lifted (m).
+pub const LIFTED_HEIGHT: f64 = 0.03;
+
+/// The funnel of a task: for each subtask of its outline, in order, the stages it
+/// passes (a grasp: grasped, then lifted unless a lift subtask follows; a place:
+/// released over its object; a lift: lifted; a pull or push: moved), then success.
+pub fn funnel_stages(task: &Task) -> Vec<(String, Stage)> {
+    let mut v = Vec::new();
+    let mut held: Option<usize> = None;
+    for (k, s) in task.subtasks.iter().enumerate() {
+        let Ok(o) = task.object_index(&s.object) else {
+            continue;
+        };
+        match s.kind {
+            SubtaskKind::Grasp => {
+                held = Some(o);
+                v.push((format!("grasped {}", s.object), Stage::Grasped(o)));
+                let lift_next = task
+                    .subtasks
+                    .get(k + 1)
+                    .is_some_and(|n| n.kind == SubtaskKind::Lift);
+                if !lift_next {
+                    v.push((format!("lifted {}", s.object), Stage::Lifted(o)));
+                }
+            }
+            SubtaskKind::Lift => {
+                v.push((
+                    format!("lifted {}", s.object),
+                    Stage::Lifted(held.unwrap_or(o)),
+                ));
+            }
+            SubtaskKind::Place => {
+                if let Some(h) = held.take() {
+                    v.push((
+                        format!("released {} over {}", task.objects[h].name, s.object),
+                        Stage::Released(h, o),
+                    ));
+                }
+            }
+            SubtaskKind::Pull | SubtaskKind::Push => {
+                v.push((s.name.replace('_', " "), Stage::Moved(k)));
+            }
+        }
+    }
+    v.push(("success".into(), Stage::Success));
+    v
+}
+
+/// Something that happened during an evaluation episode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// An object came into the hand.
+    Grasp,
+    /// The held object was lost while the gripper stayed closed.
+    Drop,
+    /// The gripper opened and let go of the held object.
+    Release,
+    /// The gripper closed and, once closed, held nothing.
+    MissedGrasp,
+    /// The arm or hand began pressing on the table or a fixture (generation's thresholds).
+    Collision,
+}
+
+impl EventKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventKind::Grasp => "grasp",
+            EventKind::Drop => "drop",
+            EventKind::Release => "release",
+            EventKind::MissedGrasp => "missed_grasp",
+            EventKind::Collision => "collision",
+        }
+    }
+}
+
+/// An event and the control step it happened at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct EvalEvent {
+    pub step: usize,
+    pub kind: EventKind,
+}
+
+/// Control steps after a close command at which an empty hand counts as a missed grasp.
+const MISS_AFTER_STEPS: usize = 10;
+
 /// One evaluation episode's result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EvalEpisode {
     pub index: u64,
     pub success: bool,
     pub failure: Option<FailureReason>,
+    /// Stages of [`funnel_stages`] reached, in order (a stage counts only after the ones
+    /// before it).
+    pub reached: usize,
+    /// Every event, in order.
+    pub events: Vec<EvalEvent>,
     /// Whether the dynamics plan moved something in this episode.
     pub dynamic: bool,
     /// Control steps run.
@@ -66,13 +174,37 @@ pub struct EvalSummary {
     /// Wilson score 95% interval of the success rate.
     pub ci95: [f64; 2],
     pub failure_reasons: BTreeMap<String, u64>,
+    /// Episodes that reached each stage of the task's funnel, in order.
+    pub funnel: Vec<(String, u64)>,
+    /// Episodes in which each kind of event happened at least once.
+    pub events: BTreeMap<String, u64>,
     /// Episodes in which the dynamics plan moved something, and their successes.
     pub dynamic_episodes: u64,
     pub dynamic_successes: u64,
 }
 
 impl EvalSummary {
+    /// An empty summary of an evaluation on `task` (its funnel's stages at 0).
+    pub fn for_task(task: &Task) -> EvalSummary {
+        EvalSummary {
+            funnel: funnel_stages(task)
+                .into_iter()
+                .map(|(n, _)| (n, 0))
+                .collect(),
+            ..EvalSummary::default()
+        }
+    }
+
     pub fn add(&mut self, e: &EvalEpisode) {
+        for (_, n) in self.funnel.iter_mut().take(e.reached) {
+            *n += 1;
+        }
+        let mut kinds: Vec<&str> = e.events.iter().map(|v| v.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for k in kinds {
+            *self.events.entry(k.to_string()).or_default() += 1;
+        }
         self.episodes += 1;
         self.successes += u64::from(e.success);
         if e.dynamic {
@@ -95,6 +227,7 @@ impl EvalSummary {
 #[derive(Clone, Debug)]
 pub struct Evaluator {
     task: Task,
+    stages: Vec<(String, Stage)>,
     dynamics: DynamicsConfig,
     durations: Vec<f64>,
     horizon: f64,
@@ -117,6 +250,7 @@ impl Evaluator {
         let horizon = task.horizon.max(1.5 * durations.iter().sum::<f64>() + 2.0);
         Ok(Evaluator {
             dynamics: dynamics_config(&g),
+            stages: funnel_stages(&task),
             task,
             durations,
             horizon,
@@ -127,6 +261,14 @@ impl Evaluator {
 
     pub fn task(&self) -> &Task {
         &self.task
+    }
+    /// The task's funnel stages (names), in order.
+    pub fn stage_names(&self) -> Vec<String> {
+        self.stages.iter().map(|(n, _)| n.clone()).collect()
+    }
+    /// An empty summary of this evaluation.
+    pub fn summary(&self) -> EvalSummary {
+        EvalSummary::for_task(&self.task)
     }
     /// The same evaluation world with scenes drawn from seed `seed` (episode `i` is then
     /// generation attempt `i` of a config with that seed).
@@ -147,9 +289,22 @@ impl Evaluator {
 
     /// Check that `policy` can act in this task (its observation widths).
     pub fn check(&self, policy: &Policy) -> Result<(), PolicyError> {
-        let n = self.task.objects.len();
-        for (k, w) in policy.config().obs_keys() {
-            let want = crate::export::low_dim_width(&k, n).ok_or_else(|| {
+        if let Some(f) = &policy.config().features {
+            let here = super::features::Features::for_task(&self.task);
+            if *f != here {
+                return Err(cfg_err(format!(
+                    "the policy observes objects {:?}; task '{}' has {:?} (a policy trained on another task?)",
+                    f.objects, self.task.id, here.objects
+                )));
+            }
+        }
+        let keys = match policy.config().input {
+            super::InputKind::Features => Vec::new(),
+            super::InputKind::Keys => policy.config().obs_keys(),
+        };
+        let layout = ObjectLayout::for_task(&self.task, policy.config().object_layout);
+        for (k, w) in keys {
+            let want = crate::export::low_dim_width(&k, &layout).ok_or_else(|| {
                 cfg_err(format!(
                     "the policy observes '{k}', which this tool's environments do not provide"
                 ))
@@ -161,7 +316,9 @@ impl Evaluator {
                 )));
             }
         }
-        if policy.config().action_dim != 7 {
+        if policy.config().action_space == super::ActionSpace::Dataset
+            && policy.config().action_dim != 7
+        {
             return Err(cfg_err(format!(
                 "the policy outputs {} action values; this tool's arm takes 7",
                 policy.config().action_dim
@@ -181,6 +338,11 @@ impl Evaluator {
         let (poses, plan, _) = sample_scene(&self.task, &self.dynamics, self.seed, index);
         let world = PandaWorld::with_poses(&self.task, PhysicsSettings::default(), &poses);
         Ok(PolicyRollout {
+            start_z: poses.iter().map(|p| p.pos.z()).collect(),
+            reached: 0,
+            events: Vec::new(),
+            closed_at: None,
+            was_colliding: false,
             ev: self.clone(),
             index,
             world: world.ok(),
@@ -201,6 +363,7 @@ impl Evaluator {
     /// Run episode `index` to its end with `policy` (reset first).
     pub fn episode(&self, policy: &mut Policy, index: u64) -> Result<EvalEpisode, PolicyError> {
         self.check(policy)?;
+        policy.set_task(&self.task);
         policy.reset(crate::rng::episode_seed(self.seed, index))?;
         let mut r = self.rollout(index)?;
         while !r.step(policy)? {}
@@ -209,12 +372,12 @@ impl Evaluator {
 }
 
 /// The policy's input from one observation, keys in `keys` order: the values the dataset
-/// writer records for them (`export::push_low_dim`), as f32.
-pub fn obs_vector(o: &Observation, keys: &[(String, usize)]) -> Vec<f32> {
+/// writer records for them (`export::push_low_dim`, `object` in layout `layout`), as f32.
+pub fn obs_vector(o: &Observation, keys: &[(String, usize)], layout: &ObjectLayout) -> Vec<f32> {
     let (eef, objects) = crate::export::unit_poses(o);
     let mut v = Vec::with_capacity(keys.iter().map(|k| k.1).sum());
     for (k, _) in keys {
-        crate::export::push_low_dim(k, &eef, o, &objects, |x| {
+        crate::export::push_low_dim(k, &eef, o, &objects, layout, |x| {
             v.extend(x.iter().map(|x| *x as f32))
         });
     }
@@ -246,6 +409,14 @@ pub fn action_target(a: &[f64], convention: &str, eef: &Pose) -> (Pose, bool) {
 pub struct PolicyRollout {
     ev: Evaluator,
     index: u64,
+    /// Objects' heights at the start (m).
+    start_z: Vec<f64>,
+    /// Funnel stages reached, and the events so far.
+    reached: usize,
+    events: Vec<EvalEvent>,
+    /// Step of the last open-to-closed gripper command, while it stays closed.
+    closed_at: Option<usize>,
+    was_colliding: bool,
     /// `None` when the scene itself was rejected.
     world: Option<PandaWorld>,
     plan: DynamicsPlan,
@@ -391,11 +562,14 @@ impl PolicyRollout {
             return self.end(Some(FailureReason::Physics));
         }
         let held = world.grasped_object();
-        let predicate = self.ev.task.predicate(&world.object_poses(), held);
+        let poses = world.object_poses();
+        let predicate = self.ev.task.predicate(&poses, held);
         record.reward = if predicate { 1.0 } else { 0.0 };
         let succeeded = self.tracker.update_with(predicate, world.time());
         let contact = world.robot_contact();
         let now = world.time();
+        let k = self.steps.len();
+        let was_closed = self.steps.last().is_some_and(|s| s.gripper_closed);
         self.steps.push(record);
         self.ever_closed |= closed;
         if held.is_some() {
@@ -405,13 +579,81 @@ impl PolicyRollout {
             self.dropped = true;
         }
         self.track_progress(held, now);
-        if is_collision(&contact) {
+        let colliding = is_collision(&contact);
+        if colliding {
             self.collided = true;
         }
+        self.note_events(k, held_before, held, was_closed, closed, colliding);
+        self.advance_funnel(&poses, held, succeeded);
         if succeeded {
             return self.end(None);
         }
         false
+    }
+
+    fn note_events(
+        &mut self,
+        k: usize,
+        held_before: Option<usize>,
+        held: Option<usize>,
+        was_closed: bool,
+        closed: bool,
+        colliding: bool,
+    ) {
+        let mut push = |kind| self.events.push(EvalEvent { step: k, kind });
+        if held.is_some() && held != held_before {
+            push(EventKind::Grasp);
+        }
+        if held_before.is_some() && held.is_none() {
+            push(if closed {
+                EventKind::Drop
+            } else {
+                EventKind::Release
+            });
+        }
+        if colliding && !self.was_colliding {
+            push(EventKind::Collision);
+        }
+        self.was_colliding = colliding;
+        if closed && !was_closed {
+            self.closed_at = Some(k);
+        } else if !closed {
+            self.closed_at = None;
+        }
+        if let Some(c) = self.closed_at {
+            if held.is_some() {
+                self.closed_at = None;
+            } else if k >= c + MISS_AFTER_STEPS {
+                self.closed_at = None;
+                self.events.push(EvalEvent {
+                    step: k,
+                    kind: EventKind::MissedGrasp,
+                });
+            }
+        }
+    }
+
+    /// Count the funnel's next stages that hold now (each only after those before it).
+    fn advance_funnel(&mut self, poses: &[Pose], held: Option<usize>, succeeded: bool) {
+        while let Some(stage) = self.ev.stages.get(self.reached).map(|s| s.1.clone()) {
+            let done = match stage {
+                Stage::Grasped(o) => held == Some(o),
+                Stage::Lifted(o) => {
+                    held == Some(o) && poses[o].pos.z() >= self.start_z[o] + LIFTED_HEIGHT
+                }
+                Stage::Released(o, over) => {
+                    let r = self.ev.task.objects[over].footprint_radius();
+                    let d = poses[o].pos - poses[over].pos;
+                    held.is_none() && crate::geom::m::sqrt(d.x() * d.x() + d.y() * d.y()) <= r
+                }
+                Stage::Moved(s) => self.ev.task.moved_enough(&self.ev.task.subtasks[s], poses),
+                Stage::Success => succeeded,
+            };
+            if !done {
+                break;
+            }
+            self.reached += 1;
+        }
     }
 
     /// The finished episode (runs nothing more; an unfinished one counts as a timeout).
@@ -436,6 +678,8 @@ impl PolicyRollout {
             index: self.index,
             success,
             failure,
+            reached: self.reached,
+            events: std::mem::take(&mut self.events),
             dynamic: self.plan.is_dynamic(),
             steps: self.steps.len(),
             episode: EpisodeRecord {

@@ -167,12 +167,71 @@ pub(crate) enum Net {
     Mlp(Vec<Linear>),
     /// Stacked LSTM layers and a linear head.
     Rnn { layers: Vec<Lstm>, head: Linear },
+    /// The diffusion denoiser ([`Denoiser`]).
+    Denoiser(Denoiser),
+}
+
+/// The diffusion denoiser: a residual MLP over the noisy action chunk, conditioned by
+/// FiLM (Perez et al. 2018, as Diffusion Policy's U-Net blocks are) on the observation
+/// window and the noise step. Its input row is `[x_k (x_dim), window, sinusoid (e_dim)]`.
+/// The sinusoid goes through `Linear(e, 2e)`, Mish, `Linear(2e, e)` (Diffusion Policy's
+/// step encoder); the condition `c = [window, step]` gives every block a scale and shift:
+/// `h <- h + W_b mish((1 + scale(c)) * W_a mish(h) + shift(c))`; the output is
+/// `W_out mish(h)`.
+pub(crate) struct Denoiser {
+    x_dim: usize,
+    e_dim: usize,
+    width: usize,
+    step_in: Linear,
+    step_out: Linear,
+    input: Linear,
+    blocks: Vec<(Linear, Linear, Linear)>,
+    out: Linear,
+}
+
+impl Denoiser {
+    fn forward(&self, x: &Tensor) -> CResult<Tensor> {
+        let total = x.dim(1)?;
+        let w_dim = total - self.x_dim - self.e_dim;
+        // Column ranges of a row-major matrix are strided views: candle's element-wise
+        // kernels are several times slower on those, so each part is copied out once.
+        let xk = x.narrow(1, 0, self.x_dim)?.contiguous()?;
+        let window = x.narrow(1, self.x_dim, w_dim)?.contiguous()?;
+        let sin = x.narrow(1, self.x_dim + w_dim, self.e_dim)?.contiguous()?;
+        let step = self
+            .step_out
+            .forward(&mish(&self.step_in.forward(&sin)?)?)?;
+        let c = Tensor::cat(&[&window, &step], 1)?;
+        let mut h = self.input.forward(&xk)?;
+        for (a, b, film) in &self.blocks {
+            let f = film.forward(&c)?;
+            let scale = f.narrow(1, 0, self.width)?.contiguous()?;
+            let shift = f.narrow(1, self.width, self.width)?.contiguous()?;
+            let r = a.forward(&mish(&h)?)?;
+            let r = r.mul(&scale.affine(1.0, 1.0)?)?.add(&shift)?;
+            h = h.add(&b.forward(&mish(&r)?)?)?;
+        }
+        self.out.forward(&mish(&h)?)
+    }
+}
+
+/// The architecture of a [`Net`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arch {
+    Mlp,
+    Rnn,
+    /// The diffusion denoiser: `hidden[0]` is the width, `hidden.len() - 1` the number of
+    /// blocks; the input row is `[x_k (the output's width), window, sinusoid (e)]`.
+    Denoiser {
+        step_embed: usize,
+    },
 }
 
 impl Net {
-    /// `hidden`: MLP layer widths, or LSTM layer sizes.
+    /// `hidden`: MLP layer widths, or LSTM layer sizes, or the residual MLP's width
+    /// (every entry the same) and block count plus one.
     pub fn new(
-        rnn: bool,
+        arch: Arch,
         obs_dim: usize,
         hidden: &[usize],
         act_dim: usize,
@@ -180,7 +239,40 @@ impl Net {
     ) -> Result<(Net, Params), String> {
         let mut p = Params::default();
         let mut width = obs_dim;
-        let net = if rnn {
+        if let Arch::Denoiser { step_embed: e } = arch {
+            let w = hidden.first().copied().ok_or("a denoiser needs a width")?;
+            let x_dim = act_dim;
+            let cond = obs_dim
+                .checked_sub(x_dim + e)
+                .ok_or("the denoiser's input is narrower than its parts")?
+                + e;
+            let step_in = Linear::new(&mut p, init, "den.step_in", e, 2 * e)?;
+            let step_out = Linear::new(&mut p, init, "den.step_out", 2 * e, e)?;
+            let input = Linear::new(&mut p, init, "den.in", x_dim, w)?;
+            let mut blocks = Vec::new();
+            for k in 1..hidden.len() {
+                blocks.push((
+                    Linear::new(&mut p, init, &format!("den.{k}.a"), w, w)?,
+                    Linear::new(&mut p, init, &format!("den.{k}.b"), w, w)?,
+                    Linear::new(&mut p, init, &format!("den.{k}.film"), cond, 2 * w)?,
+                ));
+            }
+            let out = Linear::new(&mut p, init, "den.out", w, act_dim)?;
+            return Ok((
+                Net::Denoiser(Denoiser {
+                    x_dim,
+                    e_dim: e,
+                    width: w,
+                    step_in,
+                    step_out,
+                    input,
+                    blocks,
+                    out,
+                }),
+                p,
+            ));
+        }
+        let net = if arch == Arch::Rnn {
             let mut layers = Vec::with_capacity(hidden.len());
             for (k, h) in hidden.iter().enumerate() {
                 layers.push(Lstm::new(&mut p, init, &format!("lstm.{k}"), width, *h)?);
@@ -204,6 +296,7 @@ impl Net {
     pub fn forward(&self, x: &Tensor) -> CResult<Tensor> {
         match self {
             Net::Mlp(layers) => mlp(layers, x),
+            Net::Denoiser(d) => d.forward(x),
             Net::Rnn { layers, head } => {
                 let mut h = x.clone();
                 for l in layers {
@@ -218,7 +311,7 @@ impl Net {
     /// A zero recurrent state for a batch of one (empty for an MLP).
     pub fn initial_state(&self) -> CResult<Vec<LstmState>> {
         match self {
-            Net::Mlp(_) => Ok(Vec::new()),
+            Net::Mlp(_) | Net::Denoiser(_) => Ok(Vec::new()),
             Net::Rnn { layers, .. } => layers.iter().map(|l| l.zero_state(1)).collect(),
         }
     }
@@ -227,6 +320,7 @@ impl Net {
     pub fn step(&self, x: &Tensor, state: &mut [LstmState]) -> CResult<Tensor> {
         match self {
             Net::Mlp(layers) => mlp(layers, x),
+            Net::Denoiser(d) => d.forward(x),
             Net::Rnn { layers, head } => {
                 let mut h = x.clone();
                 for (l, s) in layers.iter().zip(state.iter_mut()) {
@@ -308,4 +402,9 @@ fn mlp(layers: &[Linear], x: &Tensor) -> CResult<Tensor> {
         }
     }
     Ok(h)
+}
+
+/// `x * tanh(softplus(x))`, from differentiable operations.
+fn mish(x: &Tensor) -> CResult<Tensor> {
+    x.mul(&softplus(x)?.tanh()?)
 }

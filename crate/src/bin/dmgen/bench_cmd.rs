@@ -187,6 +187,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 84, value_parser = clap::value_parser!(u32).range(8..=256))]
         size: u32,
     },
+    /// Diffusion Policy's denoisers here (its 1-D convolution U-Net at three widths, and
+    /// the policy stage's residual MLP): training samples/s and inference time per chunk
+    Denoiser {
+        /// Batch size
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        batch: u32,
+        /// Timed steps per denoiser
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        steps: u32,
+    },
     /// How fast candle trains an image policy here (robomimic's ResNet-18 encoder and a
     /// small one, two cameras): samples/s of training and inference
     ImagePolicy {
@@ -236,30 +246,56 @@ pub enum BenchCommand {
     },
     /// Policies trained on 1 demo, 10 demos, D-MG and MimicGen data, evaluated static and dmg
     Policy {
-        /// Task id
-        #[arg(long, default_value = "stack")]
-        task: String,
+        /// Task ids, comma-separated
+        #[arg(long, value_delimiter = ',', default_value = "stack")]
+        tasks: Vec<String>,
         /// Generated episodes per method (D-MG's training size: 200)
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         episodes: u32,
-        /// Evaluation episodes per variant
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        /// Test episodes per variant and checkpoint
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         eval_episodes: u32,
         /// Training seeds, comma-separated
-        #[arg(long, value_delimiter = ',', default_value = "0,1")]
+        #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
         seeds: Vec<u64>,
         /// Algorithms, comma-separated
-        #[arg(long, value_enum, value_delimiter = ',', default_value = "bc,bc-rnn")]
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "diffusion,bc-chunk"
+        )]
         algo: Vec<crate::policy_cmd::AlgoArg>,
-        /// Epochs per algorithm, comma-separated (the last one repeats)
-        #[arg(long, value_delimiter = ',', default_value = "50")]
-        epochs: Vec<u32>,
+        /// Gradient steps per algorithm, comma-separated (the last one repeats); the same
+        /// for every data arm
+        #[arg(long, value_delimiter = ',', default_value = "20000")]
+        steps: Vec<u64>,
+        /// Validation checkpoints per run (rollouts on validation scenes; the best is kept)
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        checkpoints: u64,
+        /// Validation episodes per checkpoint
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        validate_episodes: u32,
+        /// Std of the generation's action noise, both methods (MimicGen's paper: 0.05)
+        #[arg(long, default_value_t = 0.05)]
+        action_noise: f64,
+        /// Data arms, comma-separated (demo1, demo10, dmg, mimicgen)
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "demo1,demo10,dmg,mimicgen"
+        )]
+        arms: Vec<String>,
         /// Worker threads (the rates do not depend on it)
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1024))]
         threads: u64,
-        /// Keep the four datasets in this folder
+        /// Keep the datasets in this folder (and reuse those already there)
         #[arg(long, value_name = "DIR")]
         keep: Option<String>,
+        /// Append each trained policy's results here as a JSON line; policies already in
+        /// it are not trained again (a long table can be resumed)
+        #[arg(long, value_name = "FILE.jsonl")]
+        log: Option<String>,
     },
 }
 
@@ -285,6 +321,9 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             task,
             size,
         } => run_cameras(attempts, &task, size),
+        BenchCommand::Denoiser { batch, steps } => {
+            crate::bench_denoiser::run(batch as usize, steps as usize)
+        }
         BenchCommand::ImagePolicy { size, batch, steps } => {
             crate::bench_image::run(size, batch, steps)
         }
@@ -340,23 +379,33 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             })
         }
         BenchCommand::Policy {
-            task,
+            tasks,
             episodes,
             eval_episodes,
             seeds,
             algo,
-            epochs,
+            steps,
+            checkpoints,
+            validate_episodes,
+            action_noise,
+            arms,
             threads,
             keep,
+            log,
         } => crate::bench_policy::run_policy(&crate::bench_policy::PolicyBenchOptions {
-            task,
+            tasks,
             episodes,
             eval_episodes,
             seeds,
             algos: algo.into_iter().map(Into::into).collect(),
-            epochs,
+            steps,
+            checkpoints,
+            validate_episodes,
+            action_noise,
+            arms,
             threads: threads as usize,
             keep,
+            log,
         }),
     }
 }
