@@ -152,7 +152,7 @@ pub struct TrainConfig {
     pub warmup: u32,
     /// Diffusion: DDIM steps when acting (divides 100), 1..=100.
     pub denoise_steps: u32,
-    /// Diffusion: what the denoiser predicts (`epsilon`, the noise; `sample`, the chunk).
+    /// Diffusion: what the denoiser predicts (`sample`, the chunk; `epsilon`, the noise).
     pub prediction: Prediction,
     /// What the network predicts; `None`: absolute target poses.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,10 +187,13 @@ impl ActionSpace {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Prediction {
-    /// The noise `eps` (Diffusion Policy's default; DDPM's parameterisation).
+    /// The noise `eps` (Diffusion Policy's default; DDPM's parameterisation). Files
+    /// without a `prediction` field are of this kind.
     #[default]
     Epsilon,
-    /// The clean chunk `x0` (diffusers' `prediction_type = "sample"`).
+    /// The clean chunk `x0` (diffusers' `prediction_type = "sample"`): the settings'
+    /// default, measured far ahead of `epsilon` at this tool's budgets (stack, 200 D-MG
+    /// episodes, 10,000 steps: 19/20 validation successes against 0/20, docs/results.md).
     Sample,
 }
 
@@ -237,7 +240,7 @@ impl Default for TrainConfig {
             lr_schedule: None,
             warmup: 500,
             denoise_steps: 10,
-            prediction: Default::default(),
+            prediction: Prediction::Sample,
             action_space: None,
         }
     }
@@ -246,7 +249,7 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// The layer sizes used (the default when `hidden` is empty): robomimic's for BC
     /// (1024, 1024) and BC-RNN (2 x 400); chunked BC three layers of 512; the diffusion
-    /// denoiser a residual MLP of width 512 with 3 blocks.
+    /// denoiser a residual MLP of width 256 with 3 blocks.
     pub fn layers(&self) -> Vec<usize> {
         if !self.hidden.is_empty() {
             return self.hidden.clone();
@@ -255,7 +258,7 @@ impl TrainConfig {
             Algo::Bc => vec![1024, 1024],
             Algo::BcRnn => vec![400, 400],
             Algo::BcChunk => vec![512, 512, 512],
-            Algo::Diffusion => vec![512, 512, 512, 512],
+            Algo::Diffusion => vec![256, 256, 256, 256],
         }
     }
 

@@ -168,8 +168,13 @@ mod page {
         Replay { sample: usize, playing: bool },
         /// A live rollout, stepped at the control rate in real time.
         Preview(Box<Preview>),
-        /// A generated episode replayed (kinematic arm from its joint positions).
-        Episode { attempt: Box<Attempt>, step: usize },
+        /// A generated episode or a policy rollout replayed (kinematic arm from its joint
+        /// positions), playing or paused at `step`.
+        Episode {
+            attempt: Box<Attempt>,
+            step: usize,
+            playing: bool,
+        },
         /// A demo being recorded by teleoperation, stepped at the control rate in real time.
         Record(Box<Recording>),
     }
@@ -621,9 +626,16 @@ mod page {
                     };
                     (r.teleop.world().visual_shapes(), overlay)
                 }
-                Mode::Episode { attempt, step } => {
+                Mode::Episode {
+                    attempt,
+                    step,
+                    playing,
+                } => {
                     let steps = &attempt.episode.steps;
-                    if *step + 1 < steps.len() {
+                    if *playing && *step + 1 >= steps.len() {
+                        *playing = false;
+                    }
+                    if *playing {
                         self.clock += dt;
                         while self.clock >= CONTROL_DT && *step + 1 < steps.len() {
                             self.clock -= CONTROL_DT;
@@ -663,7 +675,7 @@ mod page {
                     .unwrap_or_else(|| panda::fk(&panda::Q_HOME)),
                 Mode::Preview(p) => crate::export::observe(p.rollout.world()).eef,
                 Mode::Record(r) => crate::export::observe(r.teleop.world()).eef,
-                Mode::Episode { attempt, step } => attempt
+                Mode::Episode { attempt, step, .. } => attempt
                     .episode
                     .steps
                     .get(*step)
@@ -750,10 +762,53 @@ mod page {
             self.mode = Mode::Episode {
                 attempt: Box::new(attempt),
                 step: 0,
+                playing: true,
             };
             self.clock = 0.0;
             self.needs_draw = true;
             Ok(())
+        }
+
+        /// Control steps of the episode shown (0 when none is).
+        pub fn episode_length(&self) -> u32 {
+            match &self.mode {
+                Mode::Episode { attempt, .. } => attempt.episode.steps.len() as u32,
+                _ => 0,
+            }
+        }
+
+        /// The episode's step shown, or -1 when no episode is shown.
+        pub fn episode_step(&self) -> i32 {
+            match &self.mode {
+                Mode::Episode { step, .. } => *step as i32,
+                _ => -1,
+            }
+        }
+
+        /// Whether the episode shown is playing.
+        pub fn episode_playing(&self) -> bool {
+            matches!(self.mode, Mode::Episode { playing: true, .. })
+        }
+
+        /// Show the episode at `step` (clamped), paused.
+        pub fn show_episode_step(&mut self, at: u32) {
+            if let Mode::Episode { attempt, step, playing } = &mut self.mode {
+                *step = (at as usize).min(attempt.episode.steps.len().saturating_sub(1));
+                *playing = false;
+                self.needs_draw = true;
+            }
+        }
+
+        /// Play (from the start when at the end) or pause the episode shown.
+        pub fn play_episode(&mut self, play: bool) {
+            if let Mode::Episode { attempt, step, playing } = &mut self.mode {
+                if play && *step + 1 >= attempt.episode.steps.len() {
+                    *step = 0;
+                }
+                *playing = play;
+                self.clock = 0.0;
+                self.needs_draw = true;
+            }
         }
 
         /// The last preview's end-effector positions: `[n, x (n), y (n), z (n)]`
@@ -913,7 +968,7 @@ mod page {
                 Mode::Scene => false,
                 Mode::Replay { playing, .. } => *playing,
                 Mode::Preview(_) => self.preview_running(),
-                Mode::Episode { attempt, step } => step + 1 < attempt.episode.steps.len(),
+                Mode::Episode { playing, .. } => *playing,
                 Mode::Record(r) => r.error.is_none(),
             }
         }
@@ -1379,8 +1434,15 @@ mod extras {
             })
         }
 
-        /// Run episode `index`: `{"index", "success", "failure", "dynamic", "steps"}` as
-        /// JSON; the rollout itself is then [`PolicyEvaluator::take_attempt`].
+        /// The task's funnel stages, in order (JSON array of names).
+        pub fn stages(&self) -> String {
+            serde_json::json!(self.evaluator.stage_names()).to_string()
+        }
+
+        /// Run episode `index`: `{"index", "success", "failure", "dynamic", "steps",
+        /// "reached", "events"}` as JSON (`reached`: how many funnel stages, in order;
+        /// `events`: `{"step", "kind"}`); the rollout itself is then
+        /// [`PolicyEvaluator::take_attempt`].
         pub fn episode(&mut self, index: u32) -> Result<String, JsError> {
             let e = self
                 .evaluator
@@ -1392,6 +1454,8 @@ mod extras {
                 "failure": e.failure.map(|f| f.as_str()),
                 "dynamic": e.dynamic,
                 "steps": e.steps,
+                "reached": e.reached,
+                "events": e.events,
             })
             .to_string();
             self.last = Some(

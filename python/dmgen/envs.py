@@ -32,7 +32,8 @@ class DmgenEnv(gym.Env):
 
     Observations are a ``Dict`` with exactly the dataset's ``obs`` keys (float64):
     ``robot0_eef_pos`` (3), ``robot0_eef_quat`` (4, xyzw), ``robot0_gripper_qpos`` (2),
-    ``robot0_joint_pos`` (7) and ``object`` (7 per object: position and xyzw quaternion).
+    ``robot0_joint_pos`` (7) and ``object`` (robosuite's object-state for the task: object
+    poses and the relative vectors that define it; layout in docs/dataset.md).
     Actions follow the dataset's ``actions``: with ``actions="delta"`` a ``Box(-1, 1, (7,))``
     moving the hand target from the measured hand pose by up to 5 cm and 0.5 rad per step,
     with ``actions="abs"`` the target pose itself (position, rotation vector); the last

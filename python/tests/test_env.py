@@ -98,7 +98,8 @@ def test_reset_levels_match_generation_and_are_checked():
     for k in range(6):
         obs, _ = env.reset(seed=3, options={"attempt": k})
         np.testing.assert_array_equal(obs["object"], g.attempt(k)["obs"]["object"][0])
-        peg_x, peg_y = obs["object"][7], obs["object"][8]
+        # Layout 2: nut pose (7), the nut in the hand's frame (7), then the peg's position.
+        peg_x, peg_y = obs["object"][14], obs["object"][15]
         far += not (0.45 <= peg_x <= 0.6 and -0.16 <= peg_y <= -0.08)
     assert far > 0
     with pytest.raises(dmgen.DmgenError, match="reset level d1.*levels: d0"):

@@ -7,7 +7,7 @@ import { watchErrors } from './errors.ts';
 
 const cli = process.env.DMGEN_BIN || join(process.env.CARGO_TARGET_DIR || 'target', 'debug', 'dmgen');
 
-test('a policy trained in the page on its generated data learns, evaluates in parallel workers, replays, loads in the CLI and shares its settings', async ({
+test('a policy trained in the page on its generated data learns with a curve, evaluates with its funnel in parallel workers, replays with controls, loads in the CLI and shares its settings; Diffusion Policy trains and evaluates too', async ({
   page,
   context,
 }) => {
@@ -23,37 +23,52 @@ test('a policy trained in the page on its generated data learns, evaluates in pa
   });
   await expect(page.getByLabel('Train on')).toHaveValue('dmg');
 
-  // Train: the loss of the last epoch is well below the first one's.
-  await page.getByLabel('Epochs').fill('30');
+  // The path from demo to policy is on the first screen, and its steps lead to the panels.
+  await expect(page.locator('#steps')).toBeInViewport();
+  await page.locator('#steps button[data-step="policy-panel"]').click();
+  await expect(page.locator('#policy-panel h2')).toBeInViewport();
+  await expect(page.locator('#step-generate')).toContainText('12 episodes');
+  // The default recipe is named in the panel.
+  await expect(page.getByLabel('Algorithm')).toHaveValue('bc_chunk');
+  await expect(page.locator('#policy-recipe')).toContainText('Default');
+
+  // Train chunked BC for 300 steps with validation rollouts at 4 checkpoints: a learning
+  // curve of 100 loss points that falls, and 4 validation points.
+  await page.getByLabel('Training steps').fill('300');
+  await page.getByLabel(/Validation episodes per checkpoint/).fill('2');
   await page.getByRole('button', { name: 'Train', exact: true }).click();
-  await page.waitForFunction(() => window.__dmgenStatus!.policy.epoch > 0 || document.getElementById('train-error') !== null, null, {
+  await page.waitForFunction(() => window.__dmgenStatus!.policy.steps > 0 || document.getElementById('train-error') !== null, null, {
     timeout: 120_000,
   });
   await expect(page.locator('#train-error')).toHaveCount(0);
   await page.waitForFunction(() => !window.__dmgenStatus!.policy.training, null, { timeout: 240_000 });
   await expect(page.locator('#train-error')).toHaveCount(0);
   const trained = await page.evaluate(() => window.__dmgenStatus!.policy);
-  expect(trained.policies).toBe(1);
-  expect(trained.epoch).toBe(30);
+  expect(trained.steps).toBe(300);
+  expect(trained.lossPoints).toBe(100);
+  expect(trained.validation.map((v) => v.steps)).toEqual([75, 150, 225, 300]);
+  expect(trained.validation.every((v) => v.episodes === 2)).toBe(true);
   const losses = await page.evaluate(() => (window.__dmgenPolicy as unknown as { losses: { train: number[] } }).losses.train);
-  expect(losses.length).toBe(30);
   expect(losses.at(-1)!).toBeLessThan(0.5 * losses[0]!);
   expect(trained.lastTrainSamplesPerSecond).toBeGreaterThan(500);
+  const finals = (): Promise<Uint8Array[]> =>
+    page.evaluate(() => window.__dmgenPolicy!.trained.filter((p) => !p.label.includes('best checkpoint')).map((p) => p.bytes));
 
   // Training is deterministic in the page too: the same data, settings and seed give the
   // same policy file, byte for byte.
+  const before = (await finals()).length;
   await page.getByRole('button', { name: 'Train', exact: true }).click();
-  await page.waitForFunction(() => window.__dmgenStatus!.policy.policies === 2 && !window.__dmgenStatus!.policy.training, null, {
-    timeout: 240_000,
-  });
-  const same = await page.evaluate(() => {
-    const [a, b] = window.__dmgenPolicy!.trained;
-    return a!.bytes.length > 1000 && a!.bytes.length === b!.bytes.length && a!.bytes.every((v, i) => v === b!.bytes[i]);
-  });
-  expect(same).toBe(true);
+  await page.waitForFunction(() => window.__dmgenStatus!.policy.training, null, { timeout: 60_000 });
+  await page.waitForFunction(() => !window.__dmgenStatus!.policy.training, null, { timeout: 240_000 });
+  const both = await finals();
+  expect(both.length).toBe(before + 1);
+  const [a, b] = [both[0]!, both.at(-1)!];
+  expect(a.length).toBeGreaterThan(1000);
+  expect(a.length === b.length && a.every((v, i) => v === b[i])).toBe(true);
   await page.getByLabel('Policy', { exact: true }).selectOption({ index: 0 });
 
-  // Evaluate 6 episodes over 2 workers: every index once, a table cell with its interval.
+  // Evaluate 6 episodes over 2 workers: every index once, a table cell with its interval,
+  // and the funnel of lift's stages.
   await page.getByLabel('Evaluation episodes').fill('6');
   await page.getByRole('button', { name: 'Evaluate', exact: true }).click();
   await page.waitForFunction(() => window.__dmgenStatus!.policy.lastEval !== null && !window.__dmgenStatus!.policy.evaluating, null, {
@@ -61,13 +76,51 @@ test('a policy trained in the page on its generated data learns, evaluates in pa
   });
   const ev = await page.evaluate(() => window.__dmgenStatus!.policy.lastEval!);
   expect(ev.episodes).toBe(6);
+  expect(ev.funnel.map((f) => f[0])).toEqual(['grasped cube', 'lifted cube', 'success']);
+  expect(ev.funnel.at(-1)![1]).toBe(ev.successes);
+  for (let i = 1; i < ev.funnel.length; i++) expect(ev.funnel[i]![1]).toBeLessThanOrEqual(ev.funnel[i - 1]![1]);
+  await expect(page.locator('#eval-funnel .stage')).toHaveCount(3);
   const labels = await page.locator('#eval-results li button').allTextContents();
-  expect(labels.map((l) => Number(/#(\d+)/.exec(l)![1]))).toEqual([0, 1, 2, 3, 4, 5]);
+  expect(labels.map((l) => Number(/scene #(\d+)/.exec(l)![1]))).toEqual([0, 1, 2, 3, 4, 5]);
   await expect(page.locator('#eval-table td').first()).toContainText(`${Math.round((100 * ev.successes) / 6)}% [`);
+  // The list filters successes and failures.
+  await page.getByLabel(/^Rollouts/).selectOption('failure');
+  await expect(page.locator('#eval-results li')).toHaveCount(6 - ev.successes);
+  await page.getByLabel(/^Rollouts/).selectOption('all');
 
-  // A rollout replays in the scene.
+  // A rollout replays in the scene, captioned, and can be paused and scrubbed.
   await page.locator('#eval-results li button').nth(2).click();
   await page.waitForFunction(() => window.__dmgenPlayground!.episode_shown());
+  await expect(page.locator('#episode-bar')).toBeVisible();
+  await expect(page.locator('#episode-caption')).toContainText('scene #2');
+  await page.locator('#episode-play').click();
+  expect(await page.evaluate(() => window.__dmgenPlayground!.episode_playing())).toBe(false);
+  await page.locator('#episode-scrub').fill('5');
+  expect(await page.evaluate(() => window.__dmgenPlayground!.episode_step())).toBe(5);
+  await page.locator('#episode-close').click();
+  await expect(page.locator('#episode-bar')).toBeHidden();
+
+  // Diffusion Policy trains in the page too, and evaluates in the workers.
+  await page.getByLabel('Algorithm').selectOption('diffusion');
+  await page.getByLabel('Training steps').fill('60');
+  await page.getByLabel(/Validation episodes per checkpoint/).fill('0');
+  const count = await page.evaluate(() => window.__dmgenPolicy!.trained.length);
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await page.waitForFunction((n) => window.__dmgenStatus!.policy.policies === n + 1 && !window.__dmgenStatus!.policy.training, count, {
+    timeout: 240_000,
+  });
+  await expect(page.locator('#train-error')).toHaveCount(0);
+  await page.getByLabel('Policy', { exact: true }).selectOption({ index: count });
+  await expect(page.getByLabel('Policy', { exact: true }).locator('option:checked')).toContainText('Diffusion Policy');
+  await page.getByLabel('Evaluation episodes').fill('2');
+  await page.getByRole('button', { name: 'Evaluate', exact: true }).click();
+  await page.waitForFunction(
+    () => window.__dmgenStatus!.policy.lastEval?.policy.includes('Diffusion') === true && !window.__dmgenStatus!.policy.evaluating,
+    null,
+    { timeout: 240_000 },
+  );
+  expect((await page.evaluate(() => window.__dmgenStatus!.policy.lastEval!)).episodes).toBe(2);
+  await page.getByLabel('Policy', { exact: true }).selectOption({ index: 0 });
 
   // The downloaded policy is the file the CLI evaluates.
   const dir = mkdtempSync(join(tmpdir(), 'dmgen-policy-'));
@@ -82,6 +135,7 @@ test('a policy trained in the page on its generated data learns, evaluates in pa
 
   // The settings travel in the share link and come back in a fresh page.
   await page.getByLabel('Algorithm').selectOption('bc_rnn');
+  await page.getByLabel('Training steps').fill('30');
   await page.getByLabel('Evaluate under').selectOption('dmg');
   await page.getByRole('button', { name: 'Copy link' }).click();
   const url = await page.evaluate(() => window.__dmgenStatus!.shareLink!);
@@ -91,8 +145,8 @@ test('a policy trained in the page on its generated data learns, evaluates in pa
   await fresh.waitForFunction(() => (window.__dmgenStatus?.linksRestored ?? 0) > 0, null, { timeout: 60_000 });
   await expect(fresh.getByLabel('Algorithm')).toHaveValue('bc_rnn');
   await expect(fresh.getByLabel('Evaluate under')).toHaveValue('dmg');
-  await expect(fresh.getByLabel('Epochs')).toHaveValue('30');
-  await expect(fresh.getByLabel('Evaluation episodes')).toHaveValue('6');
+  await expect(fresh.getByLabel('Training steps')).toHaveValue('30');
+  await expect(fresh.getByLabel('Evaluation episodes')).toHaveValue('2');
   expect(errors).toEqual([]);
 });
 

@@ -27,6 +27,8 @@ class Checker:
         self.convention = "delta"
         # Camera image datasets checked.
         self.images = 0
+        # obs/object's column groups (data.attrs["dmgen_object_columns"], layout 2).
+        self.object_columns = []
 
     def expect(self, ok, message):
         if not ok:
@@ -113,14 +115,16 @@ class Checker:
                 continue
             for obs_key, width in OBS_KEYS.items():
                 per_key[(key, obs_key)] = self.dataset(g[key], obs_key, (t, width))
-            obj = self.dataset(g[key], "object", (t, 7 * n_obj))
+            width = sum(w for _, w in self.object_columns)
+            obj = self.dataset(g[key], "object", (t, width))
             per_key[(key, "object")] = obj
             q = per_key[(key, "robot0_eef_quat")]
             if q is not None:
                 self.unit_quats(q, f"{name}/{key}/robot0_eef_quat")
-            if obj is not None and n_obj:
-                oq = obj.reshape(t, n_obj, 7)[:, :, 3:]
-                self.unit_quats(oq, f"{name}/{key}/object quaternions")
+            if obj is not None:
+                for col, sl in self.column_slices().items():
+                    if sl.stop - sl.start == 4:
+                        self.unit_quats(obj[:, sl], f"{name}/{key}/object {col}")
         self.check_images(g, name, t)
         a, b = per_key.get(("obs", "robot0_eef_pos")), per_key.get(("next_obs", "robot0_eef_pos"))
         if a is not None and b is not None and t > 1:
@@ -144,9 +148,10 @@ class Checker:
                     if m is not None:
                         self.rotations(m, f"{name}/datagen_info/object_poses/{obj_name}")
                         obj = per_key.get(("obs", "object"))
-                        if obj is not None:
+                        sl = self.column_slices().get(f"{obj_name}_pos")
+                        if obj is not None and sl is not None:
                             self.expect(
-                                np.allclose(m[:, :3, 3], obj[:, 7 * i : 7 * i + 3]),
+                                np.allclose(m[:, :3, 3], obj[:, sl]),
                                 f"{name}: object_poses/{obj_name} disagrees with obs/object",
                             )
             if self.expect("subtask_term_signals" in dg, f"{name}/datagen_info/subtask_term_signals is missing"):
@@ -210,6 +215,14 @@ class Checker:
                 self.expect(np.array_equal(nxt[:-1], arr[1:]), f"{name}/next_obs/{k} is not obs shifted by one")
             self.images += 1
 
+    def column_slices(self):
+        """obs/object's columns by name, as slices."""
+        out, at = {}, 0
+        for n, w in self.object_columns:
+            out[n] = slice(at, at + w)
+            at += w
+        return out
+
     def run(self):
         with h5py.File(self.path, "r") as f:
             self.f = f
@@ -243,6 +256,11 @@ class Checker:
                 self.expect(kwargs.get("actions") == config.get("actions", "delta"), "env_kwargs.actions differs from dmgen_config")
 
             self.convention = str(data.attrs.get("dmgen_actions", "delta"))
+            self.expect(int(data.attrs.get("dmgen_obs_layout", 0)) == 2, "dmgen_obs_layout is not 2")
+            try:
+                self.object_columns = [(str(n), int(w)) for n, w in json.loads(data.attrs["dmgen_object_columns"])]
+            except (KeyError, ValueError, TypeError) as e:
+                self.expect(False, f"dmgen_object_columns is not a JSON list of [name, width]: {e}")
             self.expect(self.convention in ("delta", "abs"), f"dmgen_actions is {self.convention}")
             self.failed = 0
             demos = sorted(data.keys(), key=lambda k: int(k.split("_")[1]) if k.startswith("demo_") else -1)

@@ -13,6 +13,8 @@ interface Window {
   __dmgenPool?: () => import('./pool.ts').WorkerPool | null;
   /** The generation panel (episode list and replay). */
   __dmgenGeneration?: import('./generation.ts').GenerationPanel;
+  /** The episode replay bar (caption, play, pause, scrub). */
+  __dmgenEpisodes?: import('./episode.ts').EpisodeBar;
   /** The policy panel (training, evaluation, replay of rollouts). */
   __dmgenPolicy?: import('./policy.ts').PolicyPanel;
   /** Drives a recording like the keyboard does, one control step at a time (tests). */

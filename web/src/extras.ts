@@ -1,9 +1,9 @@
 // Jobs run by the on-demand extras module (see extras-worker.ts): reading HDF5 demos, the
 // LeRobot export,
 // policy training and policy evaluation. Nothing of it is downloaded until the first job.
-import type { EvalResult, ExtrasReply, ExtrasRequest, TrainProgress } from './extras-worker.ts';
+import type { EvalResult, ExtrasReply, ExtrasRequest, TrainProgress, ValidationPlan } from './extras-worker.ts';
 
-export type { EvalResult, TrainProgress };
+export type { EvalResult, TrainProgress, ValidationPlan };
 
 /** Times the extras module has been started (tests check it stays 0 until first use). */
 export let extrasStarts = 0;
@@ -71,9 +71,12 @@ export function lerobotZip(dataset: Blob, root: string): Promise<{ zip: Blob; se
 export interface TrainedPolicy {
   /** The safetensors file (what `dmgen train` writes; its config is in the metadata). */
   bytes: Uint8Array;
+  /** The best checkpoint by validation rollouts, and its step (null without validation). */
+  best: Uint8Array | null;
+  bestSteps: number;
   progress: TrainProgress;
   seconds: number;
-  /** Stopped before the last epoch (the policy is the one trained so far). */
+  /** Stopped before the last step (the policy is the one trained so far). */
   stopped: boolean;
   /** Peak wasm memory of the training worker (bytes). */
   memoryBytes: number;
@@ -85,12 +88,36 @@ export interface TrainingJob {
   stop(): void;
 }
 
-/** Train a policy (`train`: TrainConfig JSON) on a robomimic dataset. */
-export function trainPolicy(dataset: Blob, train: string, onProgress: (p: TrainProgress, seconds: number) => void): TrainingJob {
-  const { done, worker } = job<TrainedPolicy>({ kind: 'train', dataset, train }, (r) => {
+/** A validation checkpoint: successes of its rollouts. */
+export interface ValidationPoint {
+  steps: number;
+  successes: number;
+  episodes: number;
+  seconds: number;
+}
+
+/** Train a policy (`train`: TrainConfig JSON) on a robomimic dataset, with validation
+ * rollouts at checkpoints when `validate` is given. */
+export function trainPolicy(
+  dataset: Blob,
+  train: string,
+  validate: ValidationPlan | null,
+  onProgress: (p: TrainProgress, seconds: number) => void,
+  onValidation: (v: ValidationPoint) => void,
+): TrainingJob {
+  const { done, worker } = job<TrainedPolicy>({ kind: 'train', dataset, train, validate }, (r) => {
     if (r.kind === 'progress') onProgress(r.progress, r.seconds);
+    if (r.kind === 'validation') onValidation(r);
     if (r.kind !== 'trained') return undefined;
-    return { bytes: new Uint8Array(r.policy), progress: r.progress, seconds: r.seconds, stopped: r.stopped, memoryBytes: r.memoryBytes };
+    return {
+      bytes: new Uint8Array(r.policy),
+      best: r.best ? new Uint8Array(r.best) : null,
+      bestSteps: r.bestSteps,
+      progress: r.progress,
+      seconds: r.seconds,
+      stopped: r.stopped,
+      memoryBytes: r.memoryBytes,
+    };
   });
   return { done, stop: () => worker.postMessage({ kind: 'stop' } satisfies ExtrasRequest) };
 }
@@ -113,6 +140,7 @@ export function evaluatePolicy(
   episodes: number,
   workers: number,
   onEpisode: (r: EvalResult, attempt: Uint8Array) => void,
+  onStages: (stages: string[]) => void = () => {},
 ): EvaluationJob {
   const t0 = performance.now();
   const n = Math.max(1, Math.min(workers, episodes));
@@ -120,6 +148,7 @@ export function evaluatePolicy(
     const indices: number[] = [];
     for (let i = w; i < episodes; i += n) indices.push(i);
     return job({ kind: 'eval', policy, eval: evalJson, indices }, (r) => {
+      if (r.kind === 'stages') onStages(r.stages);
       if (r.kind === 'episode') onEpisode(r.result, new Uint8Array(r.attempt));
       return r.kind === 'done' ? true : undefined;
     });

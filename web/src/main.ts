@@ -4,6 +4,8 @@ import { showError, showFatal } from './banner.ts';
 import { missingCapabilities } from './capabilities.ts';
 import { compileCore, coreMemoryBytes, fetchBuiltinDemos, loadCore, type BuiltinDemos, type Core } from './core.ts';
 import { DemoPanel } from './demo.ts';
+import { EpisodeBar } from './episode.ts';
+import { installSteps } from './steps.ts';
 import { GenerationPanel, type JobPlan, type MethodId } from './generation.ts';
 import { installShortcuts } from './help.ts';
 import { decodeLink, encodeLink, linkUrl, type DecodedLink } from './link.ts';
@@ -96,6 +98,7 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
   const speed = numberInput('speed', 0, 1, 'Object speed');
   const probability = numberInput('probability', 0, 1, 'Dynamic episodes');
   const belt = numberInput('belt-speed', 0, 0.2, 'Conveyor belt speed');
+  const noise = numberInput('action-noise', 0, 1, 'Action noise');
   const src = demo.source;
   // An uploaded file is pinned by its SHA-256 (and which demo of an HDF5 file it is).
   const demoRef = !src.bytes
@@ -112,6 +115,9 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
     dmp: demo.dmp,
     segmentation: demo.segmentation,
     demo: demoRef,
+    // Noise on the sent actions makes data a policy learns from (docs/policy.md); the
+    // page's default is MimicGen's 0.05, the core's 0.
+    assists: { ...(linkExtras.rest.assists as Record<string, unknown> | undefined), action_noise: noise },
   };
   // Delta actions are the default and stay out of the configuration (and its links).
   if (el<HTMLSelectElement>('actions').value === 'abs') config.actions = 'abs';
@@ -157,6 +163,7 @@ async function main(): Promise<void> {
   const canvas = el<HTMLCanvasElement>('scene');
   let demo: DemoPanel | null = null;
   let recorder: RecordPanel | null = null;
+  let episodeBar: EpisodeBar | null = null;
   try {
     scene = new SceneView(core, canvas, core.task_ids().includes(initialTask) ? initialTask : 'stack', {
       onFrame: (frames, camera) => {
@@ -168,6 +175,7 @@ async function main(): Promise<void> {
         }
         demo?.tick();
         recorder?.tick();
+        episodeBar?.tick();
         previewTick();
       },
     });
@@ -184,6 +192,20 @@ async function main(): Promise<void> {
   const demoPanel = demo;
   const rec = new RecordPanel(pg, demoPanel);
   recorder = rec;
+  const episodes = new EpisodeBar(pg, () => {
+    pg.show_scene();
+    scene!.wake();
+  });
+  episodeBar = episodes;
+  window.__dmgenEpisodes = episodes;
+  const showEpisode = (attempt: Uint8Array, caption: string, what: string): void => {
+    try {
+      episodes.show(attempt, caption);
+      scene!.wake();
+    } catch (err) {
+      showError(`${what} could not be replayed.`, errorText(err), 'episode-error');
+    }
+  };
   window.__dmgenRecorder = {
     key: (code, down) => rec.key(code, down),
     steps: (n) => pg.record_steps(n),
@@ -261,11 +283,15 @@ async function main(): Promise<void> {
   const generation = new GenerationPanel(core, poolFor);
   window.__dmgenGeneration = generation;
   generation.onShowEpisode = (e) => {
+    let bytes: Uint8Array;
     try {
-      pg.show_episode(generation.episodeBytes(e));
+      bytes = generation.episodeBytes(e);
     } catch (err) {
       showError(`Episode ${e.index} could not be replayed.`, errorText(err), 'episode-error');
+      return;
     }
+    const what = e.method === 'dmg' ? 'D-MG' : 'MimicGen';
+    showEpisode(bytes, `${what} attempt #${e.index} · ${e.success ? 'success' : (e.failure ?? 'failed').replaceAll('_', ' ')}`, `Episode ${e.index}`);
   };
   const policyPanel = new PolicyPanel(core, {
     generated: () =>
@@ -277,13 +303,7 @@ async function main(): Promise<void> {
       return { dynamics, ...(reset ? { reset } : {}), ...(geometry ? { geometry } : {}) };
     },
     workers: () => Math.round(numberInput('worker-count', 1, 32, 'Workers')),
-    show: (attempt) => {
-      try {
-        pg.show_episode(attempt);
-      } catch (err) {
-        showError('This rollout could not be replayed.', errorText(err), 'episode-error');
-      }
-    },
+    show: (attempt, caption) => showEpisode(attempt, caption, 'This rollout'),
   });
   generation.onDatasetsChange = () => policyPanel.refreshSources();
   window.__dmgenPolicy = policyPanel;
@@ -361,6 +381,7 @@ async function main(): Promise<void> {
     const { speed_mps, probability, belt_speed_mps, ...dynamicsRest } = dynamics;
     const { names: cameraNames = [], ...camerasRest } = cameras ?? {};
     linkExtras = { dynamics: dynamicsRest, rest, cameras: camerasRest };
+    el<HTMLInputElement>('action-noise').value = String((rest.assists as { action_noise?: number } | undefined)?.action_noise ?? 0);
     const cameraSelect = el<HTMLSelectElement>('cameras');
     cameraSelect.value = cameraNames.join(',');
     if (cameraSelect.value !== cameraNames.join(',')) {
@@ -430,11 +451,16 @@ async function main(): Promise<void> {
   window.addEventListener('hashchange', restoreFromAddress);
   restoreFromAddress();
   window.__dmgenPool = () => pool;
+  installSteps();
 
   installShortcuts(
     [
       { key: 'u', label: 'Upload demo', run: () => el('upload-demo').click() },
-      { key: ' ', label: 'Play / pause the demo replay (Space)', run: () => demoPanel.togglePlay() },
+      {
+        key: ' ',
+        label: 'Play / pause the replay (Space): the episode shown, else the demo',
+        run: () => (pg.episode_step() >= 0 ? episodes.togglePlay() : demoPanel.togglePlay()),
+      },
       { key: 'r', label: 'Randomize the scene', run: randomize },
       { key: 'p', label: 'Preview one rollout', run: preview },
       { key: 'g', label: 'Generate', run: generate },

@@ -1,16 +1,20 @@
-// Policies in the page: train behaviour cloning on a generated (or uploaded) dataset and
-// evaluate the policy closed loop in the task's physics, both in the on-demand extras
-// module's workers (extras.ts), so the page and its 1 MB main module stay as they are.
+// Policies in the page: train a policy (chunked BC, Diffusion Policy, BC or BC-RNN) on a
+// generated (or uploaded) dataset and evaluate it closed loop in the task's physics, both
+// in the on-demand extras module's workers (extras.ts), so the page and its 1 MB main
+// module stay as they are.
 //
-// Trained policies are kept in the page (safetensors bytes, a few hundred kB each) and
+// Training draws its learning curve: the loss against gradient steps (log scale) and the
+// success of validation rollouts at four checkpoints; the best checkpoint and the final
+// policy are both kept. Trained policies are kept in the page (safetensors bytes) and
 // listed; evaluations fill a table of success rates (with 95% intervals) per policy and
-// variant, and list their episodes for replay in the scene. The settings (algorithm,
-// epochs, seeds, evaluation variant and episodes) travel in share links as `p`.
+// variant, the funnel of how far the episodes got, and a list of rollouts to replay in
+// the scene. The settings (algorithm, steps, seeds, evaluation variant and episodes)
+// travel in share links as `p`.
 import { showError } from './banner.ts';
 import type { Core } from './core.ts';
 import { download } from './download.ts';
-import { evaluatePolicy, trainPolicy, type EvalResult, type EvaluationJob, type TrainingJob, type TrainProgress } from './extras.ts';
-import { drawPlots } from './plot.ts';
+import { evaluatePolicy, trainPolicy, type EvalResult, type EvaluationJob, type TrainingJob, type TrainProgress, type ValidationPoint } from './extras.ts';
+import { drawCurve } from './plot.ts';
 import { renderStatus, status } from './status.ts';
 
 const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -47,6 +51,27 @@ interface EvalEpisodeEntry {
 
 /** Evaluation episodes listed (and their rollouts kept for replay): the latest ones. */
 const EPISODES_KEPT = 2000;
+/** The validation scenes' seed (generation's default is 0, evaluation's 1,000,000). */
+const VALIDATION_SEED = 2_000_000;
+/** Validation checkpoints over a training run. */
+const CHECKPOINTS = 4;
+
+/** Each algorithm's recipe: its default budget and what it is. */
+const RECIPES: Record<string, { steps: number; label: string; text: string }> = {
+  bc_chunk: {
+    steps: 5000,
+    label: 'Chunked BC',
+    text: 'Default. An MLP (3 x 512) from the last 2 observations to the next 16 target poses; 8 are executed before it predicts again. Features of the hand and objects in, absolute 6-D targets out, cosine learning rate. About 4-8 minutes for 200 stack episodes here.',
+  },
+  diffusion: {
+    steps: 5000,
+    label: 'Diffusion Policy',
+    text: "Diffusion Policy for low-dim observations: the same windows, each 16-pose chunk drawn from noise in 10 DDIM steps by a FiLM-conditioned MLP denoiser; averaged weights (EMA). Slower to train than chunked BC (about twice the time per step).",
+  },
+  bc: { steps: 5000, label: 'BC', text: "robomimic's BC: an MLP (1024 x 1024) from one observation to one action." },
+  bc_rnn: { steps: 2000, label: 'BC-RNN', text: "robomimic's BC-RNN: an LSTM (2 x 400) over 10-step sequences with a 5-mode GMM head." },
+};
+
 const VARIANT_LABEL: Record<string, string> = {
   static: 'static',
   dmg: 'dmg',
@@ -54,6 +79,14 @@ const VARIANT_LABEL: Record<string, string> = {
   push: 'push',
   conveyor: 'conveyor',
 };
+
+/** Counts of an evaluation cell: episodes, successes and each funnel stage reached. */
+interface Cell {
+  k: number;
+  n: number;
+  stages: string[];
+  reached: number[];
+}
 
 export interface PolicyContext {
   /** Datasets of the last generation run. */
@@ -64,8 +97,8 @@ export interface PolicyContext {
   scene(): Record<string, unknown>;
   /** Workers to evaluate with. */
   workers(): number;
-  /** Replay attempt bytes in the scene. */
-  show(attempt: Uint8Array): void;
+  /** Replay attempt bytes in the scene, captioned. */
+  show(attempt: Uint8Array, caption: string): void;
 }
 
 export class PolicyPanel {
@@ -74,9 +107,12 @@ export class PolicyPanel {
   private nextId = 1;
   private training: TrainingJob | null = null;
   private evaluating: EvaluationJob | null = null;
-  private losses: { train: number[]; valid: number[] } = { train: [], valid: [] };
-  /** Success counts per policy id and variant. */
-  private table = new Map<number, Map<string, { k: number; n: number }>>();
+  /** The learning curve of the run in progress (or the last one). */
+  private losses: { steps: number[]; train: number[]; valid: number[] } = { steps: [], train: [], valid: [] };
+  private validation: ValidationPoint[] = [];
+  private totalSteps = 0;
+  /** Success and funnel counts per policy id and variant. */
+  private table = new Map<number, Map<string, Cell>>();
   private episodes: EvalEpisodeEntry[] = [];
   /** TrainConfig fields without a control, as a share link set them. */
   private trainExtras: Record<string, unknown> = {};
@@ -88,6 +124,13 @@ export class PolicyPanel {
     el('train').addEventListener('click', () => void this.train());
     el('train-stop').addEventListener('click', () => this.training?.stop());
     el('evaluate').addEventListener('click', () => void this.evaluate());
+    el('eval-filter').addEventListener('change', () => this.renderEpisodes());
+    el('policy-algo').addEventListener('change', () => {
+      const r = RECIPES[el<HTMLSelectElement>('policy-algo').value];
+      if (r) el<HTMLInputElement>('policy-steps').value = String(r.steps);
+      this.showRecipe();
+    });
+    this.showRecipe();
     el('eval-stop').addEventListener('click', () => this.evaluating?.stop());
     el('download-policy').addEventListener('click', () => this.downloadPolicy());
     el('load-policy').addEventListener('click', () => el('policy-file').click());
@@ -130,12 +173,26 @@ export class PolicyPanel {
     return [...this.ctx.generated(), ...(this.uploaded ? [this.uploaded] : [])];
   }
 
+  private showRecipe(): void {
+    const r = RECIPES[el<HTMLSelectElement>('policy-algo').value];
+    el('policy-recipe').textContent = r?.text ?? '';
+  }
+
   private trainJson(): string {
-    const epochs = Math.round(Number(el<HTMLInputElement>('policy-epochs').value));
+    const steps = Math.round(Number(el<HTMLInputElement>('policy-steps').value));
     const seed = Math.round(Number(el<HTMLInputElement>('policy-seed').value));
-    if (!Number.isFinite(epochs) || epochs < 1 || epochs > 10000) throw new Error('Epochs must be a number from 1 to 10000.');
+    if (!Number.isFinite(steps) || steps < 1 || steps > 1_000_000) throw new Error('Training steps must be a number from 1 to 1000000.');
     if (!Number.isFinite(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new Error('The training seed must be a number from 0 to 4294967295.');
-    return JSON.stringify({ ...this.trainExtras, algo: el<HTMLSelectElement>('policy-algo').value, epochs, seed });
+    return JSON.stringify({ ...this.trainExtras, algo: el<HTMLSelectElement>('policy-algo').value, steps, seed });
+  }
+
+  /** Validation rollouts of a training run (null when switched off). */
+  private validationPlan(steps: number): { every: number; episodes: number; eval: string } | null {
+    const episodes = Math.round(Number(el<HTMLInputElement>('policy-validate').value));
+    if (!Number.isFinite(episodes) || episodes < 0 || episodes > 200) throw new Error('Validation episodes must be a number from 0 to 200.');
+    if (episodes === 0) return null;
+    const evalJson = JSON.stringify({ task: this.ctx.task(), variant: el<HTMLSelectElement>('eval-variant').value, ...this.ctx.scene(), episodes, seed: VALIDATION_SEED });
+    return { every: Math.max(1, Math.ceil(steps / CHECKPOINTS)), episodes, eval: evalJson };
   }
 
   private evalJson(): string {
@@ -165,11 +222,12 @@ export class PolicyPanel {
   /** Apply a share link's settings (canonical JSON from the core). */
   applySettings(json: string): void {
     const p = JSON.parse(json) as { train: Record<string, unknown>; eval: Record<string, unknown> };
-    const { algo, epochs, seed, ...rest } = p.train;
+    const { algo, steps, seed, ...rest } = p.train;
     this.trainExtras = rest;
     el<HTMLSelectElement>('policy-algo').value = String(algo);
-    el<HTMLInputElement>('policy-epochs').value = String(epochs);
+    el<HTMLInputElement>('policy-steps').value = String(steps);
     el<HTMLInputElement>('policy-seed').value = String(seed);
+    this.showRecipe();
     el<HTMLSelectElement>('eval-variant').value = String(p.eval.variant);
     el<HTMLInputElement>('eval-episodes').value = String(p.eval.episodes);
     el<HTMLInputElement>('eval-seed').value = String(p.eval.seed);
@@ -192,15 +250,32 @@ export class PolicyPanel {
       return;
     }
     const algo = el<HTMLSelectElement>('policy-algo').value;
+    let plan;
+    try {
+      plan = this.validationPlan(Number(JSON.parse(settings).steps));
+    } catch (e) {
+      showError('Check the training settings.', errorText(e), 'train-error');
+      return;
+    }
     el<HTMLButtonElement>('train').disabled = true;
     el<HTMLButtonElement>('train-stop').disabled = false;
     status.policy.training = true;
     renderStatus();
     try {
       for (const source of chosen) {
-        this.losses = { train: [], valid: [] };
+        this.losses = { steps: [], train: [], valid: [] };
+        this.validation = [];
         this.drawLoss();
-        const job = trainPolicy(source.dataset, settings, (p, seconds) => this.showProgress(source.label, p, seconds));
+        const job = trainPolicy(
+          source.dataset,
+          settings,
+          plan,
+          (p, seconds) => this.showProgress(source.label, p, seconds),
+          (v) => {
+            this.validation.push(v);
+            this.drawLoss();
+          },
+        );
         this.training = job;
         let trained;
         try {
@@ -210,13 +285,22 @@ export class PolicyPanel {
           break;
         }
         this.showProgress(source.label, trained.progress, trained.seconds);
+        const name = `${RECIPES[algo]?.label ?? algo} on ${source.label}`;
+        const steps = trained.progress.steps;
         const entry: TrainedEntry = {
           id: this.nextId++,
-          label: `${algo === 'bc_rnn' ? 'BC-RNN' : 'BC'} on ${source.label}${trained.stopped ? ` (stopped at epoch ${trained.progress.epoch})` : ''}`,
+          label: `${name}${trained.stopped ? ` (stopped at step ${steps})` : `, ${steps} steps`}`,
           bytes: trained.bytes,
         };
         this.policies.push(entry);
+        if (trained.best && trained.bestSteps !== steps) {
+          const best = this.validation.find((v) => v.steps === trained.bestSteps);
+          const score = best ? `, ${best.successes}/${best.episodes} in validation` : '';
+          this.policies.push({ id: this.nextId++, label: `${name}, best checkpoint (step ${trained.bestSteps}${score})`, bytes: trained.best });
+        }
         status.policy.policies = this.policies.length;
+        status.policy.validation = this.validation.map((v) => ({ ...v }));
+        status.policy.bestSteps = trained.bestSteps;
         status.policy.lastTrainSeconds = trained.seconds;
         status.policy.trainMemoryBytes = trained.memoryBytes;
         status.policy.lastTrainSamplesPerSecond = trained.progress.samples / Math.max(1e-9, trained.seconds);
@@ -233,34 +317,31 @@ export class PolicyPanel {
   }
 
   private showProgress(label: string, p: TrainProgress, seconds: number): void {
-    if (p.train_loss !== null && this.losses.train.length < p.epoch) {
+    this.totalSteps = p.total_steps;
+    if (p.train_loss !== null && this.losses.train.length < p.points) {
+      this.losses.steps.push(p.steps);
       this.losses.train.push(p.train_loss);
       this.losses.valid.push(p.valid_loss ?? Number.NaN);
       this.drawLoss();
     }
-    setBar('train-progress', p.epochs > 0 ? p.epoch / p.epochs : 0, `${p.epoch}/${p.epochs} epochs`);
-    const loss = p.train_loss === null ? '' : ` · loss ${p.train_loss.toFixed(4)}${p.valid_loss === null ? '' : ` (validation ${p.valid_loss.toFixed(4)})`}`;
-    el('train-stats').textContent = `${label}: ${p.steps} steps, ${Math.round(p.samples / Math.max(seconds, 1e-9))} samples/s${loss}`;
-    status.policy.epoch = p.epoch;
-    status.policy.epochs = p.epochs;
+    const eta = p.steps > 0 && !p.done ? ` · ${Math.round((seconds * (p.total_steps - p.steps)) / p.steps)} s left` : '';
+    setBar('train-progress', p.total_steps > 0 ? p.steps / p.total_steps : 0, `${p.steps}/${p.total_steps} steps${eta}`);
+    const loss = p.train_loss === null ? '' : ` · loss ${p.train_loss.toPrecision(3)}${p.valid_loss === null ? '' : ` (held-out ${p.valid_loss.toPrecision(3)})`}`;
+    el('train-stats').textContent = `${label}: ${p.epoch.toFixed(1)} passes over the data, ${Math.round(p.samples / Math.max(seconds, 1e-9))} samples/s${loss}`;
+    status.policy.steps = p.steps;
+    status.policy.totalSteps = p.total_steps;
     status.policy.trainLoss = p.train_loss;
+    status.policy.lossPoints = this.losses.train.length;
   }
 
   private drawLoss(): void {
-    const canvas = el<HTMLCanvasElement>('loss-chart');
-    if (this.losses.train.length === 0) {
-      canvas.getContext('2d')?.clearRect(0, 0, canvas.width, canvas.height);
-      return;
-    }
-    drawPlots(canvas, [
-      {
-        title: 'loss per epoch (training, validation dashed)',
-        series: [
-          { label: 'training', colour: '#2f6fdf', values: this.losses.train },
-          { label: 'validation', colour: '#d9822b', dash: [4, 3], values: this.losses.valid },
-        ],
-      },
-    ]);
+    drawCurve(el<HTMLCanvasElement>('loss-chart'), {
+      totalSteps: this.totalSteps,
+      steps: this.losses.steps,
+      train: this.losses.train,
+      valid: this.losses.valid,
+      validation: this.validation.map((v) => ({ steps: v.steps, rate: v.successes / Math.max(1, v.episodes), label: `${v.successes}/${v.episodes}` })),
+    });
   }
 
   private refreshPolicies(select?: number): void {
@@ -323,19 +404,33 @@ export class PolicyPanel {
     let finished = 0;
     try {
       for (const p of chosen) {
-        const counts = { k: 0, n: 0 };
-        const row = this.table.get(p.id) ?? new Map();
+        const counts: Cell = { k: 0, n: 0, stages: [], reached: [] };
+        const row = this.table.get(p.id) ?? new Map<string, Cell>();
         row.set(variant, counts);
         this.table.set(p.id, row);
-        const job = evaluatePolicy(p.bytes, settings, episodes, this.ctx.workers(), (result, attempt) => {
-          counts.n++;
-          counts.k += result.success ? 1 : 0;
-          finished++;
-          this.episodes.push({ policy: p.id, variant, task, result, attempt });
-          if (this.episodes.length > EPISODES_KEPT) this.episodes.splice(0, this.episodes.length - EPISODES_KEPT);
-          this.showEvalProgress(finished, total);
-          this.renderTable();
-        });
+        const job = evaluatePolicy(
+          p.bytes,
+          settings,
+          episodes,
+          this.ctx.workers(),
+          (result, attempt) => {
+            counts.n++;
+            counts.k += result.success ? 1 : 0;
+            for (let i = 0; i < Math.min(result.reached, counts.reached.length); i++) counts.reached[i]!++;
+            finished++;
+            this.episodes.push({ policy: p.id, variant, task, result, attempt });
+            if (this.episodes.length > EPISODES_KEPT) this.episodes.splice(0, this.episodes.length - EPISODES_KEPT);
+            this.showEvalProgress(finished, total);
+            this.renderTable();
+            this.renderFunnel();
+          },
+          (stages) => {
+            if (counts.stages.length === 0) {
+              counts.stages = stages;
+              counts.reached = stages.map(() => 0);
+            }
+          },
+        );
         this.evaluating = job;
         let outcome;
         try {
@@ -344,7 +439,14 @@ export class PolicyPanel {
           showError(`Evaluating ${p.label} failed; the results so far are kept.`, errorText(e), 'eval-error');
           break;
         }
-        status.policy.lastEval = { policy: p.label, variant, episodes: counts.n, successes: counts.k, seconds: outcome.seconds };
+        status.policy.lastEval = {
+          policy: p.label,
+          variant,
+          episodes: counts.n,
+          successes: counts.k,
+          seconds: outcome.seconds,
+          funnel: counts.stages.map((name, i) => [name, counts.reached[i]!] as [string, number]),
+        };
         if (outcome.stopped) break;
       }
     } finally {
@@ -353,9 +455,46 @@ export class PolicyPanel {
       el<HTMLButtonElement>('eval-stop').disabled = true;
       this.refreshPolicies();
       this.renderTable();
+      this.renderFunnel();
       this.renderEpisodes();
       renderStatus();
     }
+  }
+
+  /** How far the episodes of each evaluated policy and variant got: every funnel stage. */
+  private renderFunnel(): void {
+    const host = el('eval-funnel');
+    host.replaceChildren();
+    let any = false;
+    for (const p of this.policies) {
+      const row = this.table.get(p.id);
+      if (!row) continue;
+      for (const [variant, c] of row) {
+        if (c.n === 0 || c.stages.length === 0) continue;
+        any = true;
+        const h = document.createElement('h3');
+        h.textContent = `${p.label} · ${VARIANT_LABEL[variant] ?? variant}: how far ${c.n} episodes got`;
+        host.append(h);
+        c.stages.forEach((name, i) => {
+          const k = c.reached[i] ?? 0;
+          const d = document.createElement('div');
+          d.className = 'stage';
+          const label = document.createElement('span');
+          label.className = 'name';
+          label.textContent = name;
+          const bar = document.createElement('span');
+          bar.className = 'bar';
+          bar.style.setProperty('--frac', String(k / c.n));
+          const count = document.createElement('span');
+          count.textContent = `${k} of ${c.n}`;
+          d.dataset.stage = name;
+          d.dataset.count = String(k);
+          d.append(label, bar, count);
+          host.append(d);
+        });
+      }
+    }
+    host.hidden = !any;
   }
 
   private showEvalProgress(done: number, total: number): void {
@@ -403,23 +542,39 @@ export class PolicyPanel {
     }
   }
 
+  /** What an episode did, in words: success, or how far it got and why it failed. */
+  private outcome(e: EvalEpisodeEntry): string {
+    if (e.result.success) return 'success';
+    const cell = this.table.get(e.policy)?.get(e.variant);
+    const stage = e.result.reached > 0 ? cell?.stages[e.result.reached - 1] : undefined;
+    const why = (e.result.failure ?? 'failed').replaceAll('_', ' ');
+    return stage ? `${why} after "${stage}"` : `${why}, nothing reached`;
+  }
+
   private renderEpisodes(): void {
     const list = el('eval-results');
     list.replaceChildren();
-    const last = this.episodes.slice(-200).sort((a, b) => a.policy - b.policy || a.result.index - b.result.index);
-    for (const e of last) {
+    const filter = el<HTMLSelectElement>('eval-filter').value;
+    const shown = this.episodes
+      .filter((e) => filter === 'all' || (filter === 'success') === e.result.success)
+      .slice(-200)
+      .sort((a, b) => a.policy - b.policy || a.result.index - b.result.index);
+    for (const e of shown) {
       const li = document.createElement('li');
       const button = document.createElement('button');
       button.type = 'button';
       const name = this.policies.find((p) => p.id === e.policy)?.label ?? 'policy';
-      button.textContent = `${name} · ${VARIANT_LABEL[e.variant] ?? e.variant} · #${e.result.index} ${e.result.success ? 'success' : (e.result.failure ?? 'failed').replaceAll('_', ' ')}`;
+      const scene = `${VARIANT_LABEL[e.variant] ?? e.variant} scene #${e.result.index}${e.result.dynamic ? ' (objects moved)' : ''}`;
+      const outcome = this.outcome(e);
+      button.textContent = `${name} · ${scene} · ${outcome}`;
+      button.title = 'Replay this rollout in the scene';
       li.dataset.success = String(e.result.success);
       button.addEventListener('click', () => {
         if (e.task !== this.ctx.task()) {
           showError('This rollout belongs to another task.', `It was evaluated on "${e.task}"; switch the demo back to that task to replay it.`, 'episode-error');
           return;
         }
-        this.ctx.show(e.attempt);
+        this.ctx.show(e.attempt, `${name} · ${scene} · ${outcome}`);
       });
       li.append(button);
       list.append(li);

@@ -61,9 +61,15 @@ export interface PageStatus {
   /** Policy training and evaluation (policy.ts). */
   policy: {
     training: boolean;
-    epoch: number;
-    epochs: number;
+    /** Gradient steps of the run in progress (or the last one), and its budget. */
+    steps: number;
+    totalSteps: number;
     trainLoss: number | null;
+    /** Loss points plotted so far in the learning curve. */
+    lossPoints: number;
+    /** Validation rollouts of the last run, and the step of its best checkpoint. */
+    validation: { steps: number; successes: number; episodes: number }[];
+    bestSteps: number;
     /** Policies trained or loaded in this page. */
     policies: number;
     lastTrainSeconds: number;
@@ -71,7 +77,15 @@ export interface PageStatus {
     /** Peak wasm memory of the last training worker (bytes). */
     trainMemoryBytes: number;
     evaluating: boolean;
-    lastEval: { policy: string; variant: string; episodes: number; successes: number; seconds: number } | null;
+    lastEval: {
+      policy: string;
+      variant: string;
+      episodes: number;
+      successes: number;
+      seconds: number;
+      /** Episodes that reached each funnel stage, in order. */
+      funnel: [string, number][];
+    } | null;
   };
 }
 
@@ -119,9 +133,12 @@ export const status: PageStatus = {
   recordGripperClosed: false,
   policy: {
     training: false,
-    epoch: 0,
-    epochs: 0,
+    steps: 0,
+    totalSteps: 0,
     trainLoss: null,
+    lossPoints: 0,
+    validation: [],
+    bestSteps: 0,
     policies: 0,
     lastTrainSeconds: 0,
     lastTrainSamplesPerSecond: 0,

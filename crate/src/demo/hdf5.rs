@@ -373,6 +373,8 @@ pub(crate) struct FileInfo {
     /// `dmgen_obs_layout`: the layout of `obs/object` (absent in files written before
     /// layout 2).
     pub obs_layout: Option<u32>,
+    /// `dmgen_object_columns`: `obs/object`'s column groups `(name, width)`.
+    pub object_columns: Option<Vec<(String, usize)>>,
 }
 
 pub(crate) fn file_info(file: &hdf5_pure::File) -> FileInfo {
@@ -400,6 +402,8 @@ pub(crate) fn file_info(file: &hdf5_pure::File) -> FileInfo {
         .get("dmgen_obs_layout")
         .and_then(|v| v.as_i64())
         .and_then(|v| u32::try_from(v).ok());
+    info.object_columns = text("dmgen_object_columns")
+        .and_then(|t| serde_json::from_str::<Vec<(String, usize)>>(&t).ok());
     info
 }
 

@@ -241,8 +241,17 @@ fn indexed_names(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()
 }
 
+/// What names a file's object columns: its object names, and the column groups of
+/// `obs/object` when the file lists them (`dmgen_object_columns`).
+#[derive(Clone, Copy)]
+struct ObjectNaming<'a> {
+    objects: Option<&'a [String]>,
+    columns: Option<&'a [(String, usize)]>,
+}
+
 /// Names of the components of a robomimic obs key of width `n`.
-fn obs_names(key: &str, n: usize, objects: Option<&[String]>) -> Vec<String> {
+fn obs_names(key: &str, n: usize, naming: ObjectNaming<'_>) -> Vec<String> {
+    let objects = naming.objects;
     const XYZ: [&str; 3] = ["x", "y", "z"];
     const QUAT: [&str; 4] = ["qx", "qy", "qz", "qw"];
     match (key, n) {
@@ -250,8 +259,17 @@ fn obs_names(key: &str, n: usize, objects: Option<&[String]>) -> Vec<String> {
         ("robot0_eef_quat", 4) => component_names("eef_", &QUAT),
         ("robot0_gripper_qpos", 2) => vec!["finger_left".into(), "finger_right".into()],
         ("robot0_joint_pos", 7) => indexed_names("joint_", 7),
-        ("object", _) => match objects {
-            Some(objs) if objs.len() * 7 == n => objs
+        ("object", _) => match (naming.columns, objects) {
+            (Some(cols), _) if cols.iter().map(|c| c.1).sum::<usize>() == n => cols
+                .iter()
+                .flat_map(|(name, w)| match w {
+                    3 => component_names(&format!("{name}_"), &XYZ),
+                    4 => component_names(&format!("{name}_"), &QUAT),
+                    1 => vec![name.clone()],
+                    _ => indexed_names(&format!("{name}_"), *w),
+                })
+                .collect(),
+            (_, Some(objs)) if objs.len() * 7 == n => objs
                 .iter()
                 .flat_map(|o| {
                     XYZ.iter()
@@ -272,6 +290,10 @@ fn plan_features(
     info: &crate::demo::FileInfo,
     objects: Option<&[String]>,
 ) -> Result<Vec<Feature>, ExportError> {
+    let objects = ObjectNaming {
+        objects,
+        columns: info.object_columns.as_deref(),
+    };
     let base = format!("data/{first}");
     let (t, action_dim) = shape2(file, &format!("{base}/actions"))?.ok_or_else(|| {
         input_err(format!(

@@ -747,5 +747,71 @@ mod tests {
             dev < 1e-3,
             "hand deviates {dev} m from the generated episode"
         );
+        // The whole funnel, in order, and the events of a clean stack.
+        assert_eq!(
+            ev.stage_names(),
+            [
+                "grasped cubeA",
+                "lifted cubeA",
+                "released cubeA over cubeB",
+                "success"
+            ]
+        );
+        assert_eq!(e.reached, 4);
+        let kinds: Vec<EventKind> = e.events.iter().map(|v| v.kind).collect();
+        assert_eq!(kinds, [EventKind::Grasp, EventKind::Release], "{:?}", e.events);
+    }
+
+    /// A hand-built episode: a generated stack episode's actions, but the gripper opens
+    /// while the cube is carried high over the table. The funnel stops after "lifted",
+    /// the cube is released away from cube B, and the episode fails as misplaced.
+    #[test]
+    fn the_funnel_says_how_far_a_hand_built_episode_got() {
+        let gen_cfg = GenerationConfig {
+            task: "stack".into(),
+            variant: Variant::Static,
+            ..GenerationConfig::default()
+        };
+        let g = Generator::new(&gen_cfg, None).unwrap();
+        let att = (0..6).map(|i| g.attempt(i)).find(|a| a.success).unwrap();
+        let ev = Evaluator::new(&EvalConfig {
+            task: "stack".into(),
+            seed: gen_cfg.seed,
+            episodes: 1,
+            ..EvalConfig::default()
+        })
+        .unwrap();
+        let start_z = att.episode.steps[0].obs.objects[0].pos.z();
+        let mut r = ev.rollout(att.index).unwrap();
+        let mut opened_at = None;
+        let mut summary = ev.summary();
+        for (k, s) in att.episode.steps.iter().enumerate() {
+            let Some(obs) = r.observe() else { break };
+            let high = obs.objects[0].pos.z() > start_z + 0.08;
+            if high && opened_at.is_none() && s.gripper_closed {
+                opened_at = Some(k);
+            }
+            let closed = s.gripper_closed && opened_at.is_none();
+            let a = delta_action(&s.obs.eef, &s.target, closed);
+            if r.act(obs, &a, "delta") {
+                break;
+            }
+        }
+        let e = r.finish();
+        summary.add(&e);
+        let k = opened_at.expect("the cube was carried 8 cm up");
+        assert!(!e.success);
+        assert_eq!(e.failure, Some(FailureReason::Misplaced));
+        assert_eq!(e.reached, 2, "grasped and lifted, never released over cube B");
+        let release = e
+            .events
+            .iter()
+            .find(|v| v.kind == EventKind::Release)
+            .expect("a release event");
+        assert!(release.step >= k && release.step <= k + 5, "{:?}", e.events);
+        assert_eq!(e.events[0].kind, EventKind::Grasp);
+        let counts: Vec<u64> = summary.funnel.iter().map(|f| f.1).collect();
+        assert_eq!(counts, [1, 1, 0, 0]);
+        assert_eq!(summary.events.get("release"), Some(&1));
     }
 }

@@ -201,6 +201,9 @@ pub struct TrainProgress {
     pub epochs: f64,
     /// Samples seen (windows; a BC-RNN sequence counts `seq_len`).
     pub samples: u64,
+    /// Progress points so far (one every hundredth of the budget): `train_loss` and
+    /// `valid_loss` are new whenever this grows.
+    pub points: u64,
     /// Mean loss of the steps since the previous progress point.
     pub train_loss: Option<f64>,
     /// Loss on the validation split (up to 512 samples) at this point.
@@ -578,6 +581,7 @@ impl Trainer {
                 epoch: 0.0,
                 epochs: (total_steps * bs) as f64 / samples as f64,
                 samples: 0,
+                points: 0,
                 train_loss: None,
                 valid_loss: None,
                 step_loss: f64::NAN,
@@ -763,6 +767,7 @@ impl Trainer {
                 self.last.train_loss = Some(self.point_loss.0 / self.point_loss.1.max(1) as f64);
                 self.point_loss = (0.0, 0);
                 self.last.valid_loss = self.valid_loss()?;
+                self.last.points += 1;
                 break;
             }
         }
@@ -1202,13 +1207,16 @@ mod tests {
 
     /// A dataset of `n` generated episodes of `task` (static scenes).
     pub(crate) fn dataset(task: &str, n: u32) -> Vec<u8> {
-        let cfg = GenerationConfig {
+        generated(GenerationConfig {
             task: task.into(),
             variant: Variant::Static,
             episodes: n,
             demo: crate::config::DemoRef::Builtin { id: task.into() },
             ..GenerationConfig::default()
-        };
+        })
+    }
+
+    fn generated(cfg: GenerationConfig) -> Vec<u8> {
         let g = Generator::new(&cfg, None).unwrap();
         let mut a = DatasetAssembler::new(&cfg).unwrap();
         let mut i = 0;
@@ -1223,11 +1231,7 @@ mod tests {
         TrainConfig {
             algo,
             steps,
-            hidden: if algo == Algo::Diffusion {
-                vec![32, 32]
-            } else {
-                vec![32, 32]
-            },
+            hidden: vec![32, 32],
             seq_len: 4,
             batch_size: 64,
             lr: 3e-3,
@@ -1457,6 +1461,85 @@ mod tests {
         .unwrap();
         let e = ev.episode(&mut q, 0).unwrap();
         assert!(e.steps > 0);
+    }
+
+    /// The loop closes on stack: the default recipe (chunked BC, features, absolute
+    /// targets) trained for 2,000 steps on 100 D-MG episodes of the paper's dynamic
+    /// protocol with MimicGen's action noise stacks the cube in closed loop, in scenes it
+    /// never saw. Measured: 16 of 20 (release build); the same data without the noise
+    /// trains policies that stack far less often (docs/results.md).
+    #[test]
+    fn chunked_bc_on_generated_stack_data_stacks_in_closed_loop() {
+        let bytes = generated(GenerationConfig {
+            task: "stack".into(),
+            variant: Variant::Dmg,
+            episodes: 100,
+            assists: crate::config::Assists {
+                action_noise: 0.05,
+                ..Default::default()
+            },
+            demo: crate::config::DemoRef::Builtin { id: "stack".into() },
+            ..GenerationConfig::default()
+        });
+        let cfg = TrainConfig {
+            steps: 2000,
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(&bytes, &cfg).unwrap();
+        t.run_to_end(|_| {}).unwrap();
+        let mut p = t.policy().unwrap();
+        let ev = Evaluator::new(&EvalConfig {
+            task: "stack".into(),
+            episodes: 20,
+            ..EvalConfig::default()
+        })
+        .unwrap();
+        let mut s = ev.summary();
+        for i in 0..20 {
+            let e = ev.episode(&mut p, i).unwrap();
+            assert_eq!(e.success, e.failure.is_none());
+            s.add(&e);
+        }
+        eprintln!("stack chunked BC closed loop: {s:?}");
+        assert!(s.successes >= 13, "{s:?}");
+        // Deterministic per (policy, config, seed, index).
+        let again = ev.episode(&mut p, 3).unwrap();
+        assert_eq!(again, ev.episode(&mut p, 3).unwrap());
+    }
+
+    /// A dataset written before `object` held the task's relative vectors (layout 1: no
+    /// `dmgen_obs_layout`, `object` the cube's pose only) trains on its keys, the policy
+    /// remembers the layout, and evaluation observes the old layout for it; features
+    /// train from it too.
+    #[test]
+    fn a_dataset_of_the_earlier_object_layout_still_trains_and_evaluates() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lift_layout1.hdf5");
+        let old = std::fs::read(path).unwrap();
+        let new = dataset("lift", 2);
+        let ev = Evaluator::new(&EvalConfig {
+            task: "lift".into(),
+            episodes: 1,
+            ..EvalConfig::default()
+        })
+        .unwrap();
+        for (bytes, layout, width) in [(&old, 1, 7), (&new, 2, 10)] {
+            let cfg = TrainConfig {
+                input: Some(InputKind::Keys),
+                ..small(Algo::BcChunk, 3)
+            };
+            let mut t = Trainer::new(bytes, &cfg).unwrap();
+            t.run_to_end(|_| {}).unwrap();
+            let mut p = t.policy().unwrap();
+            assert_eq!(p.config().object_layout, layout);
+            let object = p.config().obs_keys().into_iter().find(|k| k.0 == "object");
+            assert_eq!(object, Some(("object".to_string(), width)));
+            ev.check(&p).unwrap();
+            assert!(ev.episode(&mut p, 0).unwrap().steps > 0);
+        }
+        let mut t = Trainer::new(&old, &small(Algo::BcChunk, 3)).unwrap();
+        t.run_to_end(|_| {}).unwrap();
+        assert_eq!(t.config().input, InputKind::Features);
+        assert!(ev.episode(&mut t.policy().unwrap(), 0).unwrap().steps > 0);
     }
 
     #[test]

@@ -134,6 +134,11 @@ pub struct GenerateArgs {
     /// What `actions` holds [default: delta, or the configuration's]
     #[arg(long, value_enum)]
     pub actions: Option<ActionsArg>,
+    /// Std of the Gaussian noise on every sent action, 0-1, both methods (MimicGen's
+    /// paper: 0.05; data for policy learning wants it, docs/policy.md) [default: 0, or
+    /// the configuration's]
+    #[arg(long, value_name = "STD")]
+    pub action_noise: Option<f64>,
     /// How widely objects are spread at reset: MimicGen's levels d0, d1, d2 (d1, d2 for
     /// the tasks MimicGen publishes them for: stack d1, square d1 and d2)
     /// [default: d0, or the configuration's]
@@ -382,6 +387,9 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
     }
     if let Some(x) = a.actions {
         cfg.actions = x.into();
+    }
+    if let Some(n) = a.action_noise {
+        cfg.assists.action_noise = n;
     }
     if let Some(level) = a.reset {
         cfg.reset = level;

@@ -53,10 +53,10 @@ pub enum ActionSpaceArg {
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PredictionArg {
+    /// The clean action chunk (measured far ahead at this tool's budgets)
+    Sample,
     /// The noise (Diffusion Policy's default)
     Epsilon,
-    /// The clean action chunk
-    Sample,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +103,7 @@ pub struct TrainArgs {
     /// AdamW weight decay
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
-    /// Hidden layer sizes, comma-separated [default: bc 1024,1024; bc-rnn 400,400; bc-chunk 512,512,512; diffusion 512 x 4]
+    /// Hidden layer sizes, comma-separated [default: bc 1024,1024; bc-rnn 400,400; bc-chunk 512,512,512; diffusion 256,256,256,256]
     #[arg(long, value_delimiter = ',')]
     pub hidden: Vec<usize>,
     /// GMM action head components (bc, bc-rnn; 0: squared-error regression) [default: bc 0, bc-rnn 5]
@@ -128,7 +128,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "absolute")]
     pub action_space: ActionSpaceArg,
     /// Diffusion: what the denoiser predicts
-    #[arg(long, value_enum, default_value = "epsilon")]
+    #[arg(long, value_enum, default_value = "sample")]
     pub prediction: PredictionArg,
     /// Diffusion: DDIM steps when acting (a divisor of 100)
     #[arg(long, default_value_t = 10)]
