@@ -792,7 +792,12 @@ mod page {
 
         /// Show the episode at `step` (clamped), paused.
         pub fn show_episode_step(&mut self, at: u32) {
-            if let Mode::Episode { attempt, step, playing } = &mut self.mode {
+            if let Mode::Episode {
+                attempt,
+                step,
+                playing,
+            } = &mut self.mode
+            {
                 *step = (at as usize).min(attempt.episode.steps.len().saturating_sub(1));
                 *playing = false;
                 self.needs_draw = true;
@@ -801,7 +806,12 @@ mod page {
 
         /// Play (from the start when at the end) or pause the episode shown.
         pub fn play_episode(&mut self, play: bool) {
-            if let Mode::Episode { attempt, step, playing } = &mut self.mode {
+            if let Mode::Episode {
+                attempt,
+                step,
+                playing,
+            } = &mut self.mode
+            {
                 if play && *step + 1 >= attempt.episode.steps.len() {
                     *step = 0;
                 }

@@ -1239,7 +1239,7 @@ mod tests {
             assert_eq!(f[k]["shape"], json!([1]), "{k}");
         }
         assert_eq!(f["observation.state"]["shape"], json!([9]));
-        assert_eq!(f["observation.environment_state"]["shape"], json!([14]));
+        assert_eq!(f["observation.environment_state"]["shape"], json!([23]));
         assert_eq!(f["action"]["names"][6], "gripper");
         assert_eq!(f["action_abs"]["names"][0], "x");
         assert_eq!(f["subtask_index"]["dtype"], "int64");

@@ -466,7 +466,7 @@ pub fn env_args_json(config: &GenerationConfig) -> Result<String, ConfigError> {
 }
 
 /// A deterministic synthetic episode (a pick-and-place-like sweep over `steps` steps with
-/// two objects, `cube_a` and `cube_b`): for samples, tests and cross-platform digests.
+/// two objects, named as the default task's: `cubeA` and `cubeB`): for samples, tests and cross-platform digests.
 /// Not physically simulated.
 pub fn synthetic_episode(index: u64, steps: usize) -> EpisodeRecord {
     let steps = steps.max(1);
@@ -534,7 +534,7 @@ pub fn synthetic_episode(index: u64, steps: usize) -> EpisodeRecord {
         attempt: index,
         seed: crate::rng::episode_seed(0, index),
         success: true,
-        object_names: vec!["cube_a".into(), "cube_b".into()],
+        object_names: vec!["cubeA".into(), "cubeB".into()],
         subtask_names: vec!["grasp".into(), "place".into()],
         steps: step_list,
         final_obs: obs_at(steps),
@@ -571,11 +571,11 @@ pub fn synthetic_dataset(
 /// `golden_digest_of_synthetic_dataset` for how to regenerate it. A wasm32 build of this
 /// function produced the same digest (and the same for [`GOLDEN_SHA256_DEFLATE6`]); a test
 /// on the wasm side should assert these constants.
-pub const GOLDEN_SHA256: &str = "19c03840e743e82077cc25d373a91e7ecab7cd53b12b6f650a24c8d7b6387f14";
+pub const GOLDEN_SHA256: &str = "15ed8770c2a4bf8e893c352e64a57cedcb04a01a4c2545a2bb5ba0cf37acd02b";
 
 /// sha256 of `synthetic_dataset(3, 20, ExportOptions { deflate_level: Some(6) })`.
 pub const GOLDEN_SHA256_DEFLATE6: &str =
-    "ee7118553a02647fea4d53c0d5b3f2c9d2ba5c62e121c6f97630831b1d256a1f";
+    "6b50a891b26bfcf706ad20bf946dd201edcf2a2caff520f49f305782d1fb8380";
 
 #[cfg(test)]
 mod tests {
@@ -789,13 +789,13 @@ mod tests {
             ("obs/robot0_eef_quat", vec![t64, 4]),
             ("obs/robot0_gripper_qpos", vec![t64, 2]),
             ("obs/robot0_joint_pos", vec![t64, 7]),
-            ("obs/object", vec![t64, 14]),
-            ("next_obs/object", vec![t64, 14]),
+            ("obs/object", vec![t64, 23]),
+            ("next_obs/object", vec![t64, 23]),
             ("datagen_info/eef_pose", vec![t64, 4, 4]),
             ("datagen_info/target_pose", vec![t64, 4, 4]),
             ("datagen_info/gripper_action", vec![t64, 1]),
-            ("datagen_info/object_poses/cube_a", vec![t64, 4, 4]),
-            ("datagen_info/object_poses/cube_b", vec![t64, 4, 4]),
+            ("datagen_info/object_poses/cubeA", vec![t64, 4, 4]),
+            ("datagen_info/object_poses/cubeB", vec![t64, 4, 4]),
         ] {
             assert_eq!(f64s(&f, &format!("{d}/{name}")).0, shape, "{name}");
         }
@@ -974,8 +974,8 @@ mod tests {
         e.subtask_names[1] = "grasp".into();
         cases.push((e, "twice"));
         let mut e = good.clone();
-        e.object_names = vec!["cube_b".into(), "cube_a".into()];
-        cases.push((e, "differ from the first"));
+        e.object_names = vec!["cubeB".into(), "cubeA".into()];
+        cases.push((e, "are not the task's"));
         let mut e = good.clone();
         e.steps[3].target.quat = Quat([0.0, 0.0, 0.0, 2.0]);
         cases.push((e, "norm"));

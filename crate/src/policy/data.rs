@@ -128,9 +128,25 @@ fn key_path(name: &str, k: &str) -> String {
 }
 
 /// The task a dataset file names (its generation configuration or environment), if any.
-pub fn dataset_task(bytes: &[u8]) -> Option<String> {
-    let file = hdf5_pure::File::from_bytes(bytes.to_vec()).ok()?;
-    crate::demo::file_info(&file).task_id
+/// `Ok(None)` for a readable file that names no task; an error for one that is not a
+/// dataset at all (empty, too large, not HDF5), with the message training gives.
+pub fn dataset_task(bytes: &[u8]) -> Result<Option<String>, PolicyError> {
+    Ok(crate::demo::file_info(&open(bytes)?).task_id)
+}
+
+/// Open a dataset file, refusing empty, oversized and unreadable ones with a message.
+fn open(bytes: &[u8]) -> Result<hdf5_pure::File, PolicyError> {
+    if bytes.is_empty() {
+        return Err(bad("the dataset file is empty"));
+    }
+    if bytes.len() as u64 > MAX_DATASET_BYTES {
+        return Err(bad(format!(
+            "the dataset is {} bytes; the limit is {MAX_DATASET_BYTES}",
+            bytes.len()
+        )));
+    }
+    hdf5_pure::File::from_bytes(bytes.to_vec())
+        .map_err(|e| bad(format!("not a readable HDF5 file (truncated?): {e}")))
 }
 
 /// The keys a feature policy of a task with these objects reads: the hand's position
@@ -215,20 +231,10 @@ pub fn read_training_data(
     keys: &[String],
     space: ActionSpace,
 ) -> Result<TrainingData, PolicyError> {
-    if bytes.is_empty() {
-        return Err(bad("the dataset file is empty"));
-    }
-    if bytes.len() as u64 > MAX_DATASET_BYTES {
-        return Err(bad(format!(
-            "the dataset is {} bytes; the limit is {MAX_DATASET_BYTES}",
-            bytes.len()
-        )));
-    }
     if keys.is_empty() {
         return Err(bad("no observation keys given"));
     }
-    let file = hdf5_pure::File::from_bytes(bytes.to_vec())
-        .map_err(|e| bad(format!("not a readable HDF5 file (truncated?): {e}")))?;
+    let file = open(bytes)?;
     let names = crate::demo::sorted_demo_names(&file).map_err(|e| bad(e.to_string()))?;
     if names.is_empty() {
         return Err(bad("the file has no episodes (no data/demo_<i> groups)"));

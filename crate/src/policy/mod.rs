@@ -421,7 +421,7 @@ impl Trainer {
 
     /// The feature layout of the task a dataset names.
     fn features_of(bytes: &[u8]) -> Result<Features, PolicyError> {
-        let id = data::dataset_task(bytes).ok_or_else(|| {
+        let id = data::dataset_task(bytes)?.ok_or_else(|| {
             PolicyError::Data(
                 "the file names no task of this tool, so its objects are unknown: train on its keys (input 'keys')"
                     .into(),
@@ -763,7 +763,7 @@ impl Trainer {
             self.last.step_loss = v;
             self.last.lr = lr;
             taken += 1;
-            if self.steps % self.valid_every == 0 || self.steps == self.total_steps {
+            if self.steps.is_multiple_of(self.valid_every) || self.steps == self.total_steps {
                 self.last.train_loss = Some(self.point_loss.0 / self.point_loss.1.max(1) as f64);
                 self.point_loss = (0.0, 0);
                 self.last.valid_loss = self.valid_loss()?;
@@ -1402,7 +1402,12 @@ mod tests {
     /// features, chunks and absolute actions) still load and act.
     #[test]
     fn a_format_1_policy_file_still_loads() {
-        let bytes = dataset("lift", 2);
+        // Format 1 predates object layout 2, so its files were trained on layout-1 data.
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/lift_layout1.hdf5"
+        ))
+        .unwrap();
         let cfg = TrainConfig {
             input: Some(InputKind::Keys),
             action_space: Some(ActionSpace::Dataset),
@@ -1513,7 +1518,10 @@ mod tests {
     /// train from it too.
     #[test]
     fn a_dataset_of_the_earlier_object_layout_still_trains_and_evaluates() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lift_layout1.hdf5");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/lift_layout1.hdf5"
+        );
         let old = std::fs::read(path).unwrap();
         let new = dataset("lift", 2);
         let ev = Evaluator::new(&EvalConfig {

@@ -103,12 +103,15 @@ impl ResBlock {
     }
 }
 
+/// One U-Net level: two residual blocks and the resampling convolution (weight, bias).
+type Level = (ResBlock, ResBlock, Option<(Tensor, Tensor)>);
+
 struct Unet {
     step_in: Linear,
     step_out: Linear,
-    down: Vec<(ResBlock, ResBlock, Option<(Tensor, Tensor)>)>,
+    down: Vec<Level>,
     mid: Vec<ResBlock>,
-    up: Vec<(ResBlock, ResBlock, Option<(Tensor, Tensor)>)>,
+    up: Vec<Level>,
     last: ConvBlock,
     out: (Tensor, Tensor),
 }

@@ -327,6 +327,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     let cfg = a.config();
     let validation = if a.validate_every > 0 {
         let task = dmgen::policy::data::dataset_task(&bytes)
+            .map_err(|e| format!("{}: {e}", a.data))?
             .ok_or("the dataset names no task of this tool: validation rollouts need one")?;
         let ev = Evaluator::new(&EvalConfig {
             task,
