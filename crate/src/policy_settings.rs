@@ -223,7 +223,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             algo: Algo::default(),
-            steps: 10_000,
+            steps: 5_000,
             epochs: None,
             batch_size: 256,
             lr: 1e-3,

@@ -25,6 +25,9 @@ test('exports: absolute actions, failed attempts and LeRobot v3 from the page eq
   await page.getByLabel('Method', { exact: true }).selectOption('mimicgen');
   await page.getByLabel('Actions in the dataset').selectOption('abs');
   await page.getByLabel('Keep failed attempts in a second file').check();
+  // Without MimicGen's action noise (the page's default), whose 16% success rate on stack
+  // would spend the attempt budget before 6 episodes.
+  await page.locator('#action-noise').fill('0');
   await page.getByRole('button', { name: 'Generate' }).click();
   await page.waitForFunction(() => window.__dmgenStatus!.datasetReady && !window.__dmgenStatus!.generating, null, {
     timeout: 240_000,

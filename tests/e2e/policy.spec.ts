@@ -25,7 +25,7 @@ test('a policy trained in the page on its generated data learns with a curve, ev
 
   // The path from demo to policy is on the first screen, and its steps lead to the panels.
   await expect(page.locator('#steps')).toBeInViewport();
-  await page.locator('#steps button[data-step="policy-panel"]').click();
+  await page.locator('#steps a[data-step="policy-panel"]').click();
   await expect(page.locator('#policy-panel h2')).toBeInViewport();
   await expect(page.locator('#step-generate')).toContainText('12 episodes');
   // The default recipe is named in the panel.

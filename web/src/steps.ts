@@ -6,10 +6,12 @@ import { status } from './status.ts';
 
 const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-/** Wire the step buttons and keep their state in step with the page. */
+/** Wire the step links and keep their state in step with the page. */
 export function installSteps(): void {
-  for (const b of document.querySelectorAll<HTMLButtonElement>('#steps button[data-step]')) {
-    b.addEventListener('click', () => {
+  for (const b of document.querySelectorAll<HTMLAnchorElement>('#steps a[data-step]')) {
+    // In-page links, but the address's `#` part is the share link's: scroll instead.
+    b.addEventListener('click', (ev) => {
+      ev.preventDefault();
       const target = document.getElementById(b.dataset.step!);
       target?.scrollIntoView({ behavior: 'smooth', block: 'start' });
       target?.querySelector<HTMLElement>('select, input, button')?.focus({ preventScroll: true });

@@ -83,7 +83,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "bc-chunk")]
     pub algo: AlgoArg,
     /// Training budget in gradient steps, 1-10000000
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 5_000)]
     pub steps: u64,
     /// Budget in passes over the training split instead of --steps, 1-10000
     #[arg(long)]
