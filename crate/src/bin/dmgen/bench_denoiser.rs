@@ -165,11 +165,7 @@ impl Unet {
             up.push((
                 ResBlock::new(2 * dims[i], dims[i - 1], cond, vbi.pp("r0"))?,
                 ResBlock::new(dims[i - 1], dims[i - 1], cond, vbi.pp("r1"))?,
-                if i > 1 {
-                    Some(conv_param(&vbi, "us", dims[i - 1], dims[i - 1], 3)?)
-                } else {
-                    None
-                },
+                Some(conv_param(&vbi, "us", dims[i - 1], dims[i - 1], 3)?),
             ));
         }
         Ok(Unet {
@@ -203,21 +199,19 @@ impl Unet {
         for m in &self.mid {
             h = m.forward(&h, &cond)?;
         }
-        skips.pop();
+        // As Diffusion Policy's: each up level takes the skip of its own length (the top
+        // level's first), then upsamples; the first level's skip is not used.
         for (r0, r1, us) in &self.up {
             let skip = skips.pop().unwrap_or_else(|| h.clone());
-            // Upsample to the skip's length (repeat each step twice), then convolve.
-            if h.dim(2)? != skip.dim(2)? {
+            h = Tensor::cat(&[&h, &skip], 1)?;
+            h = r1.forward(&r0.forward(&h, &cond)?, &cond)?;
+            if let Some((w, b)) = us {
+                // Upsample: repeat each step twice, then convolve.
                 let (n, c, l) = h.dims3()?;
                 h = h
                     .unsqueeze(3)?
                     .broadcast_as((n, c, l, 2))?
-                    .reshape((n, c, 2 * l))?;
-            }
-            h = Tensor::cat(&[&h, &skip], 1)?;
-            h = r1.forward(&r0.forward(&h, &cond)?, &cond)?;
-            if let Some((w, b)) = us {
-                h = h
+                    .reshape((n, c, 2 * l))?
                     .conv1d(w, 1, 1, 1, 1)?
                     .broadcast_add(&b.reshape((1, (), 1))?)?;
             }
