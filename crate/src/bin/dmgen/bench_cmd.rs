@@ -187,16 +187,6 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 84, value_parser = clap::value_parser!(u32).range(8..=256))]
         size: u32,
     },
-    /// Diffusion Policy's denoisers here (its 1-D convolution U-Net at three widths, and
-    /// the policy stage's residual MLP): training samples/s and inference time per chunk
-    Denoiser {
-        /// Batch size
-        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
-        batch: u32,
-        /// Timed steps per denoiser
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        steps: u32,
-    },
     /// How fast candle trains an image policy here (robomimic's ResNet-18 encoder and a
     /// small one, two cameras): samples/s of training and inference
     ImagePolicy {
@@ -321,9 +311,6 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             task,
             size,
         } => run_cameras(attempts, &task, size),
-        BenchCommand::Denoiser { batch, steps } => {
-            crate::bench_denoiser::run(batch as usize, steps as usize)
-        }
         BenchCommand::ImagePolicy { size, batch, steps } => {
             crate::bench_image::run(size, batch, steps)
         }

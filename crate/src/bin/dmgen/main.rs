@@ -8,7 +8,6 @@ use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 mod bench_cmd;
-mod bench_denoiser;
 mod bench_generate;
 mod bench_image;
 mod bench_policy;
