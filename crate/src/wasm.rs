@@ -1449,25 +1449,16 @@ mod extras {
             serde_json::json!(self.evaluator.stage_names()).to_string()
         }
 
-        /// Run episode `index`: `{"index", "success", "failure", "dynamic", "steps",
-        /// "reached", "events"}` as JSON (`reached`: how many funnel stages, in order;
-        /// `events`: `{"step", "kind"}`); the rollout itself is then
+        /// Run episode `index`: [`EvalEpisode::to_json`](crate::policy::eval::EvalEpisode::to_json)
+        /// as a string (`reached`: how many funnel stages, in order; `events`:
+        /// `{"step", "kind"}`); the rollout itself is then
         /// [`PolicyEvaluator::take_attempt`].
         pub fn episode(&mut self, index: u32) -> Result<String, JsError> {
             let e = self
                 .evaluator
                 .episode(&mut self.policy, u64::from(index))
                 .map_err(js_err)?;
-            let json = serde_json::json!({
-                "index": e.index,
-                "success": e.success,
-                "failure": e.failure.map(|f| f.as_str()),
-                "dynamic": e.dynamic,
-                "steps": e.steps,
-                "reached": e.reached,
-                "events": e.events,
-            })
-            .to_string();
+            let json = e.to_json(&self.evaluator.stage_names()).to_string();
             self.last = Some(
                 Attempt {
                     index: e.index,

@@ -14,15 +14,28 @@ export interface PlotPanel {
   series: Series[];
 }
 
-export function drawPlots(canvas: HTMLCanvasElement, panels: PlotPanel[]): void {
+/**
+ * Size a canvas's backing store to its CSS box at the device pixel ratio (at most 2) and
+ * clear it: the 2D context, the size in device pixels and the ratio, or null without 2D.
+ */
+export function prepareCanvas(
+  canvas: HTMLCanvasElement,
+): { ctx: CanvasRenderingContext2D; w: number; h: number; dpr: number } | null {
   const dpr = Math.min(window.devicePixelRatio || 1, 2);
   const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
   const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
   canvas.width = w;
   canvas.height = h;
   const ctx = canvas.getContext('2d');
-  if (!ctx) return;
+  if (!ctx) return null;
   ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h, dpr };
+}
+
+export function drawPlots(canvas: HTMLCanvasElement, panels: PlotPanel[]): void {
+  const c2 = prepareCanvas(canvas);
+  if (!c2) return;
+  const { ctx, w, h, dpr } = c2;
   ctx.font = `${11 * dpr}px system-ui, sans-serif`;
   const ph = h / Math.max(1, panels.length);
   panels.forEach((panel, k) => {
@@ -92,14 +105,9 @@ export interface Curve {
  * success rate of validation rollouts (right axis, 0-100%) as labelled points.
  */
 export function drawCurve(canvas: HTMLCanvasElement, c: Curve): void {
-  const dpr = Math.min(window.devicePixelRatio || 1, 2);
-  const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
-  const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
-  canvas.width = w;
-  canvas.height = h;
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
-  ctx.clearRect(0, 0, w, h);
+  const c2 = prepareCanvas(canvas);
+  if (!c2) return;
+  const { ctx, w, h, dpr } = c2;
   if (c.steps.length === 0 && c.validation.length === 0) return;
   ctx.font = `${10 * dpr}px system-ui, sans-serif`;
   const left = 38 * dpr;

@@ -1,4 +1,5 @@
 // Generation progress: counts, rates, ETA and the failure-reason breakdown.
+import { prepareCanvas } from './plot.ts';
 
 export interface MethodStats {
   attempts: number;
@@ -35,14 +36,9 @@ export function formatSeconds(s: number | null): string {
 
 /** A bar chart comparing success rates per method (values in [0, 1]). */
 export function drawRateChart(canvas: HTMLCanvasElement, bars: { label: string; value: number; colour: string }[]): void {
-  const dpr = Math.min(window.devicePixelRatio || 1, 2);
-  const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
-  const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
-  canvas.width = w;
-  canvas.height = h;
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
-  ctx.clearRect(0, 0, w, h);
+  const c2 = prepareCanvas(canvas);
+  if (!c2) return;
+  const { ctx, w, h, dpr } = c2;
   ctx.font = `${11 * dpr}px system-ui, sans-serif`;
   const rowH = h / Math.max(1, bars.length);
   const left = 78 * dpr;

@@ -165,6 +165,24 @@ pub struct EvalEpisode {
     pub episode: EpisodeRecord,
 }
 
+impl EvalEpisode {
+    /// The episode as one JSON object (what `dmgen eval --episodes-out` writes a line of and
+    /// the page's workers post): outcome, furthest funnel stage (`stages` from
+    /// [`Evaluator::stage_names`]) and events.
+    pub fn to_json(&self, stages: &[String]) -> serde_json::Value {
+        serde_json::json!({
+            "index": self.index,
+            "success": self.success,
+            "failure": self.failure.map(|f| f.as_str()),
+            "dynamic": self.dynamic,
+            "steps": self.steps,
+            "reached": self.reached,
+            "furthest_stage": self.reached.checked_sub(1).and_then(|i| stages.get(i)),
+            "events": self.events,
+        })
+    }
+}
+
 /// The statistics of an evaluation.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct EvalSummary {
@@ -709,10 +727,9 @@ mod tests {
     use crate::export::delta_action;
     use crate::generate::Generator;
 
-    /// The evaluation world is generation's: a generated episode's own delta actions,
-    /// fed back through the evaluation loop from the same scene, retrace it and succeed.
-    #[test]
-    fn a_generated_episodes_actions_replay_in_the_evaluation_loop() {
+    /// A successful generated stack attempt (static) and an evaluator on generation's seed,
+    /// so `ev.rollout(att.index)` starts from that attempt's scene.
+    fn generated_stack_attempt() -> (crate::generate::Attempt, Evaluator) {
         let gen_cfg = GenerationConfig {
             task: "stack".into(),
             variant: Variant::Static,
@@ -727,6 +744,14 @@ mod tests {
             ..EvalConfig::default()
         })
         .unwrap();
+        (att, ev)
+    }
+
+    /// The evaluation world is generation's: a generated episode's own delta actions,
+    /// fed back through the evaluation loop from the same scene, retrace it and succeed.
+    #[test]
+    fn a_generated_episodes_actions_replay_in_the_evaluation_loop() {
+        let (att, ev) = generated_stack_attempt();
         let mut r = ev.rollout(att.index).unwrap();
         let mut dev = 0.0f64;
         for s in &att.episode.steps {
@@ -772,20 +797,7 @@ mod tests {
     /// the cube is released away from cube B, and the episode fails as misplaced.
     #[test]
     fn the_funnel_says_how_far_a_hand_built_episode_got() {
-        let gen_cfg = GenerationConfig {
-            task: "stack".into(),
-            variant: Variant::Static,
-            ..GenerationConfig::default()
-        };
-        let g = Generator::new(&gen_cfg, None).unwrap();
-        let att = (0..6).map(|i| g.attempt(i)).find(|a| a.success).unwrap();
-        let ev = Evaluator::new(&EvalConfig {
-            task: "stack".into(),
-            seed: gen_cfg.seed,
-            episodes: 1,
-            ..EvalConfig::default()
-        })
-        .unwrap();
+        let (att, ev) = generated_stack_attempt();
         let start_z = att.episode.steps[0].obs.objects[0].pos.z();
         let mut r = ev.rollout(att.index).unwrap();
         let mut opened_at = None;

@@ -453,20 +453,6 @@ pub struct EvalArgs {
     pub quiet: bool,
 }
 
-/// One evaluation episode as a JSON line.
-pub fn episode_json(e: &EvalEpisode, stages: &[String]) -> serde_json::Value {
-    serde_json::json!({
-        "index": e.index,
-        "success": e.success,
-        "failure": e.failure.map(|f| f.as_str()),
-        "dynamic": e.dynamic,
-        "steps": e.steps,
-        "reached": e.reached,
-        "furthest_stage": e.reached.checked_sub(1).and_then(|i| stages.get(i)),
-        "events": e.events,
-    })
-}
-
 pub fn eval(a: EvalArgs) -> Result<(), String> {
     let bytes = std::fs::read(&a.policy).map_err(|e| format!("cannot read '{}': {e}", a.policy))?;
     let policy = Policy::from_safetensors(&bytes).map_err(|e| format!("{}: {e}", a.policy))?;
@@ -500,7 +486,7 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
     let mut write_error = None;
     let summary = evaluate_each(&bytes, &ev, n, threads, |e, summary| {
         if a.episodes_out.is_some() {
-            lines.push_str(&episode_json(e, &stages).to_string());
+            lines.push_str(&e.to_json(&stages).to_string());
             lines.push('\n');
         }
         if let Some(w) = writer.as_mut() {
