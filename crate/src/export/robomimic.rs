@@ -36,7 +36,6 @@ pub struct DatasetWriter {
     pending: Vec<u8>,
     taken: bool,
     total: u64,
-    object_names: Option<Vec<String>>,
     state_len: Option<usize>,
     cameras: crate::config::CameraSettings,
     /// The `object` key's layout, and the object names it is for (the task's).
@@ -224,7 +223,6 @@ impl DatasetWriter {
             pending: Vec::new(),
             taken: false,
             total: 0,
-            object_names: None,
             state_len: None,
             cameras: config.cameras.clone(),
             layout: ObjectLayout::for_task(&task, OBJECT_LAYOUT),
@@ -332,17 +330,6 @@ impl DatasetWriter {
             });
         }
         check_unique(&ep.subtask_names, "subtask", index)?;
-        if let Some(names) = &self.object_names {
-            if *names != ep.object_names {
-                return Err(ExportError::Inconsistent {
-                    episode: index,
-                    message: format!(
-                        "object names {:?} differ from the first episode's {:?}; one dataset holds one task",
-                        ep.object_names, names
-                    ),
-                });
-            }
-        }
         let state_len = ep.steps[0].obs.state.len();
         if state_len == 0 {
             return Err(ExportError::Inconsistent {
@@ -566,9 +553,6 @@ impl DatasetWriter {
 
         self.demos.push((name, addr));
         self.total += t;
-        if self.object_names.is_none() {
-            self.object_names = Some(ep.object_names.clone());
-        }
         if self.subtask_names.is_none() {
             self.subtask_names = Some(ep.subtask_names.clone());
         }
