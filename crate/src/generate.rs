@@ -374,6 +374,7 @@ fn part_box(p: &crate::task::Part) -> Option<(Vec3, Vec3, bool)> {
             Vec3::new(*radius, *radius, *half_height),
             true,
         ),
+        PartShape::Sphere { radius } => (p.offset.pos, Vec3::new(*radius, *radius, *radius), true),
     })
 }
 

@@ -14,17 +14,19 @@
 //! Submodules: [`dynamics`] (moving objects and targets, per-episode plans) and
 //! [`scripted`] (the built-in scripted demonstrations).
 
-mod cleanup;
 pub mod dynamics;
 pub mod scripted;
+mod validate;
 
 pub use dynamics::{DynamicsConfig, DynamicsPlan, DynamicsVariant};
-pub use scripted::scripted_demo;
+pub use scripted::{scripted_demo, GoalSpec, PhaseSpec};
+pub use validate::MAX_TASK_BYTES;
 
 use crate::geom::{m, Pose, Quat, Vec3};
 use crate::rng::Rng;
 use crate::sim::{World, CONTROL_DT};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Ids of every built-in task, in display order.
 pub const TASK_IDS: [&str; 6] = [
@@ -36,6 +38,20 @@ pub const TASK_IDS: [&str; 6] = [
     "mug_cleanup",
 ];
 
+/// The text of a built-in task's file (`public/tasks/<id>.json`, compiled in: a few KB
+/// each).
+pub fn builtin_task_json(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "lift" => include_str!("../../public/tasks/lift.json"),
+        "stack" => include_str!("../../public/tasks/stack.json"),
+        "square" => include_str!("../../public/tasks/square.json"),
+        "pick_place" => include_str!("../../public/tasks/pick_place.json"),
+        "conveyor" => include_str!("../../public/tasks/conveyor.json"),
+        "mug_cleanup" => include_str!("../../public/tasks/mug_cleanup.json"),
+        _ => return None,
+    })
+}
+
 /// The geometry of one collider part, in its object's frame.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -44,6 +60,8 @@ pub enum PartShape {
     Cuboid { half_extents: Vec3 },
     /// Cylinder along local z (m).
     Cylinder { half_height: f64, radius: f64 },
+    /// Ball (m).
+    Sphere { radius: f64 },
 }
 
 impl PartShape {
@@ -54,20 +72,113 @@ impl PartShape {
                 half_height,
                 radius,
             } => std::f64::consts::PI * radius * radius * 2.0 * half_height,
+            PartShape::Sphere { radius } => 4.0 / 3.0 * std::f64::consts::PI * radius.powi(3),
         }
     }
 }
 
-/// A collider part placed in its object's frame.
+/// A collider part placed in its object's frame. In a task file a part is its shape's
+/// fields with optional `pos` and `quat` (`x y z w`) in the object's frame:
+/// `{"type": "cuboid", "half_extents": [0.02, 0.02, 0.01], "pos": [0.03, 0, 0]}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "PartRepr", try_from = "PartRepr")]
 pub struct Part {
     pub shape: PartShape,
-    #[serde(default)]
     pub offset: Pose,
 }
 
-/// A movable task object (a dynamic rigid body).
+fn is_zero_vec(v: &Vec3) -> bool {
+    *v == Vec3::ZERO
+}
+
+/// A part as written in a task file (see [`Part`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum PartRepr {
+    Cuboid {
+        half_extents: Vec3,
+        #[serde(default, skip_serializing_if = "is_zero_vec")]
+        pos: Vec3,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quat: Option<Quat>,
+    },
+    Cylinder {
+        half_height: f64,
+        radius: f64,
+        #[serde(default, skip_serializing_if = "is_zero_vec")]
+        pos: Vec3,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quat: Option<Quat>,
+    },
+    Sphere {
+        radius: f64,
+        #[serde(default, skip_serializing_if = "is_zero_vec")]
+        pos: Vec3,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quat: Option<Quat>,
+    },
+}
+
+impl From<Part> for PartRepr {
+    fn from(p: Part) -> PartRepr {
+        let pos = p.offset.pos;
+        let quat = (p.offset.quat != Quat::IDENTITY).then_some(p.offset.quat);
+        match p.shape {
+            PartShape::Cuboid { half_extents } => PartRepr::Cuboid {
+                half_extents,
+                pos,
+                quat,
+            },
+            PartShape::Cylinder {
+                half_height,
+                radius,
+            } => PartRepr::Cylinder {
+                half_height,
+                radius,
+                pos,
+                quat,
+            },
+            PartShape::Sphere { radius } => PartRepr::Sphere { radius, pos, quat },
+        }
+    }
+}
+
+impl TryFrom<PartRepr> for Part {
+    type Error = String;
+    fn try_from(r: PartRepr) -> Result<Part, String> {
+        let (shape, pos, quat) = match r {
+            PartRepr::Cuboid {
+                half_extents,
+                pos,
+                quat,
+            } => (PartShape::Cuboid { half_extents }, pos, quat),
+            PartRepr::Cylinder {
+                half_height,
+                radius,
+                pos,
+                quat,
+            } => (
+                PartShape::Cylinder {
+                    half_height,
+                    radius,
+                },
+                pos,
+                quat,
+            ),
+            PartRepr::Sphere { radius, pos, quat } => (PartShape::Sphere { radius }, pos, quat),
+        };
+        Ok(Part {
+            shape,
+            offset: Pose::new(pos, quat.unwrap_or(Quat::IDENTITY)),
+        })
+    }
+}
+
+/// A movable task object (a dynamic rigid body). Its yaw symmetry (a cube's quarter
+/// turns, a cylinder's any turn) follows from its parts
+/// ([`crate::generate::yaw_symmetry`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ObjectSpec {
     pub name: String,
     /// One or more parts forming a compound collider (e.g. a nut with a hole).
@@ -91,6 +202,7 @@ pub struct ObjectSpec {
 /// `range`, `q = 0` closed. It slides only by physics (contacts and the joint), with
 /// viscous `damping` (N s/m) and Coulomb `friction` (N) in the joint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SlideJoint {
     pub parent: String,
     /// The object's pose in the parent's frame when closed.
@@ -125,7 +237,7 @@ impl ObjectSpec {
             let c = Vec3::new(p.offset.pos.x(), p.offset.pos.y(), 0.0).norm();
             let extent = match &p.shape {
                 PartShape::Cuboid { half_extents: h } => m::sqrt(h.x() * h.x() + h.y() * h.y()),
-                PartShape::Cylinder { radius, .. } => *radius,
+                PartShape::Cylinder { radius, .. } | PartShape::Sphere { radius } => *radius,
             };
             r = r.max(c + extent);
         }
@@ -139,6 +251,7 @@ impl ObjectSpec {
             let h = match &p.shape {
                 PartShape::Cuboid { half_extents } => half_extents.z(),
                 PartShape::Cylinder { half_height, .. } => *half_height,
+                PartShape::Sphere { radius } => *radius,
             };
             d = d.max(h - p.offset.pos.z());
         }
@@ -167,6 +280,7 @@ impl ObjectSpec {
                         let z = (q.z().abs() - half_height).max(0.0);
                         m::sqrt(r * r + z * z)
                     }
+                    PartShape::Sphere { radius } => (q.norm() - radius).max(0.0),
                 }
             })
             .fold(f64::INFINITY, f64::min)
@@ -179,6 +293,7 @@ impl ObjectSpec {
             let h = match &p.shape {
                 PartShape::Cuboid { half_extents } => half_extents.z(),
                 PartShape::Cylinder { half_height, .. } => *half_height,
+                PartShape::Sphere { radius } => *radius,
             };
             t = t.max(p.offset.pos.z() + h);
         }
@@ -188,6 +303,7 @@ impl ObjectSpec {
 
 /// A fixed body of the scene besides the table (e.g. a conveyor belt).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FixtureSpec {
     pub name: String,
     pub parts: Vec<Part>,
@@ -202,6 +318,7 @@ pub struct FixtureSpec {
 /// Uniform reset distribution of one object: x, y and yaw ranges (m, rad); the
 /// object rests upright with its origin at height `z`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ObjectReset {
     pub x: [f64; 2],
     pub y: [f64; 2],
@@ -212,7 +329,9 @@ pub struct ObjectReset {
 /// How widely objects are spread at reset: MimicGen's levels. `d0` is each task's own
 /// distribution (close to MimicGen's D0); `d1` and `d2` are MimicGen's published ranges
 /// (its `Stack_D1`, `Square_D1`, `Square_D2` environments), for the tasks that have them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ResetLevel {
     #[default]
@@ -245,7 +364,9 @@ impl ResetLevel {
 
 /// Object sizes: this tool's own (default) or robosuite's, so that the place goals of a
 /// demo recorded in robosuite (MimicGen's datasets) land where they did there.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Geometry {
     #[default]
@@ -277,32 +398,6 @@ impl Geometry {
     }
 }
 
-/// The names MimicGen's datasets give a task's objects (`datagen_info/object_poses/<name>`),
-/// and this tool's names for them: demos from those files need no `object_map`.
-pub fn mimicgen_object_names(task: &str) -> &'static [(&'static str, &'static str)] {
-    match task {
-        "square" => &[("square_nut", "nut"), ("square_peg", "peg")],
-        // Stack's cubeA/cubeB and Lift's cube have the same names in both.
-        _ => &[],
-    }
-}
-
-/// The point MimicGen's reset offsets are applied around (robot base frame, m): the centre
-/// of this tool's workspace, which its D0 ranges are centred on. robosuite measures them
-/// from its table's centre, 0.56 m in front of the Panda's base; here the workspace centre
-/// is 0.50 m in front, so a level's ranges keep MimicGen's widths, 6 cm nearer the robot.
-pub const RESET_CENTRE: [f64; 2] = [0.5, 0.0];
-
-/// An object's reset around [`RESET_CENTRE`]: offsets in x and y, yaw range, rest height.
-fn around_centre(x: [f64; 2], y: [f64; 2], yaw: [f64; 2], z: f64) -> ObjectReset {
-    ObjectReset {
-        x: [RESET_CENTRE[0] + x[0], RESET_CENTRE[0] + x[1]],
-        y: [RESET_CENTRE[1] + y[0], RESET_CENTRE[1] + y[1]],
-        yaw,
-        z,
-    }
-}
-
 /// What a subtask does with its reference object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -322,16 +417,22 @@ pub enum SubtaskKind {
 /// One entry of the subtask outline: a stretch of motion that ends at a pose
 /// defined relative to `object`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SubtaskSpec {
     pub name: String,
     /// Name of the reference object.
     pub object: String,
     pub kind: SubtaskKind,
+    /// When a place subtask is done (default: the task's success predicate without the
+    /// conditions later subtasks establish). A task that places more than once (Stack
+    /// Three) says what each place achieves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<SuccessSpec>,
 }
 
 /// The success predicate of a task (checked on the world's true state).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SuccessSpec {
     /// `object`'s origin is at least `height` above its resting height `rest_z`.
     Lifted {
@@ -373,10 +474,15 @@ pub enum SuccessSpec {
         wall_top: f64,
         closed_tol: f64,
     },
+    /// `object`'s origin within `tol` of the world point `pos`; not held.
+    Near { object: String, pos: Vec3, tol: f64 },
+    /// Every predicate of `all` holds.
+    All { all: Vec<SuccessSpec> },
 }
 
 /// Default camera of a task's view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CameraSpec {
     pub eye: Vec3,
     pub target: Vec3,
@@ -384,18 +490,34 @@ pub struct CameraSpec {
     pub fov_deg: f64,
 }
 
-/// A manipulation task, entirely described by data.
+/// The task file format this tool writes and reads (`"dmgen_task": 1`).
+pub const TASK_FORMAT: u32 = 1;
+
+fn task_format() -> u32 {
+    TASK_FORMAT
+}
+
+/// A manipulation task, entirely described by data: what a task file holds
+/// (docs/tasks.md, `public/task.schema.json`). The built-in tasks are such files
+/// (`public/tasks/<id>.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Task {
+    /// The file format's version ([`TASK_FORMAT`]).
+    #[serde(rename = "dmgen_task", default = "task_format")]
+    pub format: u32,
     pub id: String,
     pub description: String,
     /// Task objects; this order is the order of every pose array.
     pub objects: Vec<ObjectSpec>,
     /// Fixed scene parts besides the table.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fixtures: Vec<FixtureSpec>,
-    /// Reset distribution, one per object.
+    /// Reset distribution, one per object (level `d0`).
     pub reset: Vec<ObjectReset>,
+    /// The wider reset levels (`d1`, `d2`: MimicGen's ranges), one reset per object each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reset_levels: BTreeMap<ResetLevel, Vec<ObjectReset>>,
     /// Horizontal gap kept between objects' footprints at reset (m).
     pub min_gap: f64,
     /// Ordered subtasks.
@@ -406,6 +528,81 @@ pub struct Task {
     /// Suggested episode length (s).
     pub horizon: f64,
     pub camera: CameraSpec,
+    /// The columns of the datasets' `object` key (robosuite's object-state for the task);
+    /// empty: the default per-object pattern ([`crate::export::layout`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub object_state: Vec<StateColumn>,
+    /// Other names of the objects (MimicGen's `square_nut` for `nut`): demos from files
+    /// that use them need no `object_map`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
+    /// Object sizes of other simulators (`robosuite`), for demos recorded there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub geometries: BTreeMap<Geometry, GeometryVariant>,
+    /// The scripted demonstration: phases a scripted teleoperator drives
+    /// ([`scripted`]); empty: the task has none (record one by teleoperation or upload).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub script: Vec<scripted::PhaseSpec>,
+}
+
+/// A task's objects at another simulator's sizes: objects replaced by name, and their
+/// rest heights (`rest_z`, m) at every level.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeometryVariant {
+    pub objects: Vec<ObjectSpec>,
+    #[serde(default)]
+    pub rest_z: BTreeMap<String, f64>,
+}
+
+/// One column group of the `object` observation: its name (robosuite's) and value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateColumn {
+    pub name: String,
+    pub value: StateValue,
+}
+
+/// What an `object` column holds (positions in the world frame, quaternions `x y z w`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StateValue {
+    /// The object's position.
+    Pos { object: String },
+    /// The object's orientation.
+    Quat { object: String },
+    /// Hand position minus the object's (robosuite 1.4's `gripper_to_cube_pos`).
+    HandMinus { object: String },
+    /// The object's position minus the hand's (`gripper_to_cubeA`).
+    MinusHand { object: String },
+    /// `to`'s position minus `from`'s (`cubeA_to_cubeB`).
+    Diff { from: String, to: String },
+    /// The object's position in the hand's frame (`nut_to_robot0_eef_pos`).
+    InHandPos { object: String },
+    /// The object's orientation in the hand's frame.
+    InHandQuat { object: String },
+    /// The opening of the object's slide joint (m, 0 closed).
+    Joint { object: String },
+}
+
+impl StateValue {
+    /// The objects this value names.
+    pub fn objects(&self) -> Vec<&str> {
+        match self {
+            StateValue::Pos { object }
+            | StateValue::Quat { object }
+            | StateValue::HandMinus { object }
+            | StateValue::MinusHand { object }
+            | StateValue::InHandPos { object }
+            | StateValue::InHandQuat { object }
+            | StateValue::Joint { object } => vec![object],
+            StateValue::Diff { from, to } => vec![from, to],
+        }
+    }
+
+    pub fn is_joint(&self) -> bool {
+        matches!(self, StateValue::Joint { .. })
+    }
 }
 
 /// Errors of task lookup and data.
@@ -418,6 +615,18 @@ pub enum TaskError {
         task: String,
         level: ResetLevel,
         levels: Vec<ResetLevel>,
+    },
+    /// A task file that is not JSON of a task (syntax, a missing or unknown field, a
+    /// value of the wrong type), at `line` and `column` (1-based).
+    Parse {
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    /// A task whose `field` holds a value that cannot be used.
+    Invalid {
+        field: String,
+        message: String,
     },
 }
 
@@ -442,219 +651,20 @@ impl std::fmt::Display for TaskError {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            TaskError::Parse {
+                message,
+                line,
+                column,
+            } => write!(f, "task file, line {line} column {column}: {message}"),
+            TaskError::Invalid { field, message } => write!(f, "task file, {field}: {message}"),
         }
     }
 }
 
 impl std::error::Error for TaskError {}
 
-fn cuboid(hx: f64, hy: f64, hz: f64) -> PartShape {
-    PartShape::Cuboid {
-        half_extents: Vec3::new(hx, hy, hz),
-    }
-}
-
-fn part(shape: PartShape, x: f64, y: f64, z: f64) -> Part {
-    Part {
-        shape,
-        offset: Pose::from_pos(Vec3::new(x, y, z)),
-    }
-}
-
-fn cube(name: &str, size: f64, mass: f64, color: [u8; 4]) -> ObjectSpec {
-    let h = 0.5 * size;
-    ObjectSpec {
-        name: name.into(),
-        parts: vec![part(cuboid(h, h, h), 0.0, 0.0, 0.0)],
-        mass,
-        friction: 0.9,
-        color,
-        fixed: false,
-        joint: None,
-    }
-}
-
-/// Bin interior half extents (m), wall height above the floor bottom and wall thickness.
-const BIN_INNER: f64 = 0.08;
-const BIN_WALL: f64 = 0.01;
-const BIN_HEIGHT: f64 = 0.07;
-
-/// An open box made of a floor and four walls; origin at the bottom centre.
-fn bin(name: &str) -> ObjectSpec {
-    let outer = BIN_INNER + BIN_WALL;
-    let floor = 0.5 * BIN_WALL;
-    let wall_h = 0.5 * BIN_HEIGHT;
-    ObjectSpec {
-        name: name.into(),
-        parts: vec![
-            part(cuboid(outer, outer, floor), 0.0, 0.0, floor),
-            part(
-                cuboid(0.5 * BIN_WALL, outer, wall_h),
-                outer - 0.5 * BIN_WALL,
-                0.0,
-                wall_h,
-            ),
-            part(
-                cuboid(0.5 * BIN_WALL, outer, wall_h),
-                -outer + 0.5 * BIN_WALL,
-                0.0,
-                wall_h,
-            ),
-            part(
-                cuboid(BIN_INNER, 0.5 * BIN_WALL, wall_h),
-                0.0,
-                outer - 0.5 * BIN_WALL,
-                wall_h,
-            ),
-            part(
-                cuboid(BIN_INNER, 0.5 * BIN_WALL, wall_h),
-                0.0,
-                -outer + 0.5 * BIN_WALL,
-                wall_h,
-            ),
-        ],
-        mass: 1.0,
-        friction: 0.8,
-        color: [120, 130, 150, 255],
-        fixed: false,
-        joint: None,
-    }
-}
-
-fn in_bin(object: &str, bin: &str) -> SuccessSpec {
-    SuccessSpec::InBin {
-        object: object.into(),
-        bin: bin.into(),
-        inner_half: [BIN_INNER, BIN_INNER],
-        wall_top: BIN_HEIGHT,
-    }
-}
-
-/// Square nut geometry (m): a square ring with a hole and a handle along +x.
-pub const NUT_OUTER_HALF: f64 = 0.04;
-pub const NUT_HOLE_HALF: f64 = 0.022;
-pub const NUT_HALF_THICKNESS: f64 = 0.01;
-/// Handle centre along the nut's x axis and its half extents.
-pub const NUT_HANDLE_X: f64 = 0.065;
-pub const NUT_HANDLE_HALF: [f64; 3] = [0.025, 0.01, 0.01];
-/// Square peg: post half width, post top height, base plate half width and thickness (m).
-pub const PEG_HALF: f64 = 0.015;
-pub const PEG_TOP: f64 = 0.1;
-pub const PEG_BASE_HALF: f64 = 0.06;
-pub const PEG_BASE_THICKNESS: f64 = 0.01;
-
-/// Square nut and peg dimensions (m), this tool's or robosuite's.
-#[derive(Clone, Copy, Debug)]
-struct SquareDims {
-    nut_outer_half: f64,
-    nut_hole_half: f64,
-    nut_handle_x: f64,
-    peg_half: f64,
-}
-
-const SQUARE_PLAYGROUND: SquareDims = SquareDims {
-    nut_outer_half: NUT_OUTER_HALF,
-    nut_hole_half: NUT_HOLE_HALF,
-    nut_handle_x: NUT_HANDLE_X,
-    peg_half: PEG_HALF,
-};
-
-/// robosuite's `SquareNutObject` and `peg1` (half sizes).
-const SQUARE_ROBOSUITE: SquareDims = SquareDims {
-    nut_outer_half: 0.04375,
-    nut_hole_half: 0.02275,
-    nut_handle_x: 0.054,
-    peg_half: 0.016,
-};
-
-fn square_nut(d: SquareDims) -> ObjectSpec {
-    let wall = 0.5 * (d.nut_outer_half - d.nut_hole_half);
-    let mid = d.nut_hole_half + wall;
-    let t = NUT_HALF_THICKNESS;
-    ObjectSpec {
-        name: "nut".into(),
-        parts: vec![
-            part(cuboid(wall, d.nut_outer_half, t), mid, 0.0, 0.0),
-            part(cuboid(wall, d.nut_outer_half, t), -mid, 0.0, 0.0),
-            part(cuboid(d.nut_hole_half, wall, t), 0.0, mid, 0.0),
-            part(cuboid(d.nut_hole_half, wall, t), 0.0, -mid, 0.0),
-            part(
-                cuboid(NUT_HANDLE_HALF[0], NUT_HANDLE_HALF[1], NUT_HANDLE_HALF[2]),
-                d.nut_handle_x,
-                0.0,
-                0.0,
-            ),
-        ],
-        mass: 0.06,
-        friction: 0.9,
-        color: [200, 150, 60, 255],
-        fixed: false,
-        joint: None,
-    }
-}
-
-fn square_peg(d: SquareDims) -> ObjectSpec {
-    let post_h = 0.5 * (PEG_TOP - PEG_BASE_THICKNESS);
-    ObjectSpec {
-        name: "peg".into(),
-        parts: vec![
-            part(
-                cuboid(PEG_BASE_HALF, PEG_BASE_HALF, 0.5 * PEG_BASE_THICKNESS),
-                0.0,
-                0.0,
-                0.5 * PEG_BASE_THICKNESS,
-            ),
-            part(
-                cuboid(d.peg_half, d.peg_half, post_h),
-                0.0,
-                0.0,
-                PEG_BASE_THICKNESS + post_h,
-            ),
-        ],
-        mass: 2.0,
-        friction: 0.8,
-        color: [90, 90, 100, 255],
-        fixed: false,
-        joint: None,
-    }
-}
-
-fn camera_at(eye: Vec3, target: Vec3) -> CameraSpec {
-    CameraSpec {
-        eye,
-        target,
-        fov_deg: 40.0,
-    }
-}
-
-fn camera() -> CameraSpec {
-    CameraSpec {
-        eye: Vec3::new(1.45, -0.75, 0.75),
-        target: Vec3::new(0.45, 0.0, 0.08),
-        fov_deg: 40.0,
-    }
-}
-
-const PI: f64 = std::f64::consts::PI;
-
-fn grasp(object: &str) -> SubtaskSpec {
-    SubtaskSpec {
-        name: format!("grasp_{object}"),
-        object: object.into(),
-        kind: SubtaskKind::Grasp,
-    }
-}
-
-fn place(object: &str) -> SubtaskSpec {
-    SubtaskSpec {
-        name: format!("place_on_{object}"),
-        object: object.into(),
-        kind: SubtaskKind::Place,
-    }
-}
-
-/// Height of the conveyor belt's top surface (m) and its speed (m/s, along -x).
-pub const BELT_TOP: f64 = 0.02;
+/// The conveyor task's belt speed (m/s; its file's `surface_velocity`): the default
+/// of a configuration's `dynamics.belt_speed_mps`.
 pub const BELT_SPEED: f64 = 0.04;
 
 impl Task {
@@ -670,214 +680,52 @@ impl Task {
         self
     }
 
-    /// The built-in task with this id.
+    /// The built-in task with this id, read from its file (`public/tasks/<id>.json`).
     pub fn by_id(id: &str) -> Result<Task, TaskError> {
-        let red = [210, 60, 55, 255];
-        let green = [70, 160, 90, 255];
-        match id {
-            "lift" => Ok(Task {
-                id: id.into(),
-                description: "Pick up the 5 cm cube and lift it 10 cm.".into(),
-                objects: vec![cube("cube", 0.05, 0.1, red)],
-                fixtures: vec![],
-                reset: vec![ObjectReset {
-                    x: [0.45, 0.55],
-                    y: [-0.05, 0.05],
-                    yaw: [-PI, PI],
-                    z: 0.025,
-                }],
-                min_gap: 0.0,
-                subtasks: vec![
-                    grasp("cube"),
-                    SubtaskSpec {
-                        name: "lift_cube".into(),
-                        object: "cube".into(),
-                        kind: SubtaskKind::Lift,
-                    },
-                ],
-                success: SuccessSpec::Lifted {
-                    object: "cube".into(),
-                    rest_z: 0.025,
-                    height: 0.10,
-                },
-                hold_time: 0.25,
-                horizon: 8.0,
-                camera: camera(),
-            }),
-            "stack" => Ok(Task {
-                id: id.into(),
-                description: "Stack cube A (5 cm) on cube B (6 cm); MimicGen D0 reset.".into(),
-                objects: vec![
-                    cube("cubeA", 0.05, 0.1, red),
-                    cube("cubeB", 0.06, 0.2, green),
-                ],
-                fixtures: vec![],
-                reset: vec![
-                    ObjectReset {
-                        x: [0.42, 0.58],
-                        y: [-0.08, 0.08],
-                        yaw: [-PI, PI],
-                        z: 0.025,
-                    },
-                    ObjectReset {
-                        x: [0.42, 0.58],
-                        y: [-0.08, 0.08],
-                        yaw: [-PI, PI],
-                        z: 0.03,
-                    },
-                ],
-                min_gap: 0.015,
-                subtasks: vec![grasp("cubeA"), place("cubeB")],
-                success: SuccessSpec::Stacked {
-                    top: "cubeA".into(),
-                    bottom: "cubeB".into(),
-                    xy_tol: 0.03,
-                },
-                hold_time: 0.25,
-                horizon: 12.0,
-                camera: camera(),
-            }),
-            "square" => Ok(Task {
-                id: id.into(),
-                description: "Put the square nut (a ring with a handle) onto the square peg."
-                    .into(),
-                objects: vec![square_nut(SQUARE_PLAYGROUND), square_peg(SQUARE_PLAYGROUND)],
-                fixtures: vec![],
-                reset: vec![
-                    ObjectReset {
-                        x: [0.42, 0.54],
-                        y: [0.08, 0.2],
-                        yaw: [-PI, PI],
-                        z: NUT_HALF_THICKNESS,
-                    },
-                    ObjectReset {
-                        x: [0.45, 0.6],
-                        y: [-0.16, -0.08],
-                        yaw: [-0.3, 0.3],
-                        z: 0.0,
-                    },
-                ],
-                min_gap: 0.02,
-                subtasks: vec![grasp("nut"), place("peg")],
-                success: SuccessSpec::OnPeg {
-                    nut: "nut".into(),
-                    peg: "peg".into(),
-                    xy_tol: 0.03,
-                    max_z: PEG_BASE_THICKNESS + 0.04,
-                },
-                hold_time: 0.25,
-                horizon: 14.0,
-                camera: camera(),
-            }),
-            "pick_place" => Ok(Task {
-                id: id.into(),
-                description: "Pick the can and drop it into the bin.".into(),
-                objects: vec![
-                    ObjectSpec {
-                        name: "can".into(),
-                        parts: vec![part(
-                            PartShape::Cylinder {
-                                half_height: 0.05,
-                                radius: 0.028,
-                            },
-                            0.0,
-                            0.0,
-                            0.0,
-                        )],
-                        mass: 0.15,
-                        friction: 0.9,
-                        color: [60, 110, 200, 255],
-                        fixed: false,
-                        joint: None,
-                    },
-                    bin("bin"),
-                ],
-                fixtures: vec![],
-                reset: vec![
-                    ObjectReset {
-                        x: [0.42, 0.58],
-                        y: [-0.2, -0.08],
-                        yaw: [-PI, PI],
-                        z: 0.05,
-                    },
-                    ObjectReset {
-                        x: [0.45, 0.55],
-                        y: [0.12, 0.2],
-                        yaw: [-0.2, 0.2],
-                        z: 0.0,
-                    },
-                ],
-                min_gap: 0.02,
-                subtasks: vec![grasp("can"), place("bin")],
-                success: in_bin("can", "bin"),
-                hold_time: 0.25,
-                horizon: 12.0,
-                camera: camera(),
-            }),
-            "conveyor" => Ok(Task {
-                id: id.into(),
-                description: "Pick the cube riding the conveyor belt and place it in the bin."
-                    .into(),
-                objects: vec![cube("cube", 0.05, 0.1, red), bin("bin")],
-                fixtures: vec![FixtureSpec {
-                    name: "belt".into(),
-                    parts: vec![part(cuboid(0.3, 0.08, 0.5 * BELT_TOP), 0.0, 0.0, 0.0)],
-                    pose: Pose::from_pos(Vec3::new(0.6, -0.2, 0.5 * BELT_TOP)),
-                    friction: 0.9,
-                    surface_velocity: Vec3::new(-BELT_SPEED, 0.0, 0.0),
-                    color: [45, 45, 50, 255],
-                }],
-                reset: vec![
-                    ObjectReset {
-                        x: [0.72, 0.78],
-                        y: [-0.22, -0.18],
-                        yaw: [-PI, PI],
-                        z: BELT_TOP + 0.025,
-                    },
-                    ObjectReset {
-                        x: [0.45, 0.55],
-                        y: [0.12, 0.2],
-                        yaw: [-0.2, 0.2],
-                        z: 0.0,
-                    },
-                ],
-                min_gap: 0.02,
-                subtasks: vec![grasp("cube"), place("bin")],
-                success: in_bin("cube", "bin"),
-                hold_time: 0.25,
-                horizon: 14.0,
-                camera: camera(),
-            }),
-            "mug_cleanup" => Ok(cleanup::mug_cleanup()),
-            other => Err(TaskError::UnknownTask(other.into())),
+        let text = builtin_task_json(id).ok_or_else(|| TaskError::UnknownTask(id.into()))?;
+        Task::from_json(text)
+    }
+
+    /// Read and check a task file's JSON text.
+    pub fn from_json(text: &str) -> Result<Task, TaskError> {
+        if text.len() > MAX_TASK_BYTES {
+            return Err(TaskError::Invalid {
+                field: "(file)".into(),
+                message: format!(
+                    "{} bytes is more than a task file may have ({MAX_TASK_BYTES})",
+                    text.len()
+                ),
+            });
         }
+        let task: Task = serde_json::from_str(text).map_err(|e| TaskError::Parse {
+            message: e.to_string(),
+            line: e.line(),
+            column: e.column(),
+        })?;
+        validate::validate(&task)?;
+        Ok(task)
+    }
+
+    /// Check every field (what [`Task::from_json`] does after parsing).
+    pub fn validate(&self) -> Result<(), TaskError> {
+        validate::validate(self)
+    }
+
+    /// The task file's text (pretty JSON, the fields in the format's order).
+    pub fn to_json(&self) -> String {
+        let pretty = serde_json::to_string_pretty(self).unwrap_or_default();
+        let mut s = inline_flat_arrays(&pretty);
+        s.push('\n');
+        s
     }
 
     /// The reset distribution of this task at `level` (`None`: the task has none there).
     /// MimicGen's ranges (its `envs/robosuite/stack.py` and `nut_assembly.py`), applied
     /// around [`RESET_CENTRE`]; heights stay this tool's (its objects rest on its table).
     fn level_reset(&self, level: ResetLevel) -> Option<Vec<ObjectReset>> {
-        let full = [-PI, PI];
-        let z = |i: usize| self.reset.get(i).map_or(0.0, |r| r.z);
-        match (self.id.as_str(), level) {
-            (_, ResetLevel::D0) => Some(self.reset.clone()),
-            // Stack_D1: both cubes within +-0.20 m, any yaw.
-            ("stack", ResetLevel::D1) => Some(vec![
-                around_centre([-0.2, 0.2], [-0.2, 0.2], full, z(0)),
-                around_centre([-0.2, 0.2], [-0.2, 0.2], full, z(1)),
-            ]),
-            // Square_D1: the nut anywhere on the table's middle, the peg moved too (upright).
-            ("square", ResetLevel::D1) => Some(vec![
-                around_centre([-0.115, 0.115], [-0.255, 0.255], full, z(0)),
-                around_centre([-0.1, 0.3], [-0.2, 0.2], [0.0, 0.0], z(1)),
-            ]),
-            ("mug_cleanup", ResetLevel::D1) => Some(cleanup::mug_cleanup_d1(self)),
-            // Square_D2: both within +-0.25 m, the peg turned up to 90 degrees.
-            ("square", ResetLevel::D2) => Some(vec![
-                around_centre([-0.25, 0.25], [-0.25, 0.25], full, z(0)),
-                around_centre([-0.25, 0.25], [-0.25, 0.25], [0.0, 0.5 * PI], z(1)),
-            ]),
-            _ => None,
+        match level {
+            ResetLevel::D0 => Some(self.reset.clone()),
+            l => self.reset_levels.get(&l).cloned(),
         }
     }
 
@@ -907,29 +755,19 @@ impl Task {
     /// This task with `geometry`'s object sizes (apply it after the reset level: the
     /// objects' rest heights follow their sizes).
     pub fn with_geometry(mut self, geometry: Geometry) -> Task {
-        if geometry == Geometry::Robosuite {
-            match self.id.as_str() {
-                "stack" => {
-                    for (name, size) in [("cubeA", 0.04), ("cubeB", 0.05)] {
-                        if let Ok(i) = self.object_index(name) {
-                            let o = &self.objects[i];
-                            self.objects[i] = cube(name, size, o.mass, o.color);
-                            if let Some(r) = self.reset.get_mut(i) {
-                                r.z = 0.5 * size;
-                            }
-                        }
-                    }
+        let Some(v) = self.geometries.get(&geometry).cloned() else {
+            return self;
+        };
+        for o in v.objects {
+            if let Ok(i) = self.object_index(&o.name) {
+                self.objects[i] = o;
+            }
+        }
+        for (name, z) in &v.rest_z {
+            if let Ok(i) = self.object_index(name) {
+                if let Some(r) = self.reset.get_mut(i) {
+                    r.z = *z;
                 }
-                "square" => {
-                    for o in self.objects.iter_mut() {
-                        match o.name.as_str() {
-                            "nut" => *o = square_nut(SQUARE_ROBOSUITE),
-                            "peg" => *o = square_peg(SQUARE_ROBOSUITE),
-                            _ => {}
-                        }
-                    }
-                }
-                _ => {}
             }
         }
         self
@@ -938,18 +776,17 @@ impl Task {
     /// This task's name for a demo's object `name`: `map`'s when it has one, else
     /// MimicGen's name for it ([`mimicgen_object_names`]), else `name` itself.
     pub fn demo_object_name<'a>(
-        &self,
+        &'a self,
         name: &'a str,
         map: &'a std::collections::BTreeMap<String, String>,
     ) -> &'a str {
         if let Some(to) = map.get(name) {
             return to;
         }
-        mimicgen_object_names(&self.id)
-            .iter()
-            .find(|(from, _)| *from == name)
-            .map(|(_, to)| *to)
-            .unwrap_or(name)
+        match self.aliases.get(name) {
+            Some(to) => to,
+            None => name,
+        }
     }
 
     /// Every built-in task.
@@ -1011,33 +848,10 @@ impl Task {
     /// Draw initial object poses from the reset distribution (same order as
     /// `objects`). Objects are kept `min_gap` apart by rejection sampling.
     pub fn sample_object_poses(&self, rng: &mut Rng) -> Vec<Pose> {
-        let radii: Vec<f64> = self.objects.iter().map(|o| o.footprint_radius()).collect();
         let mut last = Vec::new();
         for _attempt in 0..200 {
-            let mut poses: Vec<Pose> = self
-                .reset
-                .iter()
-                .map(|r| {
-                    let x = rng.range(r.x[0], r.x[1]);
-                    let y = rng.range(r.y[0], r.y[1]);
-                    let yaw = rng.range(r.yaw[0], r.yaw[1]);
-                    Pose::new(Vec3::new(x, y, r.z), Quat::from_yaw(yaw))
-                })
-                .collect();
-            // A jointed object starts closed in its parent (its own draw is unused).
-            self.place_jointed(&mut poses);
-            let jointed = |i: usize| self.objects[i].joint.is_some();
-            let apart = (0..poses.len()).all(|i| {
-                (0..i).all(|j| {
-                    if jointed(i) || jointed(j) {
-                        return true;
-                    }
-                    let d = poses[i].pos - poses[j].pos;
-                    let d = m::sqrt(d.x() * d.x() + d.y() * d.y());
-                    d >= radii[i] + radii[j] + self.min_gap
-                })
-            });
-            if apart && self.clear_of_open_joints(&poses) {
+            let poses = self.draw_once(rng);
+            if self.first_clash(&poses).is_none() {
                 return poses;
             }
             last = poses;
@@ -1045,22 +859,68 @@ impl Task {
         last
     }
 
+    /// One draw from the reset distribution, jointed objects closed in their parents.
+    fn draw_once(&self, rng: &mut Rng) -> Vec<Pose> {
+        let mut poses: Vec<Pose> = self
+            .reset
+            .iter()
+            .map(|r| {
+                let x = rng.range(r.x[0], r.x[1]);
+                let y = rng.range(r.y[0], r.y[1]);
+                let yaw = rng.range(r.yaw[0], r.yaw[1]);
+                Pose::new(Vec3::new(x, y, r.z), Quat::from_yaw(yaw))
+            })
+            .collect();
+        // A jointed object starts closed in its parent (its own draw is unused).
+        self.place_jointed(&mut poses);
+        poses
+    }
+
+    /// The first pair of objects too close at `poses` (footprints `min_gap` apart), or a
+    /// jointed object and one in its way when fully open; `None`: the draw is usable.
+    fn first_clash(&self, poses: &[Pose]) -> Option<(usize, usize)> {
+        let radii: Vec<f64> = self.objects.iter().map(|o| o.footprint_radius()).collect();
+        let jointed = |i: usize| self.objects[i].joint.is_some();
+        for i in 0..poses.len() {
+            for j in 0..i {
+                if jointed(i) || jointed(j) {
+                    continue;
+                }
+                let d = poses[i].pos - poses[j].pos;
+                let d = m::sqrt(d.x() * d.x() + d.y() * d.y());
+                if d < radii[i] + radii[j] + self.min_gap {
+                    return Some((j, i));
+                }
+            }
+        }
+        self.open_joint_clash(poses)
+    }
+
     /// Whether every free object stands clear of where each jointed object reaches when
     /// fully open (a drawer must not open into the mug).
+    #[cfg(test)]
     fn clear_of_open_joints(&self, poses: &[Pose]) -> bool {
-        self.objects.iter().enumerate().all(|(i, o)| {
-            let Some(j) = &o.joint else { return true };
+        self.open_joint_clash(poses).is_none()
+    }
+
+    /// A jointed object and a free one in its way when it is fully open.
+    fn open_joint_clash(&self, poses: &[Pose]) -> Option<(usize, usize)> {
+        for (i, o) in self.objects.iter().enumerate() {
+            let Some(j) = &o.joint else { continue };
             let Ok(p) = self.object_index(&j.parent) else {
-                return true;
+                continue;
             };
             let open = j.pose_at(&poses[p], j.range[1]);
-            self.objects.iter().enumerate().all(|(k, other)| {
-                k == i
-                    || k == p
-                    || other.joint.is_some()
-                    || o.surface_distance(&open, poses[k].pos) > other.footprint_radius() + 0.005
-            })
-        })
+            for (k, other) in self.objects.iter().enumerate() {
+                if k == i || k == p || other.joint.is_some() {
+                    continue;
+                }
+                if o.surface_distance(&open, poses[k].pos) <= other.footprint_radius() + 0.005 {
+                    return Some((i, k));
+                }
+            }
+        }
+        None
     }
 
     /// Put every jointed object at opening 0 in its parent's pose.
@@ -1099,48 +959,32 @@ impl Task {
         }
     }
 
-    /// Whether a place subtask is done: the predicate without the conditions that later
-    /// subtasks establish (Mug Cleanup: the mug in the drawer, before it is closed).
-    pub fn placed(&self, poses: &[Pose], grasped: Option<usize>) -> bool {
-        match &self.success {
-            SuccessSpec::InClosedDrawer { .. } => self.in_drawer(poses, grasped, false),
-            _ => self.predicate(poses, grasped),
+    /// Whether place subtask `s` is done: its `done` predicate, else the task's success
+    /// predicate without the conditions that later subtasks establish (Mug Cleanup: the
+    /// mug in the drawer, before it is closed).
+    pub fn placed(&self, s: &SubtaskSpec, poses: &[Pose], grasped: Option<usize>) -> bool {
+        match &s.done {
+            Some(done) => self.holds(done, poses, grasped, true),
+            None => self.holds(&self.success, poses, grasped, false),
         }
-    }
-
-    fn in_drawer(&self, poses: &[Pose], grasped: Option<usize>, closed: bool) -> bool {
-        let SuccessSpec::InClosedDrawer {
-            object,
-            drawer,
-            inner_half,
-            wall_top,
-            closed_tol,
-        } = &self.success
-        else {
-            return false;
-        };
-        let idx = |n: &str| self.object_index(n).ok().filter(|&i| i < poses.len());
-        let (Some(o), Some(d)) = (idx(object), idx(drawer)) else {
-            return false;
-        };
-        if grasped.is_some() {
-            return false;
-        }
-        let local = poses[d].inverse().transform_point(poses[o].pos);
-        let up = poses[o].quat.rotate(Vec3::new(0.0, 0.0, 1.0));
-        let inside = local.x().abs() <= inner_half[0]
-            && local.y().abs() <= inner_half[1]
-            && local.z() >= 0.0
-            && local.z() <= *wall_top
-            && up.z() >= m::cos(0.35);
-        inside && (!closed || self.opening(d, poses).is_some_and(|q| q <= *closed_tol))
     }
 
     /// Whether the success predicate holds for this state (`grasped`: index of
     /// the object held by the gripper, if any).
     pub fn predicate(&self, poses: &[Pose], grasped: Option<usize>) -> bool {
+        self.holds(&self.success, poses, grasped, true)
+    }
+
+    /// Whether `spec` holds; `closed`: a drawer must also be shut.
+    fn holds(
+        &self,
+        spec: &SuccessSpec,
+        poses: &[Pose],
+        grasped: Option<usize>,
+        closed: bool,
+    ) -> bool {
         let idx = |n: &str| self.object_index(n).ok().filter(|&i| i < poses.len());
-        match &self.success {
+        match spec {
             SuccessSpec::Lifted {
                 object,
                 rest_z,
@@ -1196,9 +1040,59 @@ impl Task {
                     && local.z() >= 0.0
                     && local.z() <= *wall_top
             }
-            SuccessSpec::InClosedDrawer { .. } => self.in_drawer(poses, grasped, true),
+            SuccessSpec::InClosedDrawer {
+                object,
+                drawer,
+                inner_half,
+                wall_top,
+                closed_tol,
+            } => {
+                let (Some(o), Some(d)) = (idx(object), idx(drawer)) else {
+                    return false;
+                };
+                if grasped.is_some() {
+                    return false;
+                }
+                let local = poses[d].inverse().transform_point(poses[o].pos);
+                let up = poses[o].quat.rotate(Vec3::new(0.0, 0.0, 1.0));
+                let inside = local.x().abs() <= inner_half[0]
+                    && local.y().abs() <= inner_half[1]
+                    && local.z() >= 0.0
+                    && local.z() <= *wall_top
+                    && up.z() >= m::cos(0.35);
+                inside && (!closed || self.opening(d, poses).is_some_and(|q| q <= *closed_tol))
+            }
+            SuccessSpec::Near { object, pos, tol } => idx(object)
+                .is_some_and(|i| grasped != Some(i) && (poses[i].pos - *pos).norm() <= *tol),
+            SuccessSpec::All { all } => all.iter().all(|p| self.holds(p, poses, grasped, closed)),
         }
     }
+}
+
+/// `pretty` (serde_json's pretty output) with every array that holds no object or array
+/// on one line: `"pos": [0.5, 0.0, 0.03]` rather than five lines.
+fn inline_flat_arrays(pretty: &str) -> String {
+    let mut out = String::with_capacity(pretty.len());
+    let mut rest = pretty;
+    while let Some(i) = rest.find('[') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let Some(end) = rest.find(']') else { continue };
+        let inner = &rest[..end];
+        if inner.contains(['[', '{']) || !inner.contains('\n') {
+            continue;
+        }
+        let items: Vec<&str> = inner
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        out.push_str(&items.join(", "));
+        out.push(']');
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Judges success over time: the task predicate must hold for
@@ -1341,7 +1235,7 @@ mod tests {
         assert_eq!(d1.reset[1].y, [-0.2, 0.2]);
         // Square D2: the peg turns up to 90 degrees; every range stays on the table.
         let d2 = Task::by_id("square").unwrap().with_reset_level(D2).unwrap();
-        assert_eq!(d2.reset[1].yaw, [0.0, 0.5 * PI]);
+        assert_eq!(d2.reset[1].yaw, [0.0, 0.5 * std::f64::consts::PI]);
         let mut rng = Rng::new(3);
         let mut spread = 0.0f64;
         for _ in 0..200 {

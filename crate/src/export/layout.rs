@@ -24,7 +24,7 @@
 use crate::geom::Pose;
 #[cfg(test)]
 use crate::geom::Vec3;
-use crate::task::Task;
+use crate::task::{StateColumn, StateValue, Task};
 use serde::Serialize;
 
 /// The `object` layout written now.
@@ -99,60 +99,32 @@ impl ObjectLayout {
             return l;
         }
         let idx = |name: &str| task.object_index(name).ok();
-        let name = |i: usize| task.objects[i].name.clone();
-        let pose4 = |i: usize, v: &mut Vec<(String, Column)>| {
-            let o = name(i);
-            v.push((format!("{o}_pos"), Column::Pos(i)));
-            v.push((format!("{o}_quat"), Column::Quat(i)));
-            v.push((format!("{o}_to_robot0_eef_pos"), Column::InEefPos(i)));
-            v.push((format!("{o}_to_robot0_eef_quat"), Column::InEefQuat(i)));
-        };
         let mut v: Vec<(String, Column)> = Vec::new();
-        match task.id.as_str() {
-            "lift" if idx("cube").is_some() => {
-                let c = idx("cube").unwrap_or(0);
-                v.push(("cube_pos".into(), Column::Pos(c)));
-                v.push(("cube_quat".into(), Column::Quat(c)));
-                v.push(("gripper_to_cube_pos".into(), Column::EefMinus(c)));
-            }
-            "stack" if idx("cubeA").is_some() && idx("cubeB").is_some() => {
-                let (a, b) = (idx("cubeA").unwrap_or(0), idx("cubeB").unwrap_or(1));
-                v.push(("cubeA_pos".into(), Column::Pos(a)));
-                v.push(("cubeA_quat".into(), Column::Quat(a)));
-                v.push(("cubeB_pos".into(), Column::Pos(b)));
-                v.push(("cubeB_quat".into(), Column::Quat(b)));
-                v.push(("gripper_to_cubeA".into(), Column::MinusEef(a)));
-                v.push(("gripper_to_cubeB".into(), Column::MinusEef(b)));
-                v.push(("cubeA_to_cubeB".into(), Column::Diff(a, b)));
-            }
-            "square" | "pick_place" if task.objects.len() == 2 => {
-                pose4(0, &mut v);
-                v.push((format!("{}_pos", name(1)), Column::Pos(1)));
-            }
-            "mug_cleanup" if idx("mug").is_some() && idx("drawer").is_some() => {
-                let (m, d) = (idx("mug").unwrap_or(0), idx("drawer").unwrap_or(1));
-                pose4(m, &mut v);
-                pose4(d, &mut v);
-                if let Some(j) = &task.objects[d].joint {
-                    if let Some(p) = idx(&j.parent) {
-                        v.push(("drawer_joint_pos".into(), Column::Joint(d, p)));
-                    }
+        let columns = if task.object_state.is_empty() {
+            default_columns(task)
+        } else {
+            task.object_state.clone()
+        };
+        for c in &columns {
+            let col = match &c.value {
+                StateValue::Pos { object } => idx(object).map(Column::Pos),
+                StateValue::Quat { object } => idx(object).map(Column::Quat),
+                StateValue::HandMinus { object } => idx(object).map(Column::EefMinus),
+                StateValue::MinusHand { object } => idx(object).map(Column::MinusEef),
+                StateValue::Diff { from, to } => {
+                    idx(from).zip(idx(to)).map(|(a, b)| Column::Diff(a, b))
                 }
-            }
-            _ => {
-                for (i, o) in task.objects.iter().enumerate() {
-                    if o.fixed {
-                        v.push((format!("{}_pos", o.name), Column::Pos(i)));
-                        v.push((format!("{}_quat", o.name), Column::Quat(i)));
-                        continue;
-                    }
-                    pose4(i, &mut v);
-                    if let Some(j) = &o.joint {
-                        if let Some(p) = idx(&j.parent) {
-                            v.push((format!("{}_joint_pos", o.name), Column::Joint(i, p)));
-                        }
-                    }
-                }
+                StateValue::InHandPos { object } => idx(object).map(Column::InEefPos),
+                StateValue::InHandQuat { object } => idx(object).map(Column::InEefQuat),
+                StateValue::Joint { object } => idx(object).and_then(|i| {
+                    let j = task.objects[i].joint.as_ref()?;
+                    Some(Column::Joint(i, idx(&j.parent)?))
+                }),
+            };
+            // A task file's columns are checked when it is read; a column naming no
+            // object (a task built in code) is left out.
+            if let Some(col) = col {
+                v.push((c.name.clone(), col));
             }
         }
         ObjectLayout {
@@ -197,6 +169,44 @@ impl ObjectLayout {
             }
         }
     }
+}
+
+/// The default `object` columns of a task whose file lists none: per object
+/// `<o>_pos`, `<o>_quat`, `<o>_to_robot0_eef_pos`, `<o>_to_robot0_eef_quat` (robosuite's
+/// pattern for NutAssembly and PickPlace); a jointed object adds `<o>_joint_pos`; a fixed
+/// one has only `<o>_pos`, `<o>_quat`.
+pub fn default_columns(task: &Task) -> Vec<StateColumn> {
+    let mut v = Vec::new();
+    let col = |name: String, value: StateValue| StateColumn { name, value };
+    for o in &task.objects {
+        let n = || o.name.clone();
+        v.push(col(
+            format!("{}_pos", o.name),
+            StateValue::Pos { object: n() },
+        ));
+        v.push(col(
+            format!("{}_quat", o.name),
+            StateValue::Quat { object: n() },
+        ));
+        if o.fixed {
+            continue;
+        }
+        v.push(col(
+            format!("{}_to_robot0_eef_pos", o.name),
+            StateValue::InHandPos { object: n() },
+        ));
+        v.push(col(
+            format!("{}_to_robot0_eef_quat", o.name),
+            StateValue::InHandQuat { object: n() },
+        ));
+        if o.joint.is_some() {
+            v.push(col(
+                format!("{}_joint_pos", o.name),
+                StateValue::Joint { object: n() },
+            ));
+        }
+    }
+    v
 }
 
 /// A vector's components (tests).

@@ -280,6 +280,7 @@ fn part_collider(shape: &PartShape) -> ColliderBuilder {
             half_height,
             radius,
         } => ColliderBuilder::cylinder(*half_height as f32, *radius as f32),
+        PartShape::Sphere { radius } => ColliderBuilder::ball(*radius as f32),
     }
 }
 
@@ -296,6 +297,7 @@ pub(crate) fn part_visual(shape: &PartShape) -> ShapeKind {
             half_height: *half_height,
             radius: *radius,
         },
+        PartShape::Sphere { radius } => ShapeKind::Sphere { radius: *radius },
     }
 }
 
@@ -446,6 +448,7 @@ impl PandaWorld {
                                 && *half_height > 0.0
                                 && *radius > 0.0
                         }
+                        PartShape::Sphere { radius } => radius.is_finite() && *radius > 0.0,
                     }
             });
             if o.parts.is_empty() || !dims_ok || !(o.mass > 0.0 && o.mass.is_finite()) {
@@ -1424,7 +1427,7 @@ impl PandaWorld {
 /// along z instead of y).
 fn shape_frame(shape: &PartShape) -> rapier3d::math::Pose {
     match shape {
-        PartShape::Cuboid { .. } => rapier3d::math::Pose::identity(),
+        PartShape::Cuboid { .. } | PartShape::Sphere { .. } => rapier3d::math::Pose::identity(),
         PartShape::Cylinder { .. } => pose32(&Pose::new(
             Vec3::ZERO,
             Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::FRAC_PI_2),

@@ -14,13 +14,13 @@
 //! commands `(eef[k + 1], gripper[k])` at step `k` (see [`replay_open_loop`]).
 
 use super::{DynamicsPlan, SubtaskKind, SuccessTracker, Task};
-use super::{NUT_HALF_THICKNESS, NUT_HANDLE_X, PEG_BASE_THICKNESS};
 use crate::demo::Demo;
 use crate::export::{observe, EpisodeRecord, StepRecord};
 use crate::geom::{Pose, Quat, Vec3};
 use crate::rng::Rng;
 use crate::sim::panda;
 use crate::sim::{PandaWorld, PhysicsSettings, SimError, World, CONTROL_DT};
+use serde::{Deserialize, Serialize};
 
 const PI: f64 = std::f64::consts::PI;
 /// Largest look-ahead added to a moving object's grasp pose (m).
@@ -31,22 +31,30 @@ const MAX_LEAD: f64 = 0.01;
 /// gripper yaw relative to the object, `symmetry` the object's rotational
 /// symmetry about z (rad; the closest equivalent yaw is used; 0: any yaw, the
 /// gripper keeps its own).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GraspPoint {
+    #[serde(default)]
     pub local: Vec3,
+    #[serde(default)]
     pub yaw: f64,
+    #[serde(default)]
     pub symmetry: f64,
 }
 
 /// Where a held object goes: its origin `height` above the target's origin,
 /// with its yaw matched to the target's modulo `symmetry` (`None`: keep the
 /// object's yaw).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlacePoint {
     pub height: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symmetry: Option<f64>,
     /// Where on the target (its yaw frame, m) and the object's yaw relative to it.
+    #[serde(default)]
     pub offset: Vec3,
+    #[serde(default)]
     pub yaw: f64,
 }
 
@@ -79,10 +87,52 @@ pub enum Goal {
     Along { object: usize, distance: f64 },
 }
 
+/// A phase's waypoint as a task file writes it: [`Goal`] with objects by name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum GoalSpec {
+    Hold,
+    AtGrasp {
+        object: String,
+        grasp: GraspPoint,
+        dz: f64,
+    },
+    RaiseTo {
+        z: f64,
+    },
+    Drift {
+        object: String,
+    },
+    AtPlace {
+        object: String,
+        target: String,
+        place: PlacePoint,
+        dz: f64,
+    },
+    Along {
+        object: String,
+        distance: f64,
+    },
+}
+
+/// One phase of a task's scripted demonstration, as a task file writes it: `duration`
+/// seconds of minimum-jerk motion to `goal` with the gripper `closed` or open, part of
+/// subtask `subtask` (an index into the task's subtasks; phases follow them in order).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpec {
+    pub name: String,
+    pub subtask: usize,
+    pub duration: f64,
+    #[serde(default)]
+    pub closed: bool,
+    pub goal: GoalSpec,
+}
+
 /// One phase of a script.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Phase {
-    pub name: &'static str,
+    pub name: String,
     /// Index of the task subtask this phase belongs to.
     pub subtask: usize,
     /// Seconds.
@@ -91,236 +141,58 @@ pub struct Phase {
     pub goal: Goal,
 }
 
-fn phase(name: &'static str, duration: f64, gripper_closed: bool, goal: Goal) -> Phase {
-    Phase {
-        name,
-        subtask: 0,
-        duration,
-        gripper_closed,
-        goal,
-    }
-}
-
-/// The scripted teleoperation of a task: grasp phases then (for placing tasks)
-/// carry and release phases.
+/// The scripted teleoperation of a task: its file's `script`, objects resolved to their
+/// indices. A task without one has no scripted demonstration.
 pub fn script(task: &Task) -> Result<Vec<Phase>, SimError> {
-    if task.id == "mug_cleanup" {
-        return cleanup_script(task);
+    if task.script.is_empty() {
+        return Err(SimError::Other(format!(
+            "task '{}' has no scripted demonstration; record a demo by teleoperation or upload one",
+            task.id
+        )));
     }
-    let picked = task
-        .picked_object()
-        .ok_or_else(|| SimError::Other(format!("task '{}' picks nothing", task.id)))?;
-    let obj = &task.objects[picked];
-    let top = obj.top_height();
-    let (grasp, lift_z) = match task.id.as_str() {
-        "square" => (
-            GraspPoint {
-                local: Vec3::new(NUT_HANDLE_X, 0.0, 0.002),
-                yaw: 0.0,
-                symmetry: PI,
-            },
-            0.2,
-        ),
-        "pick_place" => (
-            GraspPoint {
-                local: Vec3::new(0.0, 0.0, top - 0.03),
-                yaw: 0.0,
-                symmetry: 0.0,
-            },
-            0.22,
-        ),
-        _ => (
-            GraspPoint {
-                local: Vec3::ZERO,
-                yaw: 0.0,
-                symmetry: 0.5 * PI,
-            },
-            0.2,
-        ),
-    };
-    let mut phases = vec![
-        phase(
-            "approach",
-            2.0,
-            false,
-            Goal::AtGrasp {
-                object: picked,
-                grasp,
-                dz: 0.1,
-            },
-        ),
-        phase(
-            "descend",
-            1.2,
-            false,
-            Goal::AtGrasp {
-                object: picked,
-                grasp,
-                dz: 0.0,
-            },
-        ),
-        phase("close", 0.6, true, Goal::Drift { object: picked }),
-        phase("lift", 1.2, true, Goal::RaiseTo { z: lift_z }),
-    ];
-    let Some(target) = task.place_target() else {
-        phases.push(phase("hold", 1.0, true, Goal::Hold));
-        return Ok(assign_subtasks(phases));
-    };
-    let target_spec = &task.objects[target];
-    let (place, lower_time) = match task.id.as_str() {
-        "square" => (
-            PlacePoint {
-                height: PEG_BASE_THICKNESS + NUT_HALF_THICKNESS + 0.008,
-                symmetry: Some(0.5 * PI),
-                offset: Vec3::ZERO,
-                yaw: 0.0,
-            },
-            1.8,
-        ),
-        "stack" => (
-            PlacePoint {
-                height: target_spec.top_height() + obj.bottom_depth() + 0.006,
-                symmetry: Some(0.5 * PI),
-                offset: Vec3::ZERO,
-                yaw: 0.0,
-            },
-            1.4,
-        ),
-        // Bins: release the object a little above the floor.
-        _ => (
-            PlacePoint {
-                height: 0.01 + obj.bottom_depth() + 0.02,
-                symmetry: None,
-                offset: Vec3::ZERO,
-                yaw: 0.0,
-            },
-            1.2,
-        ),
-    };
-    let carry_dz = match task.id.as_str() {
-        "square" => 0.12,
-        "stack" => 0.08,
-        _ => 0.1,
-    };
-    phases.extend([
-        phase(
-            "transport",
-            2.2,
-            true,
-            Goal::AtPlace {
-                object: picked,
-                target,
-                place,
-                dz: carry_dz,
-            },
-        ),
-        phase(
-            "lower",
-            lower_time,
-            true,
-            Goal::AtPlace {
-                object: picked,
-                target,
-                place,
-                dz: 0.0,
-            },
-        ),
-        phase("release", 0.5, false, Goal::Hold),
-        phase("retreat", 1.0, false, Goal::RaiseTo { z: 0.25 }),
-    ]);
-    Ok(assign_subtasks(phases))
-}
-
-/// Mug Cleanup: hook the drawer's handle with the open fingers and pull, pick the mug,
-/// put it down in the drawer, push the drawer shut by its handle, back off.
-fn cleanup_script(task: &Task) -> Result<Vec<Phase>, SimError> {
-    use super::cleanup::{HANDLE, HANDLE_HALF, MUG_HALF_HEIGHT, MUG_REST_Z, PULL_DISTANCE};
     let idx = |n: &str| {
         task.object_index(n)
             .map_err(|e| SimError::Other(e.to_string()))
     };
-    let (mug, drawer) = (idx("mug")?, idx("drawer")?);
-    let finger = panda::FINGER_HALF[0];
-    // The fingers (open, their axis along the drawer's x) in the 5 cm gap behind the
-    // bar (the hand's housing just clear of the front panel), or just in front of it.
-    let behind = GraspPoint {
-        local: Vec3::new(HANDLE[0], HANDLE[1] + HANDLE_HALF + 0.02, HANDLE[2]),
-        yaw: 0.5 * PI,
-        symmetry: PI,
-    };
-    let before = GraspPoint {
-        local: Vec3::new(
-            HANDLE[0],
-            HANDLE[1] - HANDLE_HALF - finger - 0.01,
-            HANDLE[2],
-        ),
-        ..behind
-    };
-    let mug_grasp = GraspPoint {
-        local: Vec3::new(0.0, 0.0, MUG_HALF_HEIGHT - 0.02),
-        yaw: 0.0,
-        symmetry: PI,
-    };
-    let in_drawer = PlacePoint {
-        height: 0.01 + MUG_REST_Z + 0.003,
-        symmetry: Some(PI),
-        offset: Vec3::new(0.0, -0.045, 0.0),
-        yaw: 0.5 * PI,
-    };
-    let at = |object, grasp, dz| Goal::AtGrasp { object, grasp, dz };
-    let along = |distance| Goal::Along {
-        object: drawer,
-        distance,
-    };
-    let mut phases = vec![
-        phase("approach handle", 2.0, false, at(drawer, behind, 0.1)),
-        phase("hook", 1.0, false, at(drawer, behind, 0.0)),
-        phase("pull", 2.0, false, along(PULL_DISTANCE)),
-        phase("unhook", 0.8, false, Goal::RaiseTo { z: 0.22 }),
-        phase("approach", 2.0, false, at(mug, mug_grasp, 0.1)),
-        phase("descend", 1.2, false, at(mug, mug_grasp, 0.0)),
-        phase("close", 0.6, true, Goal::Drift { object: mug }),
-        phase("lift", 1.0, true, Goal::RaiseTo { z: 0.26 }),
-    ];
-    let place = |dz| Goal::AtPlace {
-        object: mug,
-        target: drawer,
-        place: in_drawer,
-        dz,
-    };
-    phases.extend([
-        // High enough for the mug to clear the drawer's front panel.
-        phase("transport", 2.2, true, place(0.17)),
-        phase("lower", 1.6, true, place(0.0)),
-        phase("release", 0.5, false, Goal::Hold),
-        phase("retreat", 0.8, false, Goal::RaiseTo { z: 0.25 }),
-        phase("approach front", 2.0, false, at(drawer, before, 0.1)),
-        phase("lower to handle", 0.8, false, at(drawer, before, 0.0)),
-        phase("push", 2.0, false, along(-(PULL_DISTANCE + 0.012))),
-        phase("back off", 0.6, false, along(0.03)),
-    ]);
-    let ends = ["unhook", "close", "release"];
-    let mut sub = 0;
-    for p in &mut phases {
-        p.subtask = sub;
-        if ends.contains(&p.name) {
-            sub += 1;
-        }
-    }
-    Ok(phases)
-}
-
-/// Phases up to closing the gripper make the grasp subtask (0), the rest the
-/// second subtask (lift or place).
-fn assign_subtasks(mut phases: Vec<Phase>) -> Vec<Phase> {
-    let mut sub = 0;
-    for p in &mut phases {
-        p.subtask = sub;
-        if p.name == "close" {
-            sub = 1;
-        }
-    }
-    phases
+    task.script
+        .iter()
+        .map(|p| {
+            let goal = match &p.goal {
+                GoalSpec::Hold => Goal::Hold,
+                GoalSpec::AtGrasp { object, grasp, dz } => Goal::AtGrasp {
+                    object: idx(object)?,
+                    grasp: *grasp,
+                    dz: *dz,
+                },
+                GoalSpec::RaiseTo { z } => Goal::RaiseTo { z: *z },
+                GoalSpec::Drift { object } => Goal::Drift {
+                    object: idx(object)?,
+                },
+                GoalSpec::AtPlace {
+                    object,
+                    target,
+                    place,
+                    dz,
+                } => Goal::AtPlace {
+                    object: idx(object)?,
+                    target: idx(target)?,
+                    place: *place,
+                    dz: *dz,
+                },
+                GoalSpec::Along { object, distance } => Goal::Along {
+                    object: idx(object)?,
+                    distance: *distance,
+                },
+            };
+            Ok(Phase {
+                name: p.name.clone(),
+                subtask: p.subtask,
+                duration: p.duration,
+                gripper_closed: p.closed,
+                goal,
+            })
+        })
+        .collect()
 }
 
 /// Wrap an angle to (-pi, pi].
@@ -552,7 +424,7 @@ fn term_signals(task: &Task, world: &PandaWorld) -> Vec<u8> {
                 });
                 u8::from(off && task.moved_enough(s, &poses))
             }
-            SubtaskKind::Place => u8::from(task.placed(&poses, grasped)),
+            SubtaskKind::Place => u8::from(task.placed(s, &poses, grasped)),
             SubtaskKind::Lift => u8::from(task.predicate(&poses, grasped)),
         })
         .collect()
