@@ -24,6 +24,10 @@ const TARGETS = {
     seeds: [...['stack.json', 'stack.csv', 'stack_mimicgen.hdf5'].map((f) => join(fixtures, f)), ...hdf5Seeds],
     maxLen: 131072,
   },
+  task_json: {
+    seeds: readdirSync(join(root, 'public', 'tasks')).map((f) => join(root, 'public', 'tasks', f)),
+    maxLen: 65536,
+  },
   link_decode: {
     seeds: readdirSync(join(seeds, 'link')).map((f) => join(seeds, 'link', f)),
     maxLen: 16384,

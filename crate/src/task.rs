@@ -1072,26 +1072,74 @@ impl Task {
 /// `pretty` (serde_json's pretty output) with every array that holds no object or array
 /// on one line: `"pos": [0.5, 0.0, 0.03]` rather than five lines.
 fn inline_flat_arrays(pretty: &str) -> String {
+    let chars: Vec<char> = pretty.chars().collect();
+    // The index of the `]` closing the array opened at `open`, when nothing between
+    // them opens an array or object (strings skipped).
+    let flat_end = |open: usize| -> Option<usize> {
+        let (mut in_str, mut escaped) = (false, false);
+        for (k, &c) in chars.iter().enumerate().skip(open + 1) {
+            if in_str {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => in_str = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                '"' => in_str = true,
+                '[' | '{' => return None,
+                ']' => return Some(k),
+                _ => {}
+            }
+        }
+        None
+    };
     let mut out = String::with_capacity(pretty.len());
-    let mut rest = pretty;
-    while let Some(i) = rest.find('[') {
-        out.push_str(&rest[..=i]);
-        rest = &rest[i + 1..];
-        let Some(end) = rest.find(']') else { continue };
-        let inner = &rest[..end];
-        if inner.contains(['[', '{']) || !inner.contains('\n') {
+    let (mut in_str, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        out.push(c);
+        i += 1;
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
             continue;
         }
-        let items: Vec<&str> = inner
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
-        out.push_str(&items.join(", "));
-        out.push(']');
-        rest = &rest[end + 1..];
+        match c {
+            '"' => in_str = true,
+            '[' => {
+                let Some(end) = flat_end(i - 1) else { continue };
+                // Copy the items, dropping whitespace outside strings.
+                let (mut s, mut e) = (false, false);
+                for &d in &chars[i..end] {
+                    if s {
+                        out.push(d);
+                        match d {
+                            _ if e => e = false,
+                            '\\' => e = true,
+                            '"' => s = false,
+                            _ => {}
+                        }
+                    } else if d == ',' {
+                        out.push_str(", ");
+                    } else if !d.is_whitespace() {
+                        s = d == '"';
+                        out.push(d);
+                    }
+                }
+                out.push(']');
+                i = end + 1;
+            }
+            _ => {}
+        }
     }
-    out.push_str(rest);
     out
 }
 
