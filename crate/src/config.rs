@@ -369,9 +369,14 @@ impl Assists {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GenerationConfig {
-    /// Task id, lowercase `[a-z0-9_]`, e.g. `stack` (default). The task registry decides
-    /// whether the id exists.
+    /// Task id, lowercase `[a-z0-9_]`, e.g. `stack` (default): a built-in task, or the id
+    /// of `custom_task`.
     pub task: String,
+    /// A task that is not built in: the whole task file (docs/tasks.md), so that the
+    /// configuration, its share link and the datasets it writes carry it (default none,
+    /// left out of the canonical JSON). Its `id` is `task`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_task: Option<Box<crate::task::Task>>,
     /// Scene dynamics (default `dmg`).
     pub variant: Variant,
     /// Moving-object parameters (used by the dynamic variants).
@@ -415,7 +420,7 @@ pub struct GenerationConfig {
     pub geometry: Geometry,
     /// The demo's object names -> the task's, for demos recorded elsewhere (default empty,
     /// left out of the canonical JSON). MimicGen's own names need no entry
-    /// ([`crate::task::mimicgen_object_names`]).
+    /// (the task file's `aliases`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub object_map: BTreeMap<String, String>,
     /// Where the demo's world puts the robot and the table (default `auto`, left out of the
@@ -536,6 +541,7 @@ impl Default for GenerationConfig {
     fn default() -> Self {
         GenerationConfig {
             task: "stack".into(),
+            custom_task: None,
             variant: Variant::default(),
             dynamics: DynamicsParams::default(),
             method: Method::default(),
@@ -609,10 +615,31 @@ impl GenerationConfig {
 
     /// The task this configuration generates in: its reset level, belt speed and geometry.
     pub fn build_task(&self) -> Result<crate::task::Task, crate::task::TaskError> {
-        Ok(crate::task::Task::by_id(&self.task)?
+        Ok(self
+            .base_task()?
             .with_belt_speed(self.dynamics.belt_speed_mps)
             .with_reset_level(self.reset)?
             .with_geometry(self.geometry))
+    }
+
+    /// The task as its file describes it (before the reset level, belt speed and geometry
+    /// apply): `custom_task`, else the built-in task `task`.
+    pub fn base_task(&self) -> Result<crate::task::Task, crate::task::TaskError> {
+        match &self.custom_task {
+            Some(t) => Ok((**t).clone()),
+            None => crate::task::Task::by_id(&self.task),
+        }
+    }
+
+    /// Use task `t`: a built-in task's file as it is, by id; any other as `custom_task`
+    /// (so a built-in task read from its file gives the same configuration, and the same
+    /// bytes, as its id).
+    pub fn set_task(&mut self, t: crate::task::Task) {
+        self.task = t.id.clone();
+        self.custom_task = match crate::task::Task::by_id(&t.id) {
+            Ok(b) if b == t => None,
+            _ => Some(Box::new(t)),
+        };
     }
 
     /// Check every value; the first problem found is returned.
@@ -675,7 +702,20 @@ impl GenerationConfig {
             }
         }
         self.cameras.validate()?;
-        if let Ok(task) = crate::task::Task::by_id(&self.task) {
+        if let Some(t) = &self.custom_task {
+            if t.id != self.task {
+                return Err(invalid(
+                    "custom_task.id",
+                    format!(
+                        "'{}' is not the configuration's task '{}'; they must be the same",
+                        t.id, self.task
+                    ),
+                ));
+            }
+            t.validate()
+                .map_err(|e| invalid("custom_task", e.to_string()))?;
+        }
+        if let Ok(task) = self.base_task() {
             let names = task.object_names();
             task.with_reset_level(self.reset)
                 .map_err(|e| invalid("reset", e.to_string()))?;

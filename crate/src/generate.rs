@@ -286,6 +286,21 @@ pub fn builtin_demo(id: &str) -> Result<Demo, GenError> {
     Ok(read_demo_auto(text.as_bytes(), Some(id), 0)?)
 }
 
+/// The built-in demo `id` of a configuration: the shipped demo of that id, else (for a
+/// task file that is not built in) the task's scripted demonstration from the reset
+/// drawn with seed 0, recorded when needed: the same demo everywhere the core runs.
+pub fn config_builtin_demo(config: &GenerationConfig, id: &str) -> Result<Demo, GenError> {
+    match (&config.custom_task, builtin_demo_json(id)) {
+        (Some(task), None) if task.id == id => crate::task::scripted::scripted_demo_of(task, 0)
+            .map_err(|e| {
+                GenError::Invalid(format!(
+                    "task '{id}' has no built-in demo ({e}); supply a demo file"
+                ))
+            }),
+        _ => builtin_demo(id),
+    }
+}
+
 /// Move a demo recorded in another simulator's frame into the scene: when its objects
 /// do not start on this scene's table (z near 0), the table height is taken to be
 /// robosuite's (0.8 m) if the objects sit just above it, else estimated from the
@@ -577,7 +592,7 @@ impl Generator {
                 )))
             }
             (_, Some((bytes, name))) => read_demo_auto(bytes, Some(name), 0)?,
-            (DemoRef::Builtin { id }, None) => builtin_demo(id)?,
+            (DemoRef::Builtin { id }, None) => config_builtin_demo(config, id)?,
             (DemoRef::Embedded { demo }, None) => {
                 let mut d = (**demo).clone();
                 d.validate()?;

@@ -407,6 +407,10 @@ pub const MAX_EVAL_EPISODES: u32 = 100_000;
 #[serde(default, deny_unknown_fields)]
 pub struct EvalConfig {
     pub task: String,
+    /// A task that is not built in (generation's `custom_task`; left out of the JSON
+    /// when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_task: Option<Box<crate::task::Task>>,
     pub variant: Variant,
     pub dynamics: DynamicsParams,
     pub episodes: u32,
@@ -423,6 +427,7 @@ impl Default for EvalConfig {
     fn default() -> Self {
         EvalConfig {
             task: "stack".into(),
+            custom_task: None,
             variant: Variant::Static,
             dynamics: DynamicsParams::default(),
             episodes: 50,
@@ -472,8 +477,11 @@ impl EvalConfig {
                 self.episodes
             )));
         }
-        crate::task::Task::by_id(&self.task).map_err(|e| PolicyError::Config(e.to_string()))?;
-        self.generation()
+        let generation = self.generation();
+        generation
+            .base_task()
+            .map_err(|e| PolicyError::Config(e.to_string()))?;
+        generation
             .validate()
             .map_err(|e| PolicyError::Config(e.to_string()))
     }
@@ -482,6 +490,7 @@ impl EvalConfig {
     pub fn generation(&self) -> GenerationConfig {
         GenerationConfig {
             task: self.task.clone(),
+            custom_task: self.custom_task.clone(),
             variant: self.variant,
             dynamics: self.dynamics.clone(),
             reset: self.reset,

@@ -134,6 +134,33 @@ pub fn dataset_task(bytes: &[u8]) -> Result<Option<String>, PolicyError> {
     Ok(crate::demo::file_info(&open(bytes)?).task_id)
 }
 
+/// The task a dataset this tool wrote was generated in, as its file describes it: from
+/// the generation configuration the file carries (`data.attrs["dmgen_config"]`, which
+/// holds a task that is not built in), else the built-in task the file names. `None`:
+/// the file names no task of this tool.
+pub fn dataset_task_spec(bytes: &[u8]) -> Result<Option<crate::task::Task>, PolicyError> {
+    let file = open(bytes)?;
+    let config = file
+        .group("data")
+        .and_then(|g| g.attrs())
+        .ok()
+        .and_then(|a| {
+            a.get("dmgen_config")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .and_then(|json| crate::config::GenerationConfig::from_json(&json).ok());
+    if let Some(task) = config.and_then(|c| c.base_task().ok()) {
+        return Ok(Some(task));
+    }
+    let Some(id) = crate::demo::file_info(&file).task_id else {
+        return Ok(None);
+    };
+    crate::task::Task::by_id(&id)
+        .map(Some)
+        .map_err(|e| PolicyError::Data(e.to_string()))
+}
+
 /// Open a dataset file, refusing empty, oversized and unreadable ones with a message.
 fn open(bytes: &[u8]) -> Result<hdf5_pure::File, PolicyError> {
     if bytes.is_empty() {

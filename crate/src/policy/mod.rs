@@ -421,13 +421,12 @@ impl Trainer {
 
     /// The feature layout of the task a dataset names.
     fn features_of(bytes: &[u8]) -> Result<Features, PolicyError> {
-        let id = data::dataset_task(bytes)?.ok_or_else(|| {
+        let task = data::dataset_task_spec(bytes)?.ok_or_else(|| {
             PolicyError::Data(
                 "the file names no task of this tool, so its objects are unknown: train on its keys (input 'keys')"
                     .into(),
             )
         })?;
-        let task = crate::task::Task::by_id(&id).map_err(|e| PolicyError::Data(e.to_string()))?;
         Ok(Features::for_task(&task))
     }
 

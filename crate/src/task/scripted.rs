@@ -484,8 +484,13 @@ const TAIL_STEPS: usize = 8;
 /// The built-in scripted demo of task `task_id` from the reset drawn with `seed`.
 pub fn scripted_demo(task_id: &str, seed: u64) -> Result<Demo, SimError> {
     let task = Task::by_id(task_id).map_err(|e| SimError::Other(e.to_string()))?;
+    scripted_demo_of(&task, seed)
+}
+
+/// The scripted demo of `task` (its file's `script`) from the reset drawn with `seed`.
+pub fn scripted_demo_of(task: &Task, seed: u64) -> Result<Demo, SimError> {
     let poses = task.sample_object_poses(&mut Rng::new(seed));
-    scripted_demo_from(&task, &poses, &PhysicsSettings::default())
+    scripted_demo_from(task, &poses, &PhysicsSettings::default())
 }
 
 /// Run the scripted operator on `task` from `object_poses` and record it.

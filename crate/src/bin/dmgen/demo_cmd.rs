@@ -1,5 +1,6 @@
 //! `dmgen demo --task T [--seed S] [--out FILE.json]`: record the task's scripted
-//! demonstration (the built-in demos in `public/demos/` are made this way).
+//! demonstration (the built-in demos in `public/demos/` are made this way);
+//! `--task-file T.json` records a task file's `script`.
 //!
 //! `dmgen demo --task T --count N --out FILE.hdf5`: N scripted demonstrations (recorder
 //! seeds 0, 1, ...; standing in for N human demos) as a robomimic dataset in the layout
@@ -8,13 +9,16 @@
 use dmgen::config::{ActionConvention, GenerationConfig};
 use dmgen::demo::demo_to_json;
 use dmgen::generate::source_demos_dataset;
-use dmgen::task::scripted::scripted_demo;
+use dmgen::task::scripted::scripted_demo_of;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
     /// Task id (lift, stack, square, pick_place, conveyor, mug_cleanup)
-    #[arg(long)]
-    pub task: String,
+    #[arg(long, required_unless_present = "task_file")]
+    pub task: Option<String>,
+    /// A task file (JSON, docs/tasks.md) whose `script` records the demo, instead of --task
+    #[arg(long, value_name = "T.json", conflicts_with = "task")]
+    pub task_file: Option<String>,
     /// Seed of the scripted recorder's scene (0 gives the built-in demo)
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -36,19 +40,23 @@ pub enum ActionsArg {
 }
 
 pub fn run(a: DemoArgs) -> Result<(), String> {
-    let task = a.task.as_str();
+    let mut config = GenerationConfig::default();
+    match (&a.task, &a.task_file) {
+        (_, Some(path)) => config.set_task(crate::read_task_file(path)?),
+        (Some(t), None) => config.task = t.clone(),
+        (None, None) => return Err("demo needs --task T or --task-file T.json".into()),
+    }
+    let spec = config.base_task().map_err(|e| e.to_string())?;
+    let task = config.task.clone();
+    let task = task.as_str();
     if let Some(count) = a.count {
         let out = a
             .out
             .as_deref()
             .ok_or("--count writes an HDF5 dataset: give --out FILE.hdf5")?;
-        let config = GenerationConfig {
-            task: task.to_string(),
-            actions: match a.actions {
-                ActionsArg::Delta => ActionConvention::Delta,
-                ActionsArg::Abs => ActionConvention::Abs,
-            },
-            ..GenerationConfig::default()
+        config.actions = match a.actions {
+            ActionsArg::Delta => ActionConvention::Delta,
+            ActionsArg::Abs => ActionConvention::Abs,
         };
         let d = source_demos_dataset(&config, count).map_err(|e| format!("{task}: {e}"))?;
         std::fs::write(out, &d.bytes).map_err(|e| format!("cannot write '{out}': {e}"))?;
@@ -70,7 +78,7 @@ pub fn run(a: DemoArgs) -> Result<(), String> {
         );
         return Ok(());
     }
-    let demo = scripted_demo(task, a.seed).map_err(|e| format!("{task}: {e}"))?;
+    let demo = scripted_demo_of(&spec, a.seed).map_err(|e| format!("{task}: {e}"))?;
     let text = demo_to_json(&demo);
     match a.out {
         Some(path) => {

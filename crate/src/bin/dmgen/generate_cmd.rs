@@ -94,9 +94,14 @@ pub enum FormatArg {
 Progress goes to stderr; stdout gets one JSON summary line; FILE.json next to the dataset holds the configuration and the statistics."
 )]
 pub struct GenerateArgs {
-    /// Task id (lift, stack, square, pick_place, conveyor, mug_cleanup) [required without --config or --url]
+    /// Task id (lift, stack, square, pick_place, conveyor, mug_cleanup) [required without --config, --url or --task-file]
     #[arg(long)]
     pub task: Option<String>,
+    /// A task file (JSON, docs/tasks.md) instead of --task; the configuration and the
+    /// dataset carry the task. Without --demo, a task file with a `script` uses its
+    /// scripted demonstration (seed 0)
+    #[arg(long, value_name = "T.json", conflicts_with = "task")]
+    pub task_file: Option<String>,
     /// Scene dynamics [default: static, or the configuration's]
     #[arg(long, value_enum)]
     pub variant: Option<VariantArg>,
@@ -368,13 +373,27 @@ pub fn build_config(a: &GenerateArgs) -> Result<GenerationConfig, String> {
         },
     };
     let has_base = a.config.is_some() || a.url.is_some();
-    if let Some(t) = &a.task {
-        cfg.task = t.clone();
+    let task = match (&a.task, &a.task_file) {
+        (Some(t), _) => {
+            cfg.task = t.clone();
+            cfg.custom_task = None;
+            Some(t.clone())
+        }
+        (None, Some(path)) => {
+            cfg.set_task(crate::read_task_file(path)?);
+            Some(cfg.task.clone())
+        }
+        (None, None) => None,
+    };
+    if let Some(t) = task {
         if !has_base || matches!(cfg.demo, DemoRef::Builtin { .. }) {
-            cfg.demo = DemoRef::Builtin { id: t.clone() };
+            cfg.demo = DemoRef::Builtin { id: t };
         }
     } else if !has_base {
-        return Err("generate needs --task T (or --config FILE, or --url LINK)".into());
+        return Err(
+            "generate needs --task T or --task-file T.json (or --config FILE, or --url LINK)"
+                .into(),
+        );
     }
     if let Some(v) = a.variant {
         cfg.variant = v.into();

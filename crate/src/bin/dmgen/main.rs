@@ -21,6 +21,22 @@ mod link_cmd;
 mod policy_cmd;
 mod segment_cmd;
 
+/// Read a task file (`--task-file`): JSON of a task (docs/tasks.md), checked.
+pub fn read_task_file(path: &str) -> Result<dmgen::task::Task, String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read task file '{path}': {e}"))?;
+    if meta.len() > dmgen::task::MAX_TASK_BYTES as u64 {
+        return Err(format!(
+            "{path}: {} bytes is more than a task file may have ({})",
+            meta.len(),
+            dmgen::task::MAX_TASK_BYTES
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read task file '{path}': {e}"))?;
+    dmgen::task::Task::from_json(&text).map_err(|e| format!("{path}: {e}"))
+}
+
 /// dmgen: turn one robot demonstration into a physically validated dataset (DynaMimicGen).
 #[derive(Parser, Debug)]
 #[command(

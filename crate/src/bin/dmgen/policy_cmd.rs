@@ -326,11 +326,14 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     let bytes = std::fs::read(&a.data).map_err(|e| format!("cannot read '{}': {e}", a.data))?;
     let cfg = a.config();
     let validation = if a.validate_every > 0 {
-        let task = dmgen::policy::data::dataset_task(&bytes)
+        let task = dmgen::policy::data::dataset_task_spec(&bytes)
             .map_err(|e| format!("{}: {e}", a.data))?
             .ok_or("the dataset names no task of this tool: validation rollouts need one")?;
+        let mut generation = dmgen::config::GenerationConfig::default();
+        generation.set_task(task);
         let ev = Evaluator::new(&EvalConfig {
-            task,
+            task: generation.task,
+            custom_task: generation.custom_task,
             variant: a.validate_variant.into(),
             episodes: a.validate_episodes,
             seed: VALIDATION_SEED,
@@ -428,6 +431,9 @@ pub struct EvalArgs {
     /// Task id [default: the task of the policy's dataset]
     #[arg(long)]
     pub task: Option<String>,
+    /// A task file (JSON, docs/tasks.md) to evaluate in, instead of --task
+    #[arg(long, value_name = "T.json", conflicts_with = "task")]
+    pub task_file: Option<String>,
     /// Scene dynamics
     #[arg(long, value_enum, default_value = "static")]
     pub variant: VariantArg,
@@ -456,13 +462,21 @@ pub struct EvalArgs {
 pub fn eval(a: EvalArgs) -> Result<(), String> {
     let bytes = std::fs::read(&a.policy).map_err(|e| format!("cannot read '{}': {e}", a.policy))?;
     let policy = Policy::from_safetensors(&bytes).map_err(|e| format!("{}: {e}", a.policy))?;
-    let task = a
-        .task
-        .clone()
-        .or_else(|| policy.config().task.clone())
-        .ok_or("the policy's dataset names no task: give --task")?;
+    let mut generation = dmgen::config::GenerationConfig::default();
+    match (&a.task, &a.task_file) {
+        (_, Some(path)) => generation.set_task(crate::read_task_file(path)?),
+        (Some(t), None) => generation.task = t.clone(),
+        (None, None) => {
+            generation.task = policy
+                .config()
+                .task
+                .clone()
+                .ok_or("the policy's dataset names no task: give --task or --task-file")?
+        }
+    }
     let cfg = EvalConfig {
-        task,
+        task: generation.task,
+        custom_task: generation.custom_task,
         variant: a.variant.into(),
         episodes: a.episodes,
         seed: a.seed,
