@@ -6,8 +6,8 @@ generation functions write the same bytes as ``dmgen generate``.
 """
 
 from ._core import DmgenError, task_ids, version
-from .envs import ENV_IDS, DmgenEnv, env_from_dataset, register_envs
-from .generation import Generator, config_json, generate, generate_shard, merge_shards
+from .envs import ENV_IDS, DmgenEnv, env_from_dataset, make_env, register_envs, register_task_file
+from .generation import Generator, config_json, generate, generate_shard, load_task, merge_shards
 
 __version__ = version()
 
@@ -20,8 +20,11 @@ __all__ = [
     "env_from_dataset",
     "generate",
     "generate_shard",
+    "load_task",
+    "make_env",
     "merge_shards",
     "register_envs",
+    "register_task_file",
     "task_ids",
     "version",
 ]

@@ -8,6 +8,7 @@ them, and the dynamic variants moving objects as generation does.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Dict, Optional, Tuple
 
 import gymnasium as gym
@@ -15,11 +16,16 @@ import numpy as np
 from gymnasium import spaces
 
 from . import _core
+from .generation import load_task
+
+
+
+def _env_id(task: str) -> str:
+    return "dmgen/" + "".join(p.capitalize() for p in task.split("_")) + "-v0"
+
 
 #: Environment id of every task.
-ENV_IDS: Dict[str, str] = {
-    t: "dmgen/" + "".join(p.capitalize() for p in t.split("_")) + "-v0" for t in _core.task_ids()
-}
+ENV_IDS: Dict[str, str] = {t: _env_id(t) for t in _core.task_ids()}
 
 # Bounds of an absolute action: a position (m) and a rotation vector (rad) in the scene
 # frame, then the gripper command.
@@ -62,6 +68,7 @@ class DmgenEnv(gym.Env):
         cameras: Optional[Dict[str, Any]] = None,
         reset: str = "d0",
         geometry: str = "playground",
+        task_file: Optional[str] = None,
         **dynamics_settings: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -69,6 +76,12 @@ class DmgenEnv(gym.Env):
         d = dict(dynamics or {})
         d.update(dynamics_settings)
         settings: Dict[str, Any] = {"task": task, "variant": variant, "episodes": 1}
+        # A task file (docs/tasks.md) instead of a built-in task id.
+        if task_file is not None:
+            task, custom = load_task(task_file)
+            settings["task"] = task
+            if custom is not None:
+                settings["custom_task"] = custom
         if d:
             settings["dynamics"] = d
         # MimicGen's reset levels (d0, d1, d2; which ones a task has: docs/tasks.md).
@@ -184,6 +197,22 @@ class DmgenEnv(gym.Env):
         """An RGB image (H, W, 3) of the current scene from ``agentview`` or
         ``robot0_eye_in_hand``, whatever the render mode."""
         return self._core.render(camera, width, height)
+
+
+def make_env(task: str = "stack", task_file: Optional[str] = None, **kwargs: Any) -> DmgenEnv:
+    """A task's environment: a built-in ``task`` by id, or the task a ``task_file``
+    describes (docs/tasks.md). Other arguments are :class:`DmgenEnv`'s."""
+    return DmgenEnv(task=task, task_file=task_file, **kwargs)
+
+
+def register_task_file(task_file: str) -> str:
+    """Register the task a file describes as a Gymnasium environment and return its id,
+    ``dmgen/<Id>-v0`` (``gym.make(id)`` then builds it from the file)."""
+    task, _ = load_task(task_file)
+    env_id = _env_id(task)
+    if env_id not in gym.registry:
+        gym.register(id=env_id, entry_point="dmgen.envs:DmgenEnv", kwargs={"task_file": os.fspath(task_file)})
+    return env_id
 
 
 def register_envs() -> None:

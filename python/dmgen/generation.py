@@ -12,16 +12,39 @@ Config = Union[Dict[str, Any], str, "os.PathLike[str]"]
 Demo = Union[bytes, str, "os.PathLike[str]", None]
 
 
+def load_task(task_file: Union[str, "os.PathLike[str]"]) -> Tuple[str, Optional[Dict[str, Any]]]:
+    """Read and check a task file (docs/tasks.md): ``(task id, custom task)``, where the
+    custom task is the file's task as a dict, or ``None`` when the file is a built-in
+    task's own (the id alone then names it, and gives the same bytes)."""
+    path = os.fspath(task_file)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise _core.DmgenError(f"cannot read task file '{path}': {e}") from None
+    try:
+        task_id, custom = _core.read_task(text)
+    except _core.DmgenError as e:
+        raise _core.DmgenError(f"{path}: {e}") from None
+    return task_id, (json.loads(custom) if custom is not None else None)
+
+
 def config_json(config: Config, episodes: Optional[int] = None) -> str:
     """The canonical JSON of a configuration, validated by the core.
 
     ``config`` is a dict (the fields of a configuration file), JSON text, or the path
     of a JSON file (what ``dmgen generate --config`` reads). A dict that names a
-    ``task`` and no ``demo`` starts from that task's built-in demo, as
-    ``dmgen generate --task`` does. ``episodes`` overrides the episode count.
+    ``task`` (or a ``task_file``, as ``dmgen generate --task-file`` reads) and no
+    ``demo`` starts from that task's built-in demo, as ``dmgen generate --task`` does.
+    ``episodes`` overrides the episode count.
     """
     if isinstance(config, dict):
         c = dict(config)
+        task_file = c.pop("task_file", None)
+        if task_file is not None:
+            c["task"], custom = load_task(task_file)
+            if custom is not None:
+                c["custom_task"] = custom
         if "task" in c and "demo" not in c:
             c["demo"] = {"kind": "builtin", "id": c["task"]}
         text = json.dumps(c)

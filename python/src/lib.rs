@@ -66,6 +66,21 @@ fn task_ids() -> Vec<&'static str> {
     dmgen::task::TASK_IDS.to_vec()
 }
 
+/// Read and check a task file's text: `(id, task)`, `task` the task's JSON for a task
+/// that is not built in, `None` for a built-in task's own file (a configuration then
+/// names it by id and gives the same bytes).
+#[pyfunction]
+fn read_task(text: &str) -> PyResult<(String, Option<String>)> {
+    let task = dmgen::task::Task::from_json(text).map_err(err)?;
+    let mut c = dmgen::config::GenerationConfig::default();
+    c.set_task(task);
+    let custom = match &c.custom_task {
+        Some(t) => Some(serde_json::to_string(t).map_err(err)?),
+        None => None,
+    };
+    Ok((c.task, custom))
+}
+
 /// The canonical JSON of a configuration (validated; `episodes` applied when given).
 #[pyfunction]
 #[pyo3(signature = (config, episodes=None))]
@@ -516,6 +531,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(task_ids, m)?)?;
     m.add_function(wrap_pyfunction!(canonical_config, m)?)?;
+    m.add_function(wrap_pyfunction!(read_task, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(generate_shard, m)?)?;
     m.add_function(wrap_pyfunction!(merge_shards, m)?)?;
