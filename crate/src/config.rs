@@ -1010,8 +1010,12 @@ mod tests {
 
     #[test]
     fn json_roundtrip_every_field() {
+        let mut square = crate::task::Task::by_id("square").unwrap();
+        square.description = "Square with a longer hold".into();
+        square.hold_time = 0.5;
         let c = GenerationConfig {
             task: "square".into(),
+            custom_task: Some(Box::new(square)),
             variant: Variant::MovingTarget,
             dynamics: DynamicsParams {
                 speed_mps: 0.1,

@@ -231,7 +231,7 @@ impl From<CodecError> for GenError {
 // ------------------------------------------------------------------ built-in demos
 
 /// Ids of the built-in demos (one per task, the task's id).
-pub const BUILTIN_DEMOS: [&str; 6] = crate::task::TASK_IDS;
+pub const BUILTIN_DEMOS: [&str; 8] = crate::task::TASK_IDS;
 
 /// The JSON text of a built-in demo (the files in `public/demos/`, recorded with
 /// `dmgen demo --task <id>`). Native builds compile them in; the browser build does
@@ -246,6 +246,8 @@ pub fn builtin_demo_json(id: &str) -> Option<&'static str> {
         "pick_place" => include_str!("../../public/demos/pick_place.json"),
         "conveyor" => include_str!("../../public/demos/conveyor.json"),
         "mug_cleanup" => include_str!("../../public/demos/mug_cleanup.json"),
+        "stack_three" => include_str!("../../public/demos/stack_three.json"),
+        "hammer_cleanup" => include_str!("../../public/demos/hammer_cleanup.json"),
         _ => return None,
     })
 }

@@ -839,6 +839,7 @@ mod tests {
         };
         let mut cfg = GenerationConfig {
             task: ["stack", "lift", "square", "mug_cleanup"][rng.below(4) as usize].into(),
+            custom_task: None,
             variant: variants[rng.below(4) as usize],
             dynamics: crate::config::DynamicsParams {
                 speed_mps: rng.uniform(),

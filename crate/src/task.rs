@@ -29,13 +29,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Ids of every built-in task, in display order.
-pub const TASK_IDS: [&str; 6] = [
+pub const TASK_IDS: [&str; 8] = [
     "lift",
     "stack",
     "square",
     "pick_place",
     "conveyor",
     "mug_cleanup",
+    "stack_three",
+    "hammer_cleanup",
 ];
 
 /// The text of a built-in task's file (`public/tasks/<id>.json`, compiled in: a few KB
@@ -48,6 +50,8 @@ pub fn builtin_task_json(id: &str) -> Option<&'static str> {
         "pick_place" => include_str!("../../public/tasks/pick_place.json"),
         "conveyor" => include_str!("../../public/tasks/conveyor.json"),
         "mug_cleanup" => include_str!("../../public/tasks/mug_cleanup.json"),
+        "stack_three" => include_str!("../../public/tasks/stack_three.json"),
+        "hammer_cleanup" => include_str!("../../public/tasks/hammer_cleanup.json"),
         _ => return None,
     })
 }

@@ -28,6 +28,8 @@ export const BUILTIN_DEMO_IDS = [
   'pick_place',
   'conveyor',
   'mug_cleanup',
+  'stack_three',
+  'hammer_cleanup',
 ] as const;
 
 export type BuiltinDemos = Record<string, string>;

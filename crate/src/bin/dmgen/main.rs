@@ -59,6 +59,13 @@ enum Command {
     Demo(demo_cmd::DemoArgs),
     /// Print the automatic segmentation (task spec with subtasks) of a demo as JSON
     Segment(segment_cmd::SegmentArgs),
+    /// Check a task file (docs/tasks.md) and print it in canonical form, or a built-in
+    /// task's file by id
+    Task {
+        /// A task file (JSON), or a built-in task id
+        #[arg(value_name = "T.json|ID")]
+        task: String,
+    },
     /// Fit a position DMP to a t,x,y,z trajectory and write its rollout
     Dmp(dmp_cmd::DmpArgs),
     /// Generate a validated dataset (robomimic HDF5 or LeRobot v3)
@@ -109,6 +116,14 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo_cmd::run(a),
         Command::Merge(a) => generate_cmd::merge(a),
         Command::Segment(a) => segment_cmd::run(a),
+        Command::Task { task } => {
+            let t = if std::path::Path::new(&task).exists() || task.ends_with(".json") {
+                read_task_file(&task)
+            } else {
+                dmgen::task::Task::by_id(&task).map_err(|e| e.to_string())
+            };
+            t.map(|t| print!("{}", t.to_json()))
+        }
         Command::Dmp(a) => dmp_cmd::run(a),
         Command::Generate(a) => generate_cmd::run(a),
         Command::Convert(a) => convert_cmd::run(a),
