@@ -4,7 +4,7 @@
 #
 #   scripts/python-test.sh [PYTEST ARGS...]
 #
-# The venv gets maturin, gymnasium, Ray, numpy, h5py and pytest on first use. The
+# The venv gets maturin, gymnasium, Ray, numpy, h5py, jsonschema and pytest on first use. The
 # extension is built with cargo's dev profile (dependencies optimised), so it reuses
 # what `cargo test` compiled (the workspace builds the extension there too, which unifies
 # the dependencies' features): seconds instead of a release build of every dependency
@@ -16,11 +16,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 py="$venv/bin/python"
 
-if ! "$py" -c 'import maturin, gymnasium, ray, numpy, h5py, pytest' 2>/dev/null; then
-    echo "setting up $venv with maturin, gymnasium, ray, numpy, h5py and pytest" >&2
+if ! "$py" -c 'import maturin, gymnasium, ray, numpy, h5py, jsonschema, pytest' 2>/dev/null; then
+    echo "setting up $venv with maturin, gymnasium, ray, numpy, h5py, jsonschema and pytest" >&2
     [ -x "$py" ] || python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        "maturin>=1.16,<2" "gymnasium>=1.0" "ray>=2.9" numpy h5py pytest
+        "maturin>=1.16,<2" "gymnasium>=1.0" "ray>=2.9" numpy h5py jsonschema pytest
 fi
 
 # One pip command installs the package (no build isolation: maturin is in the venv, and

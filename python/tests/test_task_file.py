@@ -69,3 +69,32 @@ def test_bad_task_files_name_the_field(tmp_path):
     (tmp_path / "broken.json").write_text("{\"id\": ")
     with pytest.raises(dmgen.DmgenError, match="line 1 column"):
         dmgen.generate({"task_file": str(tmp_path / "broken.json"), "episodes": 1}, tmp_path / "x.hdf5")
+
+
+def test_the_schema_accepts_every_builtin_task_and_refuses_bad_ones():
+    import glob
+
+    import jsonschema
+
+    with open(os.path.join(ROOT, "public", "task.schema.json"), encoding="utf-8") as f:
+        schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    v = jsonschema.Draft202012Validator(schema)
+    files = sorted(glob.glob(os.path.join(ROOT, "public", "tasks", "*.json")))
+    assert len(files) == len(dmgen.task_ids())
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            errors = [e.message for e in v.iter_errors(json.load(f))]
+        assert errors == [], (path, errors)
+    with open(STACK, encoding="utf-8") as f:
+        t = json.load(f)
+    for edit in (
+        lambda t: t["objects"][0].update(mass=0),
+        lambda t: t["objects"][0].update(masss=1),
+        lambda t: t["objects"][0]["parts"][0].update(type="torus"),
+        lambda t: t.update(dmgen_task=2),
+        lambda t: t["success"].update(type="levitating"),
+    ):
+        bad = json.loads(json.dumps(t))
+        edit(bad)
+        assert not v.is_valid(bad)
