@@ -16,6 +16,7 @@
 use crate::geom::{m, Pose, Vec3};
 use crate::sim::{ShapeKind, VisualShape};
 use dmgen_raster::{fill_triangle, Target};
+use serde::{Deserialize, Serialize};
 
 /// Largest image side the renderer accepts (pixels).
 pub const MAX_IMAGE_SIDE: u32 = 1024;
@@ -81,6 +82,20 @@ pub fn by_name(name: &str, eef: &Pose, width: u32, height: u32) -> Result<Camera
     }
 }
 
+/// One camera's frames of an episode: T + 1 frames (each step's observation, then the
+/// final one), each zlib-compressed on its own, so a frame is exactly the bytes of one
+/// HDF5 chunk of `obs/<camera>_image` and the writer only places them.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct CameraFrames {
+    pub camera: String,
+    pub width: u32,
+    pub height: u32,
+    /// zlib streams of `height * width * 3` bytes (RGB, top row first).
+    pub rgb: Vec<Vec<u8>>,
+    /// zlib streams of `height * width` little-endian f32 depths (m), or empty.
+    pub depth: Vec<Vec<u8>>,
+}
+
 /// zlib level of recorded frames: level 1 already gets these flat-shaded images to
 /// about a tenth of their size, and higher levels cost more time than they save space
 /// (docs/dataset.md, "Camera images").
@@ -92,7 +107,7 @@ pub fn record_frames(
     settings: &crate::config::CameraSettings,
     scenes: &[Vec<VisualShape>],
     eefs: &[Pose],
-) -> Result<Vec<crate::export::CameraFrames>, CameraError> {
+) -> Result<Vec<CameraFrames>, CameraError> {
     if scenes.len() != eefs.len() {
         return Err(CameraError(format!(
             "{} scenes but {} hand poses",
@@ -103,7 +118,7 @@ pub fn record_frames(
     let mut out = Vec::with_capacity(settings.names.len());
     let mut scratch = Scratch::default();
     for name in &settings.names {
-        let mut frames = crate::export::CameraFrames {
+        let mut frames = CameraFrames {
             camera: name.clone(),
             width: settings.width,
             height: settings.height,
@@ -592,7 +607,7 @@ mod tests {
         );
         // Deterministic, and the wrist camera sees the table below the hand.
         assert_eq!(render(&shapes, &cam, true).unwrap(), img);
-        let eef = crate::export::observe(&world).eef;
+        let eef = crate::sim::World::eef_pose(&world);
         let wrist = render(&shapes, &eye_in_hand(&eef, 84, 84), false).unwrap();
         assert!(wrist.rgb.chunks(3).any(|p| p != BACKGROUND));
     }

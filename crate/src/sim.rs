@@ -13,9 +13,11 @@
 use crate::geom::{Pose, Vec3};
 
 mod dispatch;
+mod hooks;
 pub mod ik;
 pub mod panda;
 mod servo;
+pub mod settings;
 pub mod showcase;
 pub mod world;
 

@@ -53,6 +53,7 @@ pub mod layout;
 pub mod lerobot;
 mod robomimic;
 
+pub use crate::camera::CameraFrames;
 pub use layout::{ObjectLayout, OBJECT_LAYOUT};
 
 use h5::H5Error;
@@ -193,20 +194,6 @@ pub struct EpisodeRecord {
     /// attempts carry none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<CameraFrames>,
-}
-
-/// One camera's frames of an episode: T + 1 frames (each step's observation, then the
-/// final one), each zlib-compressed on its own, so a frame is exactly the bytes of one
-/// HDF5 chunk of `obs/<camera>_image` and the writer only places them.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct CameraFrames {
-    pub camera: String,
-    pub width: u32,
-    pub height: u32,
-    /// zlib streams of `height * width * 3` bytes (RGB, top row first).
-    pub rgb: Vec<Vec<u8>>,
-    /// zlib streams of `height * width` little-endian f32 depths (m), or empty.
-    pub depth: Vec<Vec<u8>>,
 }
 
 /// What a dataset records of `world` at one control step (generation, scripted demos
