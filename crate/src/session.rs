@@ -67,6 +67,8 @@ pub fn builtin_demo(id: &str) -> Result<Demo, SessionError> {
 /// One task, one demo, its segmentation and the scene being edited.
 #[derive(Clone, Debug)]
 pub struct Session {
+    /// The task as its file describes it (reset levels are applied to it).
+    base: Task,
     task: Task,
     demo: Demo,
     spec: TaskSpec,
@@ -89,6 +91,7 @@ impl Session {
             .map_err(|e| SessionError::Segment(e.to_string()))?;
         let poses = task.sample_object_poses(&mut Rng::new(0));
         Ok(Session {
+            base: task.clone(),
             task,
             demo,
             spec,
@@ -169,8 +172,10 @@ impl Session {
     /// Sample a new scene from the task's reset distribution with `seed`.
     /// Spread the objects of later `randomize` calls at MimicGen's reset `level`.
     pub fn set_reset_level(&mut self, level: crate::task::ResetLevel) -> Result<(), SessionError> {
-        let reset = Task::by_id(&self.task.id)
-            .and_then(|t| t.with_reset_level(level))
+        let reset = self
+            .base
+            .clone()
+            .with_reset_level(level)
             .map_err(|e| SessionError::Task(e.to_string()))?
             .reset;
         self.task.reset = reset;

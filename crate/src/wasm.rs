@@ -117,6 +117,12 @@ mod page {
         Task::all().into_iter().map(|t| t.id).collect()
     }
 
+    /// The file of built-in task `id` (canonical JSON), or `undefined`.
+    #[wasm_bindgen]
+    pub fn builtin_task_json(id: &str) -> Option<String> {
+        crate::task::builtin_task_json(id).map(str::to_string)
+    }
+
     /// The reset levels (`d0`, `d1`, `d2`) task `id` has; empty for an unknown task.
     #[wasm_bindgen]
     pub fn task_reset_levels(id: &str) -> Vec<String> {
@@ -322,6 +328,39 @@ mod page {
                 needs_draw: true,
                 view: (Vec::new(), panda::fk(&panda::Q_HOME)),
             })
+        }
+
+        /// Switch to the task a task file describes (JSON, docs/tasks.md), with its
+        /// built-in demo: a built-in task's shipped demo when the file keeps its id, else
+        /// the file's scripted demonstration (the reset drawn with seed 0). A task without
+        /// a script is refused: load it from the CLI or Python, or give it a script.
+        /// Returns the task's id. On error nothing changes.
+        pub fn load_task(&mut self, json: &str) -> Result<String, JsError> {
+            let task = Task::from_json(json).map_err(js_err)?;
+            let demo = match crate::generate::builtin_demo_json(&task.id) {
+                Some(_) => session::builtin_demo(&task.id).map_err(js_err)?,
+                None => crate::task::scripted::scripted_demo_of(&task, 0)
+                    .map(session::scene_demo)
+                    .map_err(|e| {
+                        JsError::new(&format!(
+                            "task '{}' has no demo the page can make ({e}); record one with `dmgen demo --task-file` or add a script",
+                            task.id
+                        ))
+                    })?,
+            };
+            let id = task.id.clone();
+            let session = Session::new(task, demo).map_err(js_err)?;
+            self.fixed = make_fixed(&session)?;
+            self.session = session;
+            self.mode = Mode::Scene;
+            self.overlay_dirty = true;
+            self.needs_draw = true;
+            Ok(id)
+        }
+
+        /// The current task's file (canonical JSON).
+        pub fn task_json(&self) -> String {
+            self.session.task().to_json()
         }
 
         /// Switch to `task_id` with its built-in demo (on error nothing changes).

@@ -55,6 +55,8 @@ export class DemoPanel {
   private linkDemo: { sha256: string; name: string; index: number; onLoaded: () => void } | null = null;
   /** Called after the demo, task or segmentation changed. */
   onChange: (() => void) | null = null;
+  /** The loaded task file's JSON when the task is not a built-in one (links carry it). */
+  customTask: string | null = null;
 
   constructor(
     private readonly core: Core,
@@ -69,6 +71,13 @@ export class DemoPanel {
     }
     this.taskSelect.value = pg.task_id();
     this.taskSelect.addEventListener('change', () => this.setTask(this.taskSelect.value));
+    const taskFile = el<HTMLInputElement>('task-file');
+    el('load-task').addEventListener('click', () => taskFile.click());
+    taskFile.addEventListener('change', () => {
+      const f = taskFile.files?.[0];
+      if (f) void this.uploadTask(f);
+      taskFile.value = '';
+    });
 
     this.timeline = new Timeline(el('timeline'), {
       onEdit: (edit) => this.applyEdit(edit),
@@ -157,6 +166,55 @@ export class DemoPanel {
       this.taskSelect.value = this.pg.task_id();
       return;
     }
+    this.customTask = null;
+    this.taskLoaded(id);
+  }
+
+  /** Read a task file the user chose (JSON, docs/tasks.md). */
+  async uploadTask(file: File): Promise<void> {
+    if (file.size > 1 << 20) {
+      showError(`"${file.name}" is too large to be a task file (at most 1 MiB); the current task stays.`, '', 'task-error');
+      return;
+    }
+    let text: string;
+    try {
+      text = await file.text();
+    } catch (e) {
+      showError(`Could not read "${file.name}".`, errorText(e), 'task-error');
+      return;
+    }
+    this.loadTask(text, file.name);
+  }
+
+  /**
+   * Switch to the task a task file describes, with its built-in demo (its script's for a
+   * new task). On error the current task and demo stay. Returns whether it loaded.
+   */
+  loadTask(json: string, name = 'the task file'): boolean {
+    let id: string;
+    try {
+      id = this.pg.load_task(json);
+    } catch (e) {
+      showError(`${name} could not be loaded; the current task stays.`, errorText(e), 'task-error');
+      return false;
+    }
+    document.getElementById('task-error')?.remove();
+    const builtin = this.core.task_ids().includes(id);
+    const canonical = this.pg.task_json();
+    // A built-in task's own file is that task: links name it by id.
+    this.customTask = builtin && canonical === this.core.builtin_task_json(id) ? null : canonical;
+    if (!Array.from(this.taskSelect.options).some((o) => o.value === id)) {
+      const opt = document.createElement('option');
+      opt.value = id;
+      opt.textContent = `${id} (task file)`;
+      this.taskSelect.append(opt);
+    }
+    this.taskLoaded(id);
+    return true;
+  }
+
+  private taskLoaded(id: string): void {
+    this.taskSelect.value = id;
     this.source = { bytes: null, name: `${id} (built-in)`, index: 0, json: null };
     this.loads++;
     this.segmentation = { boundaries: [], objects: [] };

@@ -107,6 +107,8 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
   const config: Record<string, unknown> = {
     ...linkExtras.rest,
     task,
+    // A task from a task file travels with the configuration (and its links).
+    custom_task: demo.customTask ? JSON.parse(demo.customTask) : undefined,
     variant: el<HTMLSelectElement>('variant').value,
     dynamics: { axes: ['x', 'y'], active_fraction: 0.5, ...linkExtras.dynamics, speed_mps: speed, probability, belt_speed_mps: belt },
     method,
@@ -119,6 +121,7 @@ function buildConfig(core: Core, demo: DemoPanel, method: MethodId): string {
     // page's default is MimicGen's 0.05, the core's 0.
     assists: { ...(linkExtras.rest.assists as Record<string, unknown> | undefined), action_noise: noise },
   };
+  if (!demo.customTask) delete config.custom_task;
   // Delta actions are the default and stay out of the configuration (and its links).
   if (el<HTMLSelectElement>('actions').value === 'abs') config.actions = 'abs';
   else delete config.actions;
@@ -299,8 +302,9 @@ async function main(): Promise<void> {
     task: () => status.taskId ?? 'stack',
     scene: () => {
       // What an evaluation shares with generation: its dynamics, reset level and geometry.
-      const { dynamics, reset, geometry } = JSON.parse(buildConfig(core, demoPanel, 'dmg')) as Record<string, unknown>;
-      return { dynamics, ...(reset ? { reset } : {}), ...(geometry ? { geometry } : {}) };
+      // A task file's task too: evaluation runs in it.
+      const { dynamics, reset, geometry, custom_task } = JSON.parse(buildConfig(core, demoPanel, 'dmg')) as Record<string, unknown>;
+      return { dynamics, ...(reset ? { reset } : {}), ...(geometry ? { geometry } : {}), ...(custom_task ? { custom_task } : {}) };
     },
     workers: () => Math.round(numberInput('worker-count', 1, 32, 'Workers')),
     show: (attempt, caption) => showEpisode(attempt, caption, 'This rollout'),
@@ -356,6 +360,7 @@ async function main(): Promise<void> {
 
   interface LinkConfig {
     task: string;
+    custom_task?: Record<string, unknown>;
     variant: string;
     dynamics: Record<string, unknown> & { speed_mps: number; probability: number; belt_speed_mps: number };
     method: string;
@@ -377,7 +382,12 @@ async function main(): Promise<void> {
     }
     document.getElementById('link-error')?.remove();
     const cfg = JSON.parse(d.config) as LinkConfig;
-    const { task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, actions, cameras, reset, ...rest } = cfg;
+    const { task, custom_task, variant, dynamics, method, episodes, seed, dmp, segmentation, demo, actions, cameras, reset, ...rest } = cfg;
+    // A link's own task: loaded like a task file (on error the page keeps its task).
+    const setTask = (id: string): void => {
+      if (custom_task) demoPanel.loadTask(JSON.stringify(custom_task), "This link's task");
+      else demoPanel.setTask(id);
+    };
     const { speed_mps, probability, belt_speed_mps, ...dynamicsRest } = dynamics;
     const { names: cameraNames = [], ...camerasRest } = cameras ?? {};
     linkExtras = { dynamics: dynamicsRest, rest, cameras: camerasRest };
@@ -410,7 +420,7 @@ async function main(): Promise<void> {
       renderStatus();
     };
     if (demo.kind === 'builtin') {
-      demoPanel.setTask(task);
+      setTask(task);
       if (demo.id !== task) {
         showError('This link uses another task\'s built-in demo.', `It names the demo "${demo.id}" for the task "${task}"; the page shows the task's own demo.`, 'link-error');
       }
@@ -421,7 +431,7 @@ async function main(): Promise<void> {
           if (loaded) applyEdits();
         });
       } else {
-        demoPanel.setTask(task);
+        setTask(task);
         demoPanel.expectLinkDemo(demo.sha256, demo.name, demo.index ?? 0, applyEdits);
         const prompt = showError(
           'This link was made with an uploaded demo file that is not inside the link.',
@@ -435,7 +445,7 @@ async function main(): Promise<void> {
         prompt.element.querySelector('.text')?.append(document.createElement('br'), button);
       }
     } else {
-      demoPanel.setTask(task);
+      setTask(task);
       showError(
         'This link carries its demo inline, which the page cannot show.',
         'Generate from it with `dmgen generate --url`, or upload the demo file and choose the demo again.',
