@@ -3,6 +3,7 @@
 import { showError, showFatal } from './banner.ts';
 import { missingCapabilities } from './capabilities.ts';
 import { compileCore, coreMemoryBytes, fetchBuiltinDemos, loadCore, type BuiltinDemos, type Core } from './core.ts';
+import { TaskEditor } from './taskeditor.ts';
 import { DemoPanel } from './demo.ts';
 import { EpisodeBar } from './episode.ts';
 import { installSteps } from './steps.ts';
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
   const pg = scene.playground;
   window.__dmgenPlayground = pg;
   demo = new DemoPanel(core, pg);
+  new TaskEditor(pg, demo);
   const demoPanel = demo;
   const rec = new RecordPanel(pg, demoPanel);
   recorder = rec;
