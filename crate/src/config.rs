@@ -375,7 +375,10 @@ pub struct GenerationConfig {
     /// A task that is not built in: the whole task file (docs/tasks.md), so that the
     /// configuration, its share link and the datasets it writes carry it (default none,
     /// left out of the canonical JSON). Its `id` is `task`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::task::deserialize_custom_task"
+    )]
     pub custom_task: Option<Box<crate::task::Task>>,
     /// Scene dynamics (default `dmg`).
     pub variant: Variant,

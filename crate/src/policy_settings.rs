@@ -409,7 +409,10 @@ pub struct EvalConfig {
     pub task: String,
     /// A task that is not built in (generation's `custom_task`; left out of the JSON
     /// when none).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::task::deserialize_custom_task"
+    )]
     pub custom_task: Option<Box<crate::task::Task>>,
     pub variant: Variant,
     pub dynamics: DynamicsParams,

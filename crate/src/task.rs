@@ -40,8 +40,11 @@ pub const TASK_IDS: [&str; 8] = [
     "hammer_cleanup",
 ];
 
-/// The text of a built-in task's file (`public/tasks/<id>.json`, compiled in: a few KB
-/// each).
+/// The text of a built-in task's file (`public/tasks/<id>.json`). Native builds and the
+/// page's on-demand module compile them in (a few KB each); the page's first module does
+/// not (its size budget): the page fetches them with the built-in demos and hands them
+/// over with [`register_builtin_task`] before opening a session.
+#[cfg(not(all(target_arch = "wasm32", not(feature = "web-extras"))))]
 pub fn builtin_task_json(id: &str) -> Option<&'static str> {
     Some(match id {
         "lift" => include_str!("../../public/tasks/lift.json"),
@@ -54,6 +57,39 @@ pub fn builtin_task_json(id: &str) -> Option<&'static str> {
         "hammer_cleanup" => include_str!("../../public/tasks/hammer_cleanup.json"),
         _ => return None,
     })
+}
+
+#[cfg(all(target_arch = "wasm32", not(feature = "web-extras")))]
+static REGISTERED_TASKS: std::sync::Mutex<Vec<(&'static str, &'static str)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The text of a built-in task's file, as registered by the page.
+#[cfg(all(target_arch = "wasm32", not(feature = "web-extras")))]
+pub fn builtin_task_json(id: &str) -> Option<&'static str> {
+    let tasks = REGISTERED_TASKS.lock().unwrap_or_else(|e| e.into_inner());
+    tasks.iter().find(|(k, _)| *k == id).map(|(_, v)| *v)
+}
+
+/// Register the text of built-in task `id`'s file (the page's first module; one
+/// registration per id and instance). Unknown ids and files that are not that task are
+/// refused.
+#[cfg(all(target_arch = "wasm32", not(feature = "web-extras")))]
+pub fn register_builtin_task(id: &str, json: String) -> Result<(), TaskError> {
+    let Some(&id) = TASK_IDS.iter().find(|k| **k == id) else {
+        return Err(TaskError::UnknownTask(id.into()));
+    };
+    let task = Task::from_json(&json)?;
+    if task.id != id {
+        return Err(TaskError::Invalid {
+            field: "id".into(),
+            message: format!("'{}' is not the built-in task '{id}'", task.id),
+        });
+    }
+    let mut tasks = REGISTERED_TASKS.lock().unwrap_or_else(|e| e.into_inner());
+    if !tasks.iter().any(|(k, _)| *k == id) {
+        tasks.push((id, Box::leak(json.into_boxed_str())));
+    }
+    Ok(())
 }
 
 /// The geometry of one collider part, in its object's frame.
@@ -494,6 +530,21 @@ pub struct CameraSpec {
     pub fov_deg: f64,
 }
 
+/// Deserialise an optional task (a configuration's `custom_task`) through
+/// [`Task::from_value`], the one parser of tasks.
+pub fn deserialize_custom_task<'de, D>(d: D) -> Result<Option<Box<Task>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let v: Option<serde_json::Value> = Deserialize::deserialize(d)?;
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => Task::from_value(v)
+            .map(|t| Some(Box::new(t)))
+            .map_err(serde::de::Error::custom),
+    }
+}
+
 /// The task file format this tool writes and reads (`"dmgen_task": 1`).
 pub const TASK_FORMAT: u32 = 1;
 
@@ -659,7 +710,8 @@ impl std::fmt::Display for TaskError {
                 message,
                 line,
                 column,
-            } => write!(f, "task file, line {line} column {column}: {message}"),
+            } if *line > 0 => write!(f, "task file, line {line} column {column}: {message}"),
+            TaskError::Parse { message, .. } => write!(f, "task file: {message}"),
             TaskError::Invalid { field, message } => write!(f, "task file, {field}: {message}"),
         }
     }
@@ -701,13 +753,26 @@ impl Task {
                 ),
             });
         }
-        let task: Task = serde_json::from_str(text).map_err(|e| TaskError::Parse {
-            message: e.to_string(),
-            line: e.line(),
-            column: e.column(),
-        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| TaskError::Parse {
+                message: e.to_string(),
+                line: e.line(),
+                column: e.column(),
+            })?;
+        let task = Task::from_value(value)?;
         validate::validate(&task)?;
         Ok(task)
+    }
+
+    /// A task from parsed JSON, unchecked. Every path into a task goes through this one
+    /// deserialisation (from a JSON value), which keeps one copy of the task's parser in
+    /// the page's module instead of one per JSON reader.
+    pub fn from_value(value: serde_json::Value) -> Result<Task, TaskError> {
+        serde_json::from_value(value).map_err(|e| TaskError::Parse {
+            message: e.to_string(),
+            line: 0,
+            column: 0,
+        })
     }
 
     /// Check every field (what [`Task::from_json`] does after parsing).

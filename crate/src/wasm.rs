@@ -93,6 +93,15 @@ mod page {
         crate::generate::register_builtin_demo(id, json).map_err(js_err)
     }
 
+    /// Hand over the text of built-in task `id`'s file (`public/tasks/<id>.json`), which
+    /// the page's first module does not embed; call once per instance before opening a
+    /// session.
+    #[cfg(not(feature = "web-extras"))]
+    #[wasm_bindgen]
+    pub fn register_builtin_task(id: &str, json: String) -> Result<(), JsError> {
+        crate::task::register_builtin_task(id, json).map_err(js_err)
+    }
+
     /// Deliberately panic: lets the page and its tests check that a crash is reported.
     #[wasm_bindgen]
     pub fn debug_panic(reason: &str) {
@@ -115,12 +124,6 @@ mod page {
     #[wasm_bindgen]
     pub fn task_ids() -> Vec<String> {
         Task::all().into_iter().map(|t| t.id).collect()
-    }
-
-    /// The file of built-in task `id` (canonical JSON), or `undefined`.
-    #[wasm_bindgen]
-    pub fn builtin_task_json(id: &str) -> Option<String> {
-        crate::task::builtin_task_json(id).map(str::to_string)
     }
 
     /// The reset levels (`d0`, `d1`, `d2`) task `id` has; empty for an unknown task.
@@ -358,9 +361,19 @@ mod page {
             Ok(id)
         }
 
-        /// The current task's file (canonical JSON).
-        pub fn task_json(&self) -> String {
-            self.session.task().to_json()
+        /// The current task's file as JSON (keys sorted: the canonical form links use;
+        /// `dmgen task` prints the file's own layout).
+        pub fn task_json(&self) -> Result<String, JsError> {
+            serde_json::to_value(self.session.task())
+                .map(|v| crate::config::canonical_json(&v))
+                .map_err(js_err)
+        }
+
+        /// Whether the current task is a built-in task exactly as its file has it (links
+        /// then name it by id alone).
+        pub fn task_is_builtin(&self) -> bool {
+            let t = self.session.task();
+            Task::by_id(&t.id).is_ok_and(|b| b == *t)
         }
 
         /// Switch to `task_id` with its built-in demo (on error nothing changes).

@@ -36,25 +36,34 @@ export type BuiltinDemos = Record<string, string>;
 
 let demos: Promise<BuiltinDemos> | null = null;
 
-/** Download the built-in demos' JSON once (every core instance registers them). */
+/**
+ * Download the built-in demos' and tasks' JSON once (every core instance registers them):
+ * demo `id` under its id, task `id` (`public/tasks/<id>.json`) under `task/<id>`.
+ */
 export function fetchBuiltinDemos(): Promise<BuiltinDemos> {
   demos ??= (async () => {
-    const base = new URL('demos/', document.baseURI);
-    const texts = await Promise.all(
-      BUILTIN_DEMO_IDS.map(async (id) => {
-        const response = await fetch(new URL(`${id}.json`, base));
-        if (!response.ok) throw new Error(`could not download the built-in demo '${id}' (${response.status} ${response.statusText})`);
-        return [id, await response.text()] as const;
-      }),
-    );
+    const get = async (key: string, path: string, what: string): Promise<readonly [string, string]> => {
+      const response = await fetch(new URL(path, document.baseURI));
+      if (!response.ok) throw new Error(`could not download the built-in ${what} (${response.status} ${response.statusText})`);
+      return [key, await response.text()] as const;
+    };
+    const texts = await Promise.all([
+      ...BUILTIN_DEMO_IDS.map((id) => get(id, `demos/${id}.json`, `demo '${id}'`)),
+      ...BUILTIN_DEMO_IDS.map((id) => get(`task/${id}`, `tasks/${id}.json`, `task '${id}'`)),
+    ]);
     return Object.fromEntries(texts);
   })();
   return demos;
 }
 
-/** Hand the built-in demos to a core instance (the page's or a worker's). */
+/** Hand the built-in tasks and demos to a core instance (the page's or a worker's). */
 export function registerBuiltinDemos(c: Core, texts: BuiltinDemos): void {
-  for (const [id, json] of Object.entries(texts)) c.register_builtin_demo(id, json);
+  for (const [key, json] of Object.entries(texts)) {
+    if (key.startsWith('task/')) c.register_builtin_task(key.slice(5), json);
+  }
+  for (const [key, json] of Object.entries(texts)) {
+    if (!key.startsWith('task/')) c.register_builtin_demo(key, json);
+  }
 }
 
 let memory: WebAssembly.Memory | null = null;

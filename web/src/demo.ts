@@ -199,10 +199,8 @@ export class DemoPanel {
       return false;
     }
     document.getElementById('task-error')?.remove();
-    const builtin = this.core.task_ids().includes(id);
-    const canonical = this.pg.task_json();
     // A built-in task's own file is that task: links name it by id.
-    this.customTask = builtin && canonical === this.core.builtin_task_json(id) ? null : canonical;
+    this.customTask = this.pg.task_is_builtin() ? null : this.pg.task_json();
     if (!Array.from(this.taskSelect.options).some((o) => o.value === id)) {
       const opt = document.createElement('option');
       opt.value = id;

@@ -70,7 +70,8 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   try {
     if (msg.kind === 'init') {
       await init({ module_or_path: msg.module });
-      for (const [id, json] of Object.entries(msg.demos)) core.register_builtin_demo(id, json);
+      for (const [key, json] of Object.entries(msg.demos)) if (key.startsWith('task/')) core.register_builtin_task(key.slice(5), json);
+      for (const [key, json] of Object.entries(msg.demos)) if (!key.startsWith('task/')) core.register_builtin_demo(key, json);
       ready = true;
       post({ kind: 'ready', version: core.version() });
       return;

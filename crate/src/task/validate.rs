@@ -789,7 +789,7 @@ mod tests {
                 },
                 "missing field `mass`",
             ),
-            ("wrong type", |v| v["min_gap"] = json!("wide"), "line 1"),
+            ("wrong type", |v| v["min_gap"] = json!("wide"), "invalid type: string \"wide\", expected f64"),
             (
                 "reset count",
                 |v| {
@@ -852,7 +852,7 @@ mod tests {
                 |v| v["success"]["xy_tol"] = json!(0.0),
                 "success.xy_tol: must be greater than 0",
             ),
-            ("nan", |v| v["hold_time"] = json!(null), "line 1"),
+            ("nan", |v| v["hold_time"] = json!(null), "invalid type: null, expected f64"),
             (
                 "hold longer than horizon",
                 |v| {
