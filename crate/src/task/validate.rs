@@ -789,7 +789,11 @@ mod tests {
                 },
                 "missing field `mass`",
             ),
-            ("wrong type", |v| v["min_gap"] = json!("wide"), "invalid type: string \"wide\", expected f64"),
+            (
+                "wrong type",
+                |v| v["min_gap"] = json!("wide"),
+                "invalid type: string \"wide\", expected f64",
+            ),
             (
                 "reset count",
                 |v| {
@@ -852,7 +856,11 @@ mod tests {
                 |v| v["success"]["xy_tol"] = json!(0.0),
                 "success.xy_tol: must be greater than 0",
             ),
-            ("nan", |v| v["hold_time"] = json!(null), "invalid type: null, expected f64"),
+            (
+                "nan",
+                |v| v["hold_time"] = json!(null),
+                "invalid type: null, expected f64",
+            ),
             (
                 "hold longer than horizon",
                 |v| {
