@@ -214,6 +214,10 @@ pub enum BenchCommand {
         /// Only this task (table and ablation) [default: every task; ablation: stack, square]
         #[arg(long)]
         task: Option<String>,
+        /// Only the task this task file describes (docs/tasks.md), from its scripted demo
+        /// unless --demo is given
+        #[arg(long, value_name = "T.json", conflicts_with = "task")]
+        task_file: Option<String>,
         /// Print only the ablation
         #[arg(long, conflicts_with = "table_only")]
         ablation_only: bool,
@@ -326,13 +330,19 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             seeds,
             threads,
             task,
+            task_file,
             ablation_only,
             table_only,
             levels_only,
             demo,
             config,
         } => {
-            if demo.is_some() || config.is_some() {
+            let file_task = match &task_file {
+                Some(path) => Some(crate::read_task_file(path)?),
+                None => None,
+            };
+            let task = file_task.as_ref().map(|t| t.id.clone()).or(task);
+            if demo.is_some() || config.is_some() || file_task.is_some() {
                 let base = match &config {
                     Some(c) => {
                         let text = if c.trim_start().starts_with('{') {
@@ -346,6 +356,10 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
                     }
                     None => Default::default(),
                 };
+                let mut base = base;
+                if let Some(t) = file_task {
+                    base.set_task(t);
+                }
                 let file = match &demo {
                     Some(p) => Some((
                         std::fs::read(p).map_err(|e| format!("--demo: cannot read '{p}': {e}"))?,

@@ -87,6 +87,17 @@ fn config(task: &str, method: Method, variant: Variant, episodes: u32) -> Genera
     }
 }
 
+/// Task `id` as the measured runs see it: the base configuration's task file when it
+/// describes `id` (`--task-file`), else the built-in task.
+fn base_task(id: &str) -> Result<dmgen::task::Task, String> {
+    let mut c = DEMO.get().map(|d| d.base.clone()).unwrap_or_default();
+    c.task = id.to_string();
+    if c.custom_task.as_ref().is_some_and(|t| t.id != id) {
+        c.custom_task = None;
+    }
+    c.base_task().map_err(|e| e.to_string())
+}
+
 fn tasks(only: &Option<String>) -> Vec<String> {
     match only {
         Some(t) => vec![t.clone()],
@@ -259,7 +270,16 @@ fn base_differences(base: &GenerationConfig) -> String {
     let default = to_map(&GenerationConfig::default());
     let mut out = serde_json::Map::new();
     for (k, v) in to_map(base) {
-        let own = ["task", "method", "variant", "seed", "demo", "episodes"].contains(&k.as_str());
+        let own = [
+            "task",
+            "custom_task",
+            "method",
+            "variant",
+            "seed",
+            "demo",
+            "episodes",
+        ]
+        .contains(&k.as_str());
         if !own && default.get(&k) != Some(&v) {
             out.insert(k, v);
         }
@@ -368,9 +388,7 @@ pub fn run_results(o: &ResultsOptions) -> Result<(), String> {
         println!("| task | level | variant | D-MG | MimicGen | D-MG per seed | MimicGen per seed | D-MG main failure | MimicGen main failure |");
         println!("|---|---|---|---|---|---|---|---|---|");
         for task in tasks(&o.task) {
-            let levels = dmgen::task::Task::by_id(&task)
-                .map_err(|e| e.to_string())?
-                .reset_levels();
+            let levels = base_task(&task)?.reset_levels();
             if levels.len() < 2 {
                 continue;
             }
