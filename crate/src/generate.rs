@@ -32,7 +32,7 @@ use crate::export::{
 };
 use crate::geom::{Pose, Quat, Vec3};
 use crate::rng::{episode_seed, Rng};
-use crate::segment::{segment_with, SegmentError, SegmentOverrides, SegmentParams, TaskSpec};
+use crate::segment::{segment_in, SegmentError, SegmentOverrides, SegmentParams, TaskSpec};
 use crate::sim::{PandaWorld, PhysicsSettings, SimError, World, CONTROL_DT};
 use crate::task::dynamics::{DynamicsConfig, DynamicsPlan, DynamicsVariant};
 use crate::task::{SuccessTracker, Task, TaskError};
@@ -650,7 +650,13 @@ impl Generator {
             }
         }
         align_demo_in(&mut demo, &config.demo_frame, &task.id);
-        let spec = segment_with(&demo, &SegmentParams::default(), overrides(config).as_ref())?;
+        // A task file's own geometry (a built-in task's is found from the demo's task).
+        let spec = segment_in(
+            &demo,
+            config.custom_task.as_deref(),
+            &SegmentParams::default(),
+            overrides(config).as_ref(),
+        )?;
         spec.check_against(&demo)?;
         let dmp_cfg = dmp_config(&config.dmp);
         let mut subtasks = Vec::with_capacity(spec.subtasks.len());

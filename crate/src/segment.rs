@@ -344,13 +344,15 @@ impl Shapes {
             .task
             .as_deref()
             .and_then(|t| crate::task::Task::by_id(t).ok());
+        Shapes::in_task(demo, task.as_ref())
+    }
+
+    /// The geometry `task` gives the demo's objects (by name).
+    fn in_task(demo: &Demo, task: Option<&crate::task::Task>) -> Shapes {
         let specs = demo
             .objects
             .iter()
-            .map(|o| {
-                task.as_ref()
-                    .and_then(|t| t.objects.iter().find(|s| s.name == o.name).cloned())
-            })
+            .map(|o| task.and_then(|t| t.objects.iter().find(|s| s.name == o.name).cloned()))
             .collect();
         Shapes { specs }
     }
@@ -605,9 +607,22 @@ pub fn segment(demo: &Demo) -> Result<TaskSpec, SegmentError> {
     segment_with(demo, &SegmentParams::default(), None)
 }
 
-/// Segment `demo`; `overrides` (validated) replace boundaries and/or objects.
+/// Segment `demo`; `overrides` (validated) replace boundaries and/or objects. Distances
+/// are measured against the geometry of the built-in task the demo names.
 pub fn segment_with(
     demo: &Demo,
+    p: &SegmentParams,
+    overrides: Option<&SegmentOverrides>,
+) -> Result<TaskSpec, SegmentError> {
+    segment_in(demo, None, p, overrides)
+}
+
+/// [`segment_with`], measuring distances against `task`'s geometry when given (a task
+/// file's objects: its drawer's handle, not the drawer's origin), else the geometry of
+/// the built-in task the demo names.
+pub fn segment_in(
+    demo: &Demo,
+    task: Option<&crate::task::Task>,
     p: &SegmentParams,
     overrides: Option<&SegmentOverrides>,
 ) -> Result<TaskSpec, SegmentError> {
@@ -623,7 +638,10 @@ pub fn segment_with(
     if demo.objects.is_empty() {
         return Err(SegmentError::NoObjects);
     }
-    let shapes = Shapes::of(demo);
+    let shapes = match task {
+        Some(t) => Shapes::in_task(demo, Some(t)),
+        None => Shapes::of(demo),
+    };
     let motions = pushes(demo, p, &shapes);
     let bounds = match overrides.and_then(|o| o.boundaries.clone()) {
         Some(b) => {

@@ -428,3 +428,37 @@ fn task_files_stand_where_task_ids_do() {
         );
     }
 }
+
+/// A drawer task under a new id: segmentation measures the hand against the task file's
+/// drawer (its handle), so the pull and the push are found; without the file, they are not.
+#[test]
+fn segment_measures_against_a_task_files_geometry() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("public/tasks/hammer_cleanup.json")).unwrap();
+    let mut t: serde_json::Value = serde_json::from_str(&text).unwrap();
+    t["id"] = "hammer_new".into();
+    let dir = scratch("segment_task_file");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (task, demo) = (dir.join("t.json"), dir.join("d.json"));
+    std::fs::write(&task, t.to_string()).unwrap();
+    let (task, demo) = (task.to_string_lossy(), demo.to_string_lossy());
+    let rec = dmgen(&["demo", "--task-file", &task, "--out", &demo]);
+    assert!(
+        rec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    let names = |args: &[&str]| -> Vec<String> {
+        spec_of(&dmgen(args))["subtasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let with = names(&["segment", &demo, "--task-file", &task]);
+    assert_eq!(with[0], "pull drawer", "{with:?}");
+    assert!(with.contains(&"push drawer".to_string()), "{with:?}");
+    let without = names(&["segment", &demo]);
+    assert!(!without.contains(&"pull drawer".to_string()), "{without:?}");
+}
