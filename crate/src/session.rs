@@ -13,7 +13,7 @@ use crate::dmp::{DmpRunner, PoseDmp};
 use crate::generate::dmp_config;
 use crate::geom::{Pose, Quat, Vec3};
 use crate::rng::Rng;
-use crate::segment::{segment_in, SegmentOverrides, SegmentParams, TaskSpec};
+use crate::segment::{segment_with, SegmentOverrides, SegmentParams, TaskSpec};
 use crate::sim::panda::{self, DOF};
 use crate::sim::{ik, ShapeKind, VisualShape};
 use crate::task::Task;
@@ -87,15 +87,11 @@ impl Session {
         let none = std::collections::BTreeMap::new();
         demo.map_objects(&known, |n| task.demo_object_name(n, &none).to_string())
             .map_err(SessionError::Demo)?;
-        // A task file's own geometry, as the generator measures with it.
-        let custom = Task::by_id(&task.id).ok().as_ref() != Some(&task);
-        let spec = segment_in(
-            &demo,
-            custom.then_some(&task),
-            &SegmentParams::default(),
-            None,
-        )
-        .map_err(|e| SessionError::Segment(e.to_string()))?;
+        // The page's first module segments with the built-in task's geometry only (its
+        // size budget): a task file's drawer under a new id shows no pull here, though
+        // the generator finds it.
+        let spec = segment_with(&demo, &SegmentParams::default(), None)
+            .map_err(|e| SessionError::Segment(e.to_string()))?;
         let poses = task.sample_object_poses(&mut Rng::new(0));
         Ok(Session {
             base: task.clone(),
@@ -159,14 +155,8 @@ impl Session {
             boundaries: (!ov.boundaries.is_empty()).then(|| ov.boundaries.clone()),
             objects: (!ov.objects.is_empty()).then(|| ov.objects.clone()),
         };
-        let custom = Task::by_id(&self.base.id).ok().as_ref() != Some(&self.base);
-        let spec = segment_in(
-            &self.demo,
-            custom.then_some(&self.base),
-            &SegmentParams::default(),
-            Some(&overrides),
-        )
-        .map_err(|e| SessionError::Segment(e.to_string()))?;
+        let spec = segment_with(&self.demo, &SegmentParams::default(), Some(&overrides))
+            .map_err(|e| SessionError::Segment(e.to_string()))?;
         self.spec = spec;
         self.segmentation = ov;
         Ok(())
