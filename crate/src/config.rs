@@ -577,7 +577,8 @@ fn check_range(field: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError>
     Ok(())
 }
 
-fn is_identifier(s: &str) -> bool {
+/// Whether `s` is an id: 1-64 characters from a-z, 0-9 and _ (tasks, demos).
+pub(crate) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()

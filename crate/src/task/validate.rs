@@ -13,6 +13,7 @@ use super::{
     GeometryVariant, GoalSpec, ObjectReset, ObjectSpec, Part, PartShape, ResetLevel, SubtaskKind,
     SuccessSpec, Task, TaskError, TASK_FORMAT,
 };
+use crate::config::is_identifier;
 use crate::geom::{Pose, Vec3};
 use crate::rng::Rng;
 use crate::sim::world::{TABLE_X, TABLE_Y};
@@ -70,13 +71,6 @@ fn check_pose(field: &str, p: &Pose, bound: f64) -> Result<(), TaskError> {
         ));
     }
     Ok(())
-}
-
-fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn check_name(field: &str, s: &str) -> Result<(), TaskError> {
